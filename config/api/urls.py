@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.ApiRootView.as_view(), name="root"),
+    path("me", views.MeView.as_view(), name="me"),
+]

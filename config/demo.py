@@ -1,0 +1,78 @@
+"""The demo: the project's main job on the embedded defaults, assembled from each app's steps.
+
+An app joins by having a `demo.py` with `run(*, report: DemoReport) -> None`; steps run in
+DEMO_APPS order and add lines to the closing summary.
+"""
+
+import secrets
+from dataclasses import dataclass, field
+from importlib import import_module
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from config.health import run_checks
+from config.models import APIKey
+from config.periodic import periodic_tasks_sync
+from config.services import api_key_create
+
+DEMO_APPS = ["config", "llm", "catalog", "batches", "profiles", "emails"]
+ADMIN_USERNAME = "admin"
+SERVICE_USERNAME = "demo-service"
+
+
+@dataclass
+class DemoReport:
+    """What the demo did (one line per fact) and where to look afterwards."""
+
+    done: list[str] = field(default_factory=list)
+    look: list[str] = field(default_factory=list)
+    secrets_once: list[str] = field(default_factory=list)
+
+
+def run(*, report: DemoReport) -> None:
+    """Platform step: admin user, a service API key, schedules, health."""
+    user_model = get_user_model()
+    if not user_model.objects.filter(username=ADMIN_USERNAME).exists():
+        password = secrets.token_urlsafe(12)
+        user_model.objects.create_superuser(ADMIN_USERNAME, "admin@contentops.local", password)
+        report.secrets_once.append(f"admin login: {ADMIN_USERNAME} / {password}")
+        report.done.append("created the admin user")
+    else:
+        report.done.append("admin user already exists (its password was printed on the first run)")
+
+    service_user, _ = user_model.objects.get_or_create(username=SERVICE_USERNAME, defaults={"is_active": True})
+    if not APIKey.objects.filter(user=service_user, revoked_at__isnull=True).exists():
+        _, raw_key = api_key_create(name="demo service client", user=service_user)
+        report.secrets_once.append(f"service API key (X-API-Key): {raw_key}")
+
+    sync = periodic_tasks_sync()
+    total = len(sync.created) + len(sync.updated) + len(sync.unchanged)
+    report.done.append(f"synced {total} periodic task(s) into django-celery-beat")
+
+    healthy, checks = run_checks()
+    states = ", ".join(f"{name} {check['status']} ({check.get('backend', '?')})" for name, check in checks.items())
+    report.done.append(f"health: {states}")
+    if not healthy:
+        report.done.append("WARNING: a dependency is unhealthy; see /healthz")
+    report.look += [
+        "python manage.py runserver, then http://127.0.0.1:8000/admin/",
+        "API docs (offline Swagger UI): http://127.0.0.1:8000/api/docs/",
+        "health: http://127.0.0.1:8000/healthz",
+    ]
+
+
+def demo_run(*, report: DemoReport, migrate: bool = True) -> DemoReport:
+    """Migrate, then run every app's demo step in order."""
+    if migrate:
+        call_command("migrate", interactive=False, verbosity=0)
+        report.done.append("applied database migrations")
+    for app_name in DEMO_APPS:
+        try:
+            module = import_module(f"{app_name}.demo")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{app_name}.demo":
+                raise
+            continue
+        module.run(report=report)
+    return report
