@@ -210,3 +210,41 @@ LOGGING = {
         "contentops": {"level": env.str("CONTENTOPS_LOG_LEVEL", default="INFO"), "propagate": True},
     },
 }
+
+# --- LLM layer (DESIGN.md §4; names from seed 001) ----------------------------------------------
+# Provider: explicit LLM_PROVIDER wins; otherwise Azure when its endpoint and key are set,
+# `compatible` when OPENAI_BASE_URL is set, `openai` with a key, and `offline` with nothing.
+LLM_PROVIDER = env.str("LLM_PROVIDER", default="")
+OPENAI_ENABLED = env.bool("OPENAI_ENABLED", default=True)
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
+OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
+OPENAI_REQUEST_TIMEOUT = env.float("OPENAI_REQUEST_TIMEOUT", default=60.0)
+OPENAI_CONNECTION_TIMEOUT = env.float("OPENAI_CONNECTION_TIMEOUT", default=10.0)
+OPENAI_CACHE_ENABLED = env.bool("OPENAI_CACHE_ENABLED", default=True)
+OPENAI_CACHE_TTL = env.int("OPENAI_CACHE_TTL", default=3600)
+OPENAI_CACHE_MAX_SIZE = env.int("OPENAI_CACHE_MAX_SIZE", default=10000)
+OPENAI_MAX_RETRY_ATTEMPTS = env.int("OPENAI_MAX_RETRY_ATTEMPTS", default=3)
+OPENAI_RETRY_MULTIPLIER = env.float("OPENAI_RETRY_MULTIPLIER", default=2.0)
+OPENAI_RETRY_MIN_WAIT = env.float("OPENAI_RETRY_MIN_WAIT", default=4.0)
+OPENAI_RETRY_MAX_WAIT = env.float("OPENAI_RETRY_MAX_WAIT", default=30.0)
+OPENAI_MAX_CONCURRENT_REQUESTS = env.int("OPENAI_MAX_CONCURRENT_REQUESTS", default=10)
+OPENAI_RATE_LIMIT_RPM = env.int("OPENAI_RATE_LIMIT_RPM", default=0)  # 0: adapt from the provider
+OPENAI_RATE_LIMIT_TPM = env.int("OPENAI_RATE_LIMIT_TPM", default=0)
+OPENAI_METRICS_ENABLED = env.bool("OPENAI_METRICS_ENABLED", default=True)
+OPENAI_CIRCUIT_FAILURE_THRESHOLD = env.int("OPENAI_CIRCUIT_FAILURE_THRESHOLD", default=3)
+OPENAI_CIRCUIT_RESET_TIMEOUT = env.float("OPENAI_CIRCUIT_RESET_TIMEOUT", default=60.0)
+AZURE_OPENAI_ENDPOINT = env.str("AZURE_OPENAI_ENDPOINT", default="")
+AZURE_OPENAI_API_KEY = env.str("AZURE_OPENAI_API_KEY", default="")
+AZURE_OPENAI_DEPLOYMENT_NAME = env.str("AZURE_OPENAI_DEPLOYMENT_NAME", default="")
+AZURE_OPENAI_API_VERSION = env.str("AZURE_OPENAI_API_VERSION", default="2024-10-21")
+# USD per million tokens (input, output); the Batch API costs half of these.
+LLM_PRICES = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1-nano": (0.10, 0.40),
+    "gpt-4.1": (2.00, 8.00),
+    "offline": (0.0, 0.0),
+}
+LLM_BATCH_DISCOUNT = 0.5

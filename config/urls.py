@@ -16,6 +16,7 @@ def api_not_found(request: HttpRequest) -> JsonResponse:
 
 api_v1 = [
     path("", include("config.api.urls")),
+    path("llm/", include("llm.urls")),
 ]
 
 urlpatterns = [

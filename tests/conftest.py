@@ -45,3 +45,36 @@ def user_client(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
     return client
+
+
+CANARY_KEY = "sk-canary-0123456789abcdefSECRET"
+
+
+@pytest.fixture(autouse=True)
+def _llm_shared_state():
+    """Breaker, limits and cache index live in Redis or process memory: start each test clean."""
+    from llm.providers import clients_reset
+    from llm.redis import reset_shared_state_for_tests
+
+    reset_shared_state_for_tests()
+    yield
+    reset_shared_state_for_tests()
+    clients_reset()
+
+
+@pytest.fixture
+def sim(settings):
+    """The layer pointed at an in-process simulator as the `openai` provider, with fast retries."""
+    from llm.providers import use_transport
+    from llm.simulator import Simulator
+
+    settings.LLM_PROVIDER = "openai"
+    settings.OPENAI_API_KEY = CANARY_KEY
+    settings.OPENAI_BASE_URL = ""
+    settings.OPENAI_RETRY_MIN_WAIT = 0.01
+    settings.OPENAI_RETRY_MAX_WAIT = 0.05
+    settings.OPENAI_REQUEST_TIMEOUT = 2.0
+    simulator = Simulator(seed=1, require_api_key=CANARY_KEY)
+    with use_transport(simulator.transport()):
+        yield simulator
+    simulator.close()

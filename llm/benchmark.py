@@ -1,0 +1,196 @@
+"""The llm layer benchmark: bulk throughput under limits and faults, and the layer's own overhead.
+
+Runs a small structured task (field descriptions) through `run_many` against the configured
+provider, or against an in-process simulator, and reports figures from the ledger.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Any
+
+import httpx2
+import openai
+from django.db.models import Count, Q, Sum
+from django.test import override_settings
+from django.utils import timezone
+
+from llm.fields import FIELD_DESCRIPTION, FieldDescription, FieldInput
+from llm.models import LLMCall
+from llm.providers import ProviderConfig, clients_reset, provider_config, use_transport
+from llm.runtime import run, run_many
+from llm.task import LLMTask, Provenance
+
+
+def _inputs(count: int, nonce: str) -> list[FieldInput]:
+    return [
+        FieldInput(
+            field_path=f"bench_{nonce}.record_{i}.customer_email_{i}",
+            field_name=f"customer_email_{i}",
+            data_type="string",
+            semantic_type="email_address",
+            sample_values=[f"user{i}@example.com"],
+        )
+        for i in range(count)
+    ]
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+@contextmanager
+def _simulated(sim_options: dict[str, Any] | None) -> Iterator[None]:
+    """Point the layer at an in-process simulator when options are given; else change nothing."""
+    if sim_options is None:
+        yield
+        return
+    from llm.simulator import Simulator
+
+    sim = Simulator(**sim_options)
+    try:
+        with (
+            override_settings(LLM_PROVIDER="openai", OPENAI_API_KEY="sk-benchmark", OPENAI_BASE_URL=""),
+            use_transport(sim.transport()),
+        ):
+            yield
+    finally:
+        sim.close()
+
+
+def bulk_run(*, requests: int, concurrency: int) -> dict[str, Any]:
+    """One bulk run of `requests` distinct inputs; figures from the ledger rows it wrote."""
+    applied: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def count_apply(task_input: FieldInput, output: FieldDescription, provenance: Provenance) -> None:
+        with lock:
+            applied[task_input.field_path] += 1
+
+    task: LLMTask = dataclasses.replace(FIELD_DESCRIPTION, name="benchmark_field_description", apply=count_apply)
+    nonce = uuid.uuid4().hex[:8]
+    since = timezone.now()
+    started_at = time.monotonic()
+    outcomes = run_many(task, _inputs(requests, nonce), concurrency=concurrency)
+    wall_s = time.monotonic() - started_at
+
+    rows = LLMCall.objects.filter(task=task.name, created_at__gte=since)
+    totals = rows.aggregate(
+        attempts=Sum("attempts"),
+        rate_limited=Sum("rate_limit_errors"),
+        succeeded_rows=Count("id", filter=Q(status=LLMCall.Status.SUCCEEDED)),
+        cache_hits=Count("id", filter=Q(status=LLMCall.Status.CACHED)),
+    )
+    latencies = [float(ms) for ms in rows.filter(status=LLMCall.Status.SUCCEEDED).values_list("latency_ms", flat=True)]
+    succeeded = sum(1 for o in outcomes if o.ok and not o.result.is_fallback)
+    fallbacks = sum(1 for o in outcomes if o.ok and o.result.is_fallback)
+    return {
+        "requests": requests,
+        "succeeded": succeeded,
+        "failed": requests - succeeded - fallbacks,
+        "fallbacks": fallbacks,
+        "wall_s": round(wall_s, 3),
+        "requests_per_s": round(requests / wall_s, 2) if wall_s else 0.0,
+        "attempts": totals["attempts"] or 0,
+        "rate_limited": totals["rate_limited"] or 0,
+        "cache_hits": totals["cache_hits"],
+        "ledger_succeeded_rows": totals["succeeded_rows"],
+        "applied_twice": sum(1 for n in applied.values() if n > 1),
+        "p50_ms": _percentile(latencies, 0.5),
+        "p95_ms": _percentile(latencies, 0.95),
+    }
+
+
+def _timed(fn: Callable[[], Any], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def overhead(*, samples: int = 200) -> dict[str, float]:
+    """Median ms the layer adds per call over raw SDK calls, on one zero-latency transport.
+
+    Uses whatever cache/database is configured (so run it on PostgreSQL + Redis for the target).
+    """
+    from llm.simulator import Simulator
+
+    sim = Simulator(seed=7)
+    try:
+        with (
+            override_settings(LLM_PROVIDER="openai", OPENAI_API_KEY="sk-benchmark", OPENAI_BASE_URL=""),
+            use_transport(sim.transport()),
+        ):
+            config: ProviderConfig = provider_config()
+            raw_client = openai.OpenAI(
+                api_key="sk-benchmark", http_client=httpx2.Client(transport=sim.transport()), max_retries=0
+            )
+            nonce = uuid.uuid4().hex[:8]
+            raw_inputs = _inputs(samples, "raw" + nonce)
+            layer_inputs = _inputs(samples, "layer" + nonce)
+            raw_iter, layer_iter = iter(raw_inputs), iter(layer_inputs)
+
+            def raw_call() -> None:
+                raw_client.chat.completions.parse(
+                    model=config.wire_model,
+                    messages=FIELD_DESCRIPTION.build_messages(next(raw_iter)),
+                    response_format=FieldDescription,
+                    max_completion_tokens=FIELD_DESCRIPTION.max_output_tokens,
+                )
+
+            def layer_call() -> None:
+                run(FIELD_DESCRIPTION, next(layer_iter), apply=False)
+
+            # Warm both paths (connection pools, imports, first queries) before timing.
+            for warm in (raw_call, layer_call):
+                warm()
+            raw_ms = _timed(raw_call, samples - 1)
+            layer_ms = _timed(layer_call, samples - 1)
+            hit_input = layer_inputs[1]
+            cache_hit_ms = _timed(lambda: run(FIELD_DESCRIPTION, hit_input, apply=False), samples)
+            raw_client.close()
+    finally:
+        sim.close()
+        clients_reset()
+    raw_median, layer_median = statistics.median(raw_ms), statistics.median(layer_ms)
+    return {
+        "raw_sdk_ms_per_call": round(raw_median, 3),
+        "layer_ms_per_call": round(layer_median, 3),
+        "overhead_ms_per_call": round(layer_median - raw_median, 3),
+        "cache_hit_ms": round(statistics.median(cache_hit_ms), 3),
+    }
+
+
+def benchmark_run(
+    *,
+    requests: int,
+    concurrency: int,
+    repeat: int = 1,
+    sim_options: dict[str, Any] | None = None,
+    measure_overhead: bool = True,
+) -> dict[str, Any]:
+    """`repeat` bulk runs (medians reported, every run kept) plus the overhead figures."""
+    runs = []
+    for _ in range(repeat):
+        with _simulated(sim_options) if sim_options is not None else nullcontext():
+            runs.append(bulk_run(requests=requests, concurrency=concurrency))
+    result: dict[str, Any] = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    result["provider"] = "simulator" if sim_options is not None else provider_config().name
+    result["concurrency"] = concurrency
+    if measure_overhead:
+        result.update(overhead())
+    if repeat > 1:
+        result["runs"] = runs
+    return result

@@ -1,0 +1,236 @@
+"""A circuit breaker whose state every process shares (Redis), or the process alone (memory).
+
+Built on pybreaker's storage classes only. `CircuitBreaker.call` holds one process-wide lock for
+the whole wrapped call, which would serialize concurrent LLM requests; here callers ask `allow()`
+before a request and report the outcome afterwards, so nothing is held while the request runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import pybreaker
+import redis
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from llm.redis import llm_key, redis_client, register_memory_reset
+
+logger = logging.getLogger(__name__)
+
+CLOSED = pybreaker.STATE_CLOSED
+OPEN = pybreaker.STATE_OPEN
+HALF_OPEN = pybreaker.STATE_HALF_OPEN
+
+StorageMode = Literal["auto", "memory", "redis"]
+
+
+class _MemoryCircuit:
+    """One named circuit in this process: pybreaker's memory storage, a lock, and the trial lease."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.storage = pybreaker.CircuitMemoryStorage(CLOSED)
+        self.trial_until = 0.0
+
+    def reset(self) -> None:
+        with self.lock:
+            # A fresh storage, because pybreaker's opened_at setter cannot forget a value.
+            self.storage = pybreaker.CircuitMemoryStorage(CLOSED)
+            self.trial_until = 0.0
+
+
+_memory_circuits: dict[str, _MemoryCircuit] = {}
+_memory_circuits_lock = threading.Lock()
+
+
+def _memory_circuit(name: str) -> _MemoryCircuit:
+    # Same name, same circuit: two Breaker objects in one process behave like two processes on Redis.
+    with _memory_circuits_lock:
+        return _memory_circuits.setdefault(name, _MemoryCircuit())
+
+
+class Breaker:
+    """Opens after `fail_max` consecutive failures; after `reset_timeout` s lets one trial request through."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        fail_max: int,
+        reset_timeout: float,
+        storage: StorageMode = "auto",
+        trial_timeout: float | None = None,
+    ) -> None:
+        if fail_max < 1:
+            raise ValueError("fail_max must be at least 1")
+        self.name = name
+        self.fail_max = fail_max
+        self.reset_timeout = reset_timeout
+        # A trial whose caller crashed must not keep the circuit shut forever: its lease expires.
+        self.trial_timeout = trial_timeout if trial_timeout is not None else reset_timeout
+        client = redis_client() if storage in ("auto", "redis") else None
+        if storage == "redis" and client is None:
+            raise ImproperlyConfigured("Breaker(storage='redis') needs the django-redis cache (REDIS_URL).")
+        self._redis: redis.Redis | None = client
+        self._memory: _MemoryCircuit | None = None
+        self._namespace = llm_key("breaker", name)
+        self._redis_storage: pybreaker.CircuitRedisStorage | None = None
+        if client is not None:
+            self._redis_storage = pybreaker.CircuitRedisStorage(CLOSED, client, namespace=self._namespace)
+        else:
+            self._memory = _memory_circuit(name)
+        self._lock = self._memory.lock if self._memory is not None else threading.RLock()
+
+    @property
+    def _storage(self) -> pybreaker.CircuitBreakerStorage:
+        # Looked up each time: a memory reset swaps the circuit's storage for a fresh one.
+        return self._memory.storage if self._memory is not None else self._redis_storage
+
+    @property
+    def backend(self) -> str:
+        return "redis" if self._redis is not None else "memory"
+
+    @property
+    def state(self) -> str:
+        """"closed", "open" or "half-open" (a trial request is in flight)."""
+        return self._storage.state
+
+    @property
+    def opened_until(self) -> datetime | None:
+        """When the cool-down ends (UTC), or None while closed."""
+        with self._lock:
+            if self._storage.state == CLOSED:
+                return None
+            opened_at = self._storage.opened_at
+        return None if opened_at is None else opened_at + timedelta(seconds=self.reset_timeout)
+
+    def allow(self) -> bool:
+        """May a request go out now? After the cool-down exactly one caller (in all processes) gets True."""
+        with self._lock:
+            if self._storage.state == CLOSED:
+                return True
+            opened_at = self._storage.opened_at
+            if opened_at is not None and _now() < opened_at + timedelta(seconds=self.reset_timeout):
+                return False
+            if not self._claim_trial():
+                return False
+            self._storage.state = HALF_OPEN
+            return True
+
+    def record_success(self) -> None:
+        """A request succeeded: close the circuit and forget earlier failures."""
+        with self._lock:
+            if self._storage.state != CLOSED:
+                self._storage.state = CLOSED
+                self._release_trial()
+            self._storage.reset_counter()
+
+    def record_failure(self, *, force_open: bool = False) -> None:
+        """A request failed. `force_open` (quota, auth) opens at once, as does a failed half-open trial."""
+        with self._lock:
+            state = self._storage.state
+            if force_open or state == HALF_OPEN:
+                self._open()
+                return
+            if state == OPEN:
+                # Requests sent before the circuit opened keep failing; they must not extend the cool-down.
+                return
+            self._storage.increment_counter()
+            if self._storage.counter >= self.fail_max:
+                self._open()
+
+    def reset(self) -> None:
+        """Close the circuit and clear every trace of earlier failures (tests, operators)."""
+        with self._lock:
+            if self._memory is not None:
+                self._memory.reset()
+                return
+            self._storage.state = CLOSED
+            self._storage.reset_counter()
+            self._storage.reset_success_counter()
+            # pybreaker only ever moves opened_at forward, so a reset has to delete its key.
+            self._redis.delete(f"{self._namespace}:pybreaker:opened_at", self._trial_key)
+
+    @property
+    def failure_count(self) -> int:
+        return self._storage.counter
+
+    @property
+    def _trial_key(self) -> str:
+        return f"{self._namespace}:trial"
+
+    def _open(self) -> None:
+        self._storage.state = OPEN
+        self._storage.opened_at = _now()
+        self._release_trial()
+        logger.warning("circuit %s opened until %s", self.name, self.opened_until)
+
+    def _claim_trial(self) -> bool:
+        if self._memory is not None:
+            now = time.time()
+            if self._memory.trial_until > now:
+                return False
+            self._memory.trial_until = now + self.trial_timeout
+            return True
+        try:
+            claimed = self._redis.set(
+                self._trial_key, uuid.uuid4().hex, nx=True, px=max(1, int(self.trial_timeout * 1000))
+            )
+        except redis.RedisError:
+            # pybreaker's storage falls back to "closed" when Redis is unreachable; stay consistent.
+            logger.exception("circuit %s: Redis unavailable while claiming the trial", self.name)
+            return True
+        return bool(claimed)
+
+    def _release_trial(self) -> None:
+        if self._memory is not None:
+            self._memory.trial_until = 0.0
+            return
+        try:
+            self._redis.delete(self._trial_key)
+        except redis.RedisError:
+            logger.exception("circuit %s: Redis unavailable while releasing the trial", self.name)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+_breakers: dict[str, Breaker] = {}
+_breakers_lock = threading.Lock()
+
+
+def get_breaker(name: str = "default") -> Breaker:
+    """The process's breaker for `name`, with OPENAI_CIRCUIT_* thresholds; its state is shared via Redis."""
+    breaker = _breakers.get(name)
+    if breaker is None:
+        with _breakers_lock:
+            breaker = _breakers.get(name)
+            if breaker is None:
+                breaker = Breaker(
+                    name,
+                    fail_max=settings.OPENAI_CIRCUIT_FAILURE_THRESHOLD,
+                    reset_timeout=settings.OPENAI_CIRCUIT_RESET_TIMEOUT,
+                    # The trial is one request; once it can no longer be running, another caller may try.
+                    trial_timeout=settings.OPENAI_REQUEST_TIMEOUT + settings.OPENAI_CONNECTION_TIMEOUT,
+                )
+                _breakers[name] = breaker
+    return breaker
+
+
+def _reset_memory_state() -> None:
+    with _breakers_lock:
+        _breakers.clear()
+    with _memory_circuits_lock:
+        circuits = list(_memory_circuits.values())
+    for circuit in circuits:
+        circuit.reset()
+
+
+register_memory_reset(_reset_memory_state)

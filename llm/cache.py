@@ -1,0 +1,359 @@
+"""Exact-match LLM response cache: values in the Django cache, an LRU index beside them.
+
+The Django cache stores the values (with OPENAI_CACHE_TTL) but cannot cap the llm layer's share of
+it, count evictions, or find one task's or one user's entries. So an index lives next to it: in
+Redis (sorted sets + sets, changed atomically by Lua) when the cache is django-redis, so every
+process shares one LRU and one set of counters; in an OrderedDict under a lock otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from redis.commands.core import Script
+
+from llm.redis import llm_key, redis_client, register_memory_reset
+
+_VALUE_PREFIX = "llm:resp:"
+# Task and user names are joined with a byte that cannot appear in either, so Lua can split them.
+_OWNER_SEP = "\x1f"
+_DELETE_CHUNK = 1000
+
+_LRU = llm_key("cache", "lru")  # key -> last use (epoch seconds)
+_EXP = llm_key("cache", "exp")  # key -> expiry (epoch seconds), to drop entries the TTL already removed
+_OWNER = llm_key("cache", "owner")  # key -> "task<sep>user_id"
+_STATS = llm_key("cache", "stats")  # hits, misses, evictions
+_TASK_PREFIX = llm_key("cache", "task", "")
+_USER_PREFIX = llm_key("cache", "user", "")
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    hits: int
+    misses: int
+    evictions: int
+    size: int
+
+
+def cache_key(
+    *, provider: str, model: str, task_name: str, task_version: int, schema_hash: str, messages: list[dict]
+) -> str:
+    """The sha256 hex of a canonical JSON of everything that determines the answer."""
+    payload = {
+        "provider": provider,
+        "model": model,
+        "task": task_name,
+        "version": task_version,
+        "schema": schema_hash,
+        "messages": messages,
+    }
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def cache_get(*, key: str) -> dict | None:
+    """The cached response or None; counts a hit (refreshing LRU recency) or a miss."""
+    if not settings.OPENAI_CACHE_ENABLED:
+        return None
+    value = cache.get(_VALUE_PREFIX + key)
+    client = redis_client()
+    if client is not None:
+        _redis_record_read(client=client, key=key, hit=value is not None)
+    else:
+        _memory.record_read(key=key, hit=value is not None)
+    return value
+
+
+def cache_set(*, key: str, value: dict, task_name: str, user_id: int | None = None) -> None:
+    """Store a response for OPENAI_CACHE_TTL; beyond OPENAI_CACHE_MAX_SIZE entries the LRU ones go."""
+    if not settings.OPENAI_CACHE_ENABLED:
+        return
+    ttl = settings.OPENAI_CACHE_TTL
+    cache.set(_VALUE_PREFIX + key, value, ttl)
+    now = time.time()
+    client = redis_client()
+    if client is not None:
+        victims = _redis_index_add(
+            client=client, key=key, task_name=task_name, user_id=user_id, now=now, expires_at=now + ttl
+        )
+    else:
+        victims = _memory.add(key=key, task_name=task_name, user_id=user_id, now=now, expires_at=now + ttl)
+    _delete_values(keys=victims)
+
+
+def cache_clear(*, task_name: str | None = None, user_id: int | None = None) -> int:
+    """Remove all entries, one task's, one user's (or both filters: their intersection); returns the count."""
+    client = redis_client()
+    if client is not None:
+        removed = _redis_clear(client=client, task_name=task_name, user_id=user_id)
+    else:
+        removed = _memory.clear(task_name=task_name, user_id=user_id)
+    _delete_values(keys=removed)
+    return len(removed)
+
+
+def cache_stats() -> CacheStats:
+    """Hits, misses and evictions since the last reset, and the live entry count."""
+    client = redis_client()
+    if client is not None:
+        hits, misses, evictions, size = _script(client, _STATS_LUA)(
+            keys=[_LRU, _EXP, _OWNER, _STATS], args=[_TASK_PREFIX, _USER_PREFIX, time.time()], client=client
+        )
+        return CacheStats(hits=int(hits or 0), misses=int(misses or 0), evictions=int(evictions or 0), size=int(size))
+    return _memory.stats()
+
+
+def cache_stats_reset() -> None:
+    """Zero the hit/miss/eviction counters; entries stay."""
+    client = redis_client()
+    if client is not None:
+        client.delete(_STATS)
+    else:
+        _memory.reset_counters()
+
+
+def _delete_values(*, keys: list[str]) -> None:
+    for start in range(0, len(keys), _DELETE_CHUNK):
+        cache.delete_many([_VALUE_PREFIX + key for key in keys[start : start + _DELETE_CHUNK]])
+
+
+# --- Redis index --------------------------------------------------------------------------------
+# The scripts build task/user set names from a prefix, which is fine on a single Redis (the
+# deployment here) but would need hash tags on Redis Cluster.
+
+_LUA_COMMON = """
+local LRU, EXP, OWNER = KEYS[1], KEYS[2], KEYS[3]
+local TASK_PREFIX, USER_PREFIX = ARGV[1], ARGV[2]
+
+local function forget(k)
+  local owner = redis.call('HGET', OWNER, k)
+  if owner then
+    local sep = string.find(owner, '\\031', 1, true)
+    redis.call('SREM', TASK_PREFIX .. string.sub(owner, 1, sep - 1), k)
+    local user = string.sub(owner, sep + 1)
+    if user ~= '' then redis.call('SREM', USER_PREFIX .. user, k) end
+    redis.call('HDEL', OWNER, k)
+  end
+  redis.call('ZREM', LRU, k)
+  redis.call('ZREM', EXP, k)
+end
+
+-- Entries whose value the TTL already removed; bounded so one call never stalls Redis.
+local function purge_expired(now)
+  local expired = redis.call('ZRANGEBYSCORE', EXP, '-inf', now, 'LIMIT', 0, 1000)
+  for _, k in ipairs(expired) do forget(k) end
+end
+"""
+
+# KEYS: lru exp owner stats | ARGV: task_prefix user_prefix key now expires_at max_size task user
+_ADD_LUA = (
+    _LUA_COMMON
+    + """
+local key, now, expires_at, max_size = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
+local task, user = ARGV[7], ARGV[8]
+purge_expired(now)
+forget(key)
+redis.call('ZADD', LRU, now, key)
+redis.call('ZADD', EXP, expires_at, key)
+redis.call('HSET', OWNER, key, task .. '\\031' .. user)
+redis.call('SADD', TASK_PREFIX .. task, key)
+if user ~= '' then redis.call('SADD', USER_PREFIX .. user, key) end
+local over = redis.call('ZCARD', LRU) - max_size
+local victims = {}
+if over > 0 then
+  victims = redis.call('ZRANGE', LRU, 0, over - 1)
+  for _, k in ipairs(victims) do forget(k) end
+  redis.call('HINCRBY', KEYS[4], 'evictions', #victims)
+end
+return victims
+"""
+)
+
+# KEYS: lru exp owner stats | ARGV: task_prefix user_prefix key
+_MISS_LUA = (
+    _LUA_COMMON
+    + """
+redis.call('HINCRBY', KEYS[4], 'misses', 1)
+if redis.call('ZSCORE', LRU, ARGV[3]) then forget(ARGV[3]) end
+return 1
+"""
+)
+
+# KEYS: lru exp owner | ARGV: task_prefix user_prefix now task user
+_CLEAR_LUA = (
+    _LUA_COMMON
+    + """
+local task, user = ARGV[4], ARGV[5]
+purge_expired(ARGV[3])
+local members
+if task ~= '' and user ~= '' then
+  members = redis.call('SINTER', TASK_PREFIX .. task, USER_PREFIX .. user)
+elseif task ~= '' then
+  members = redis.call('SMEMBERS', TASK_PREFIX .. task)
+elseif user ~= '' then
+  members = redis.call('SMEMBERS', USER_PREFIX .. user)
+else
+  members = redis.call('ZRANGE', LRU, 0, -1)
+end
+for _, k in ipairs(members) do forget(k) end
+return members
+"""
+)
+
+# KEYS: lru exp owner stats | ARGV: task_prefix user_prefix now
+_STATS_LUA = (
+    _LUA_COMMON
+    + """
+purge_expired(ARGV[3])
+local counters = redis.call('HMGET', KEYS[4], 'hits', 'misses', 'evictions')
+return {counters[1], counters[2], counters[3], redis.call('ZCARD', LRU)}
+"""
+)
+
+_scripts: dict[str, Script] = {}
+_scripts_lock = threading.Lock()
+
+
+def _script(client: redis.Redis, source: str) -> Script:
+    # Script objects only hold the source and its sha; EVALSHA falls back to EVAL after a restart.
+    script = _scripts.get(source)
+    if script is None:
+        with _scripts_lock:
+            script = _scripts.setdefault(source, client.register_script(source))
+    return script
+
+
+def _redis_record_read(*, client: redis.Redis, key: str, hit: bool) -> None:
+    if hit:
+        # One round trip, no script: XX refreshes recency without resurrecting an evicted entry.
+        pipe = client.pipeline(transaction=False)
+        pipe.zadd(_LRU, {key: time.time()}, xx=True)
+        pipe.hincrby(_STATS, "hits", 1)
+        pipe.execute()
+    else:
+        _script(client, _MISS_LUA)(
+            keys=[_LRU, _EXP, _OWNER, _STATS], args=[_TASK_PREFIX, _USER_PREFIX, key], client=client
+        )
+
+
+def _redis_index_add(
+    *, client: redis.Redis, key: str, task_name: str, user_id: int | None, now: float, expires_at: float
+) -> list[str]:
+    victims = _script(client, _ADD_LUA)(
+        keys=[_LRU, _EXP, _OWNER, _STATS],
+        args=[
+            _TASK_PREFIX,
+            _USER_PREFIX,
+            key,
+            now,
+            expires_at,
+            settings.OPENAI_CACHE_MAX_SIZE,
+            task_name,
+            "" if user_id is None else user_id,
+        ],
+        client=client,
+    )
+    return [_text(victim) for victim in victims]
+
+
+def _redis_clear(*, client: redis.Redis, task_name: str | None, user_id: int | None) -> list[str]:
+    members = _script(client, _CLEAR_LUA)(
+        keys=[_LRU, _EXP, _OWNER],
+        args=[_TASK_PREFIX, _USER_PREFIX, time.time(), task_name or "", "" if user_id is None else user_id],
+        client=client,
+    )
+    return [_text(member) for member in members]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+# --- in-process index ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Entry:
+    task_name: str
+    user_id: int | None
+    expires_at: float
+
+
+class _MemoryIndex:
+    """LRU order in an OrderedDict (oldest first); one lock guards entries and counters."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._hits = 0
+        self._misses = 0
+        self._evictions = 0
+
+    def record_read(self, *, key: str, hit: bool) -> None:
+        with self._lock:
+            if hit:
+                self._hits += 1
+                if key in self._entries:
+                    self._entries.move_to_end(key)
+            else:
+                self._misses += 1
+                self._entries.pop(key, None)
+
+    def add(self, *, key: str, task_name: str, user_id: int | None, now: float, expires_at: float) -> list[str]:
+        max_size = settings.OPENAI_CACHE_MAX_SIZE
+        with self._lock:
+            self._entries.pop(key, None)
+            self._entries[key] = _Entry(task_name=task_name, user_id=user_id, expires_at=expires_at)
+            if len(self._entries) <= max_size:
+                return []
+            # Only when full: entries the TTL already removed are not evictions, so drop them first.
+            self._purge_expired(now=now)
+            victims: list[str] = []
+            while len(self._entries) > max_size:
+                victim, _ = self._entries.popitem(last=False)
+                victims.append(victim)
+            self._evictions += len(victims)
+            return victims
+
+    def clear(self, *, task_name: str | None, user_id: int | None) -> list[str]:
+        with self._lock:
+            self._purge_expired(now=time.time())
+            removed = [
+                key
+                for key, entry in self._entries.items()
+                if (task_name is None or entry.task_name == task_name) and (user_id is None or entry.user_id == user_id)
+            ]
+            for key in removed:
+                del self._entries[key]
+            return removed
+
+    def stats(self) -> CacheStats:
+        with self._lock:
+            self._purge_expired(now=time.time())
+            return CacheStats(hits=self._hits, misses=self._misses, evictions=self._evictions, size=len(self._entries))
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self._hits = self._misses = self._evictions = 0
+
+    def reset(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._hits = self._misses = self._evictions = 0
+
+    def _purge_expired(self, *, now: float) -> None:
+        expired = [key for key, entry in self._entries.items() if entry.expires_at <= now]
+        for key in expired:
+            del self._entries[key]
+
+
+_memory = _MemoryIndex()
+register_memory_reset(_memory.reset)

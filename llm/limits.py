@@ -1,0 +1,475 @@
+"""Requests-per-minute, tokens-per-minute and concurrency budgets shared by every process.
+
+Celery's own `rate_limit` is per worker, so the budget lives in Redis (the `limits` library's
+moving window and sliding-window counter, plus a lease-based semaphore) when the Django cache is
+django-redis, and in process memory otherwise. Callers wrap each provider request in
+`governor.slot(...)`, which sleeps until the request fits, and feed the provider's `x-ratelimit-*`
+headers back through `observe_headers` so unconfigured limits are learned and exhaustion pauses
+everyone.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Literal
+
+from django.conf import settings
+from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
+from limits.storage import MemoryStorage, RedisStorage
+from limits.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
+from redis import Redis, RedisError
+
+from config.errors import RateLimitedError
+from llm.redis import llm_key, redis_client, register_memory_reset
+
+logger = logging.getLogger(__name__)
+
+# Forcing an adjustment through a limiter: a limit no count can reach (and still exact in Lua's doubles).
+_UNBOUNDED = 2**52
+# After losing a race for the last unit of budget, wait a little before looking again (never spin).
+_RETRY_DELAY = 0.005
+# Re-read shared state (pause, learned limits) at least this often while waiting.
+_MAX_SLEEP = 5.0
+_POLL_MIN, _POLL_MAX = 0.005, 0.05
+_LEARNED_TTL = 24 * 3600
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|h|m|s)")
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|h|m|s))+")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+class RateBudgetTimeout(RateLimitedError):
+    """The request would not fit in the shared rate/concurrency budget before its deadline."""
+
+
+def parse_reset_duration(value: str | None) -> float | None:
+    """Seconds in an `x-ratelimit-reset-*` value ("1s", "6m0s", "20ms", "1h2m3.5s", or a bare number)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    if not _DURATION.fullmatch(value):
+        return None
+    return sum(float(amount) * _UNIT_SECONDS[unit] for amount, unit in _DURATION_PART.findall(value))
+
+
+def rpm_window(rpm: int) -> tuple[int, int]:
+    """(seconds, requests): the smallest whole-second window allowing at least one request at `rpm`.
+
+    Providers enforce per-minute limits over short intervals, so a full-minute burst would be refused.
+    """
+    seconds = math.ceil(60 / rpm)
+    return seconds, rpm * seconds // 60
+
+
+@dataclass
+class SlotLease:
+    """One admitted request: holds a concurrency slot until the `slot()` block exits."""
+
+    governor: RateGovernor
+    estimated_tokens: int
+    charged_tokens: int
+    waited_seconds: float
+    _tpm_item: RateLimitItem | None = field(default=None, repr=False)
+    _token: str = field(default_factory=lambda: uuid.uuid4().hex, repr=False)
+
+    def settle(self, *, actual_tokens: int) -> None:
+        """Replace the estimate with the tokens the provider actually billed (either direction)."""
+        item = self._tpm_item or self.governor._tpm_item()
+        if item is None:
+            return
+        self.governor._tpm_adjust(item=item, delta=actual_tokens - self.charged_tokens)
+        self._tpm_item = item
+        self.charged_tokens = actual_tokens
+
+
+class _MemoryGovernorState:
+    """One named governor in this process: in-flight count, pause deadline and learned limits."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.in_flight = 0
+        self.pause_until = 0.0  # time.monotonic()
+        self.learned: dict[str, int] = {}
+
+    def reset(self) -> None:
+        with self.cond:
+            self.in_flight = 0
+            self.pause_until = 0.0
+            self.learned.clear()
+            self.cond.notify_all()
+
+
+_memory_states: dict[str, _MemoryGovernorState] = {}
+_memory_lock = threading.Lock()
+_memory_storage: MemoryStorage | None = None
+
+
+def _shared_memory_storage() -> MemoryStorage:
+    # One per process: each MemoryStorage runs its own expiry timer thread.
+    global _memory_storage
+    with _memory_lock:
+        if _memory_storage is None:
+            _memory_storage = MemoryStorage()
+        return _memory_storage
+
+
+def _memory_state(name: str) -> _MemoryGovernorState:
+    with _memory_lock:
+        return _memory_states.setdefault(name, _MemoryGovernorState())
+
+
+# KEYS: semaphore zset | ARGV: token, max holders, lease ms. Server time, so hosts' clocks don't matter.
+_SEMAPHORE_ACQUIRE_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return 1
+end
+return 0
+"""
+
+# KEYS: semaphore zset | returns the live holders.
+_SEMAPHORE_COUNT_LUA = """
+local t = redis.call('TIME')
+return redis.call('ZCOUNT', KEYS[1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), '+inf')
+"""
+
+# KEYS: pause key | ARGV: ms. Pauses only ever get longer, whoever sets them.
+_PAUSE_LUA = """
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+  return 1
+end
+return 0
+"""
+
+
+class RateGovernor:
+    """Shared RPM/TPM/concurrency budget for one provider account (`name`)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        rpm: int | None,
+        tpm: int | None,
+        max_concurrency: int,
+        redis: Redis | None | Literal["auto"] = "auto",
+        lease_seconds: float = 300.0,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        self.name = name
+        self.rpm = rpm or None  # 0 means "not configured": learn it from the provider
+        self.tpm = tpm or None
+        self.max_concurrency = max_concurrency
+        # A crashed process's slot frees itself after this long; a request must not outlive it.
+        self.lease_seconds = lease_seconds
+        client = redis_client() if redis == "auto" else redis
+        self._redis: Redis | None = client
+        self._memory: _MemoryGovernorState | None = None
+        if client is not None:
+            self._storage = RedisStorage(
+                "redis://", connection_pool=client.connection_pool, key_prefix=llm_key("limits")
+            )
+            self._semaphore = client.register_script(_SEMAPHORE_ACQUIRE_LUA)
+            self._semaphore_count = client.register_script(_SEMAPHORE_COUNT_LUA)
+            self._pause_script = client.register_script(_PAUSE_LUA)
+        else:
+            self._storage = _shared_memory_storage()
+            self._memory = _memory_state(name)
+        self._requests = MovingWindowRateLimiter(self._storage)
+        self._tokens = SlidingWindowCounterRateLimiter(self._storage)
+        self._sem_key = llm_key("gov", name, "sem")
+        self._pause_key = llm_key("gov", name, "pause")
+        self._learned_key = llm_key("gov", name, "learned")
+
+    @property
+    def backend(self) -> str:
+        return "redis" if self._redis is not None else "memory"
+
+    @contextmanager
+    def slot(self, *, estimated_tokens: int, deadline: float | None = None) -> Iterator[SlotLease]:
+        """Block (sleeping) until the request fits the shared budget; raise RateBudgetTimeout past `deadline`.
+
+        `deadline` is a `time.monotonic()` value. The concurrency slot is held until the block exits.
+        """
+        started = time.monotonic()
+        self._wait_while_paused(deadline=deadline)
+        lease = SlotLease(governor=self, estimated_tokens=estimated_tokens, charged_tokens=0, waited_seconds=0.0)
+        self._acquire_concurrency(token=lease._token, deadline=deadline)
+        try:
+            lease._tpm_item, lease.charged_tokens = self._acquire_rate(
+                estimated_tokens=estimated_tokens, deadline=deadline
+            )
+            lease.waited_seconds = time.monotonic() - started
+            yield lease
+        finally:
+            self._release_concurrency(token=lease._token)
+
+    def pause(self, *, seconds: float) -> None:
+        """Stop every process from sending for `seconds` (after a 429); never shortens a longer pause."""
+        if seconds <= 0:
+            return
+        if self._memory is not None:
+            with self._memory.cond:
+                self._memory.pause_until = max(self._memory.pause_until, time.monotonic() + seconds)
+            return
+        self._pause_script(keys=[self._pause_key], args=[math.ceil(seconds * 1000)])
+
+    def observe_headers(self, headers: Mapping[str, str]) -> None:
+        """Learn the provider's limits from `x-ratelimit-*`, and pause everyone when one is exhausted."""
+        lowered = {key.lower(): value for key, value in headers.items()}
+        learned: dict[str, int] = {}
+        pause = 0.0
+        for kind, field_name in (("requests", "rpm"), ("tokens", "tpm")):
+            limit = _as_int(lowered.get(f"x-ratelimit-limit-{kind}"))
+            if limit is not None and limit > 0:
+                learned[field_name] = limit
+            remaining = _as_int(lowered.get(f"x-ratelimit-remaining-{kind}"))
+            if remaining is not None and remaining <= 0:
+                pause = max(pause, parse_reset_duration(lowered.get(f"x-ratelimit-reset-{kind}")) or 0.0)
+        if learned:
+            self._store_learned(learned=learned)
+        if pause > 0:
+            logger.info("rate governor %s: provider budget exhausted, pausing %.2fs", self.name, pause)
+            self.pause(seconds=pause)
+
+    def effective_limits(self) -> dict:
+        """The limits in force now, where they come from, and the live pause and in-flight count."""
+        paused_for, learned_rpm, learned_tpm = self._shared_view()
+        rpm = self.rpm or learned_rpm
+        tpm = self.tpm or learned_tpm
+        window_seconds, window_requests = rpm_window(rpm) if rpm else (None, None)
+        return {
+            "backend": self.backend,
+            "rpm": rpm,
+            "rpm_source": _source(configured=self.rpm, learned=learned_rpm),
+            "rpm_window_seconds": window_seconds,
+            "rpm_window_requests": window_requests,
+            "tpm": tpm,
+            "tpm_source": _source(configured=self.tpm, learned=learned_tpm),
+            "learned_rpm": learned_rpm,
+            "learned_tpm": learned_tpm,
+            "max_concurrency": self.max_concurrency,
+            "in_flight": self._in_flight(),
+            "paused_for": paused_for,
+        }
+
+    # --- admission ------------------------------------------------------------------------------
+
+    def _wait_while_paused(self, *, deadline: float | None) -> None:
+        while (paused_for := self._shared_view()[0]) > 0:
+            self._sleep(seconds=paused_for, deadline=deadline, why="paused after a provider rate limit")
+
+    def _acquire_rate(self, *, estimated_tokens: int, deadline: float | None) -> tuple[RateLimitItem | None, int]:
+        """Take one request and the estimated tokens; returns the TPM item and tokens charged."""
+        while True:
+            paused_for, learned_rpm, learned_tpm = self._shared_view()
+            if paused_for > 0:
+                self._sleep(seconds=paused_for, deadline=deadline, why="paused after a provider rate limit")
+                continue
+            requests_item = _requests_item(self.rpm or learned_rpm)
+            tokens_item = _tokens_item(self.tpm or learned_tpm)
+            # A request bigger than the whole budget can only go when the window is empty; the
+            # provider then decides. Charging more would make it wait forever.
+            cost = min(max(estimated_tokens, 0), tokens_item.amount) if tokens_item else 0
+            # Tokens first: they can be handed back exactly if the request slot is then refused.
+            if cost and not self._tokens.hit(tokens_item, self.name, cost=cost):
+                self._sleep(seconds=self._tokens_wait(item=tokens_item, cost=cost), deadline=deadline, why="TPM")
+                continue
+            if requests_item and not self._requests.hit(requests_item, self.name):
+                if cost:
+                    self._tpm_adjust(item=tokens_item, delta=-cost)
+                self._sleep(seconds=self._requests_wait(item=requests_item), deadline=deadline, why="RPM")
+                continue
+            return tokens_item, cost
+
+    def _requests_wait(self, *, item: RateLimitItem) -> float:
+        # The moving window frees a request when its oldest entry leaves the window.
+        reset_at = self._requests.get_window_stats(item, self.name).reset_time
+        return max(reset_at - time.time(), _RETRY_DELAY)
+
+    def _tokens_wait(self, *, item: RateLimitItem, cost: int) -> float:
+        """Seconds until the sliding-window count (previous window weighted by its remaining share) fits `cost`."""
+        limit, expiry = item.amount, item.get_expiry()
+        previous, previous_ttl, current, current_ttl = self._storage.get_sliding_window(item.key_for(self.name), expiry)
+        room = limit - cost
+        if current > room:
+            # The current window alone is too full: wait until it becomes the previous one and decays.
+            until_rotation = max(current_ttl - expiry, 0.0)
+            return until_rotation + expiry - room * expiry / current + _RETRY_DELAY
+        if previous <= 0:
+            return _RETRY_DELAY
+        allowed_previous_ttl = (room - current) * expiry / previous
+        return max(previous_ttl - allowed_previous_ttl, 0.0) + _RETRY_DELAY
+
+    def _tpm_item(self) -> RateLimitItem | None:
+        return _tokens_item(self.tpm or self._shared_view()[2])
+
+    def _tpm_adjust(self, *, item: RateLimitItem, delta: int) -> None:
+        """Add (forced, even past the limit: the tokens were spent) or hand back tokens in the TPM window."""
+        key, expiry = item.key_for(self.name), item.get_expiry()
+        if delta < 0:
+            # Never below zero: the charge may already have slid into the previous window.
+            current = self._storage.get_sliding_window(key, expiry)[2]
+            delta = -min(-delta, current)
+        if delta:
+            self._storage.acquire_sliding_window_entry(key, _UNBOUNDED, expiry, delta)
+
+    def _sleep(self, *, seconds: float, deadline: float | None, why: str) -> None:
+        seconds = min(seconds, _MAX_SLEEP)
+        if deadline is not None and time.monotonic() + seconds > deadline:
+            raise RateBudgetTimeout(
+                f"{self.name}: the request would not fit the shared budget ({why}) before its deadline",
+                retry_after=seconds,
+            )
+        # A little jitter so processes woken by the same event don't all collide on the same budget unit.
+        time.sleep(seconds + random.uniform(0, 0.002))
+
+    # --- concurrency ----------------------------------------------------------------------------
+
+    def _acquire_concurrency(self, *, token: str, deadline: float | None) -> None:
+        if self._memory is not None:
+            state = self._memory
+            with state.cond:
+                while state.in_flight >= self.max_concurrency:
+                    timeout = None if deadline is None else deadline - time.monotonic()
+                    if timeout is not None and timeout <= 0:
+                        raise RateBudgetTimeout(f"{self.name}: no concurrency slot before the deadline")
+                    state.cond.wait(timeout=timeout)
+                state.in_flight += 1
+            return
+        delay = _POLL_MIN
+        lease_ms = math.ceil(self.lease_seconds * 1000)
+        while not self._semaphore(keys=[self._sem_key], args=[token, self.max_concurrency, lease_ms]):
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise RateBudgetTimeout(f"{self.name}: no concurrency slot before the deadline")
+            # Slots free up in other processes; polling with backoff keeps Redis load low.
+            time.sleep(min(delay, remaining) if remaining is not None else delay)
+            delay = min(delay * 2, _POLL_MAX)
+
+    def _release_concurrency(self, *, token: str) -> None:
+        if self._memory is not None:
+            with self._memory.cond:
+                self._memory.in_flight = max(self._memory.in_flight - 1, 0)
+                self._memory.cond.notify()
+            return
+        try:
+            self._redis.zrem(self._sem_key, token)
+        except RedisError:
+            # Raising here would hide the request's own outcome; the lease expires on its own.
+            logger.exception("rate governor %s: could not release a concurrency lease", self.name)
+
+    def _in_flight(self) -> int:
+        if self._memory is not None:
+            with self._memory.cond:
+                return self._memory.in_flight
+        return int(self._semaphore_count(keys=[self._sem_key]))
+
+    # --- shared state ---------------------------------------------------------------------------
+
+    def _shared_view(self) -> tuple[float, int | None, int | None]:
+        """(seconds paused, learned rpm, learned tpm) in one round trip."""
+        if self._memory is not None:
+            with self._memory.cond:
+                paused_for = max(self._memory.pause_until - time.monotonic(), 0.0)
+                return paused_for, self._memory.learned.get("rpm"), self._memory.learned.get("tpm")
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.pttl(self._pause_key)
+        pipe.hmget(self._learned_key, "rpm", "tpm")
+        pause_ms, (learned_rpm, learned_tpm) = pipe.execute()
+        return max(pause_ms, 0) / 1000, _as_int(learned_rpm), _as_int(learned_tpm)
+
+    def _store_learned(self, *, learned: dict[str, int]) -> None:
+        if self._memory is not None:
+            with self._memory.cond:
+                self._memory.learned.update(learned)
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hset(self._learned_key, mapping=learned)
+        # Re-learned on every response; the expiry only drops limits of an account no longer used.
+        pipe.expire(self._learned_key, _LEARNED_TTL)
+        pipe.execute()
+
+
+def _requests_item(rpm: int | None) -> RateLimitItem | None:
+    if not rpm:
+        return None
+    seconds, requests = rpm_window(rpm)
+    return RateLimitItemPerSecond(requests, seconds, namespace="rpm")
+
+
+def _tokens_item(tpm: int | None) -> RateLimitItem | None:
+    # A full minute, unlike requests: one large prompt can exceed a per-second share of the TPM.
+    return RateLimitItemPerMinute(tpm, 1, namespace="tpm") if tpm else None
+
+
+def _as_int(value: str | bytes | int | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(float(value))
+    except ValueError:
+        return None
+
+
+def _source(*, configured: int | None, learned: int | None) -> str | None:
+    if configured:
+        return "configured"
+    return "learned" if learned else None
+
+
+_governors: dict[str, RateGovernor] = {}
+_governors_lock = threading.Lock()
+
+
+def get_governor(name: str = "default") -> RateGovernor:
+    """The process's governor for `name` from OPENAI_RATE_LIMIT_RPM/TPM and OPENAI_MAX_CONCURRENT_REQUESTS."""
+    governor = _governors.get(name)
+    if governor is None:
+        with _governors_lock:
+            governor = _governors.get(name)
+            if governor is None:
+                governor = RateGovernor(
+                    name,
+                    rpm=settings.OPENAI_RATE_LIMIT_RPM or None,
+                    tpm=settings.OPENAI_RATE_LIMIT_TPM or None,
+                    max_concurrency=settings.OPENAI_MAX_CONCURRENT_REQUESTS,
+                    # Room for one request at its full timeouts, twice over, before a dead holder's slot frees.
+                    lease_seconds=2 * (settings.OPENAI_REQUEST_TIMEOUT + settings.OPENAI_CONNECTION_TIMEOUT),
+                )
+                _governors[name] = governor
+    return governor
+
+
+def _reset_memory_state() -> None:
+    with _governors_lock:
+        _governors.clear()
+    with _memory_lock:
+        states = list(_memory_states.values())
+        storage = _memory_storage
+    for state in states:
+        state.reset()
+    if storage is not None:
+        storage.reset()
+
+
+register_memory_reset(_reset_memory_state)

@@ -1,0 +1,54 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from llm.benchmark import benchmark_run
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark the llm layer: N distinct structured requests in bulk mode against the configured provider "
+        "(or an in-process simulator with --simulator), plus the layer's per-call overhead over raw SDK calls."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--requests", type=int, default=300)
+        parser.add_argument("--concurrency", type=int, default=10)
+        parser.add_argument("--repeat", type=int, default=1, help="Runs; medians are reported.")
+        parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+        parser.add_argument("--no-overhead", action="store_true", help="Skip the overhead measurement.")
+        sim = parser.add_argument_group("in-process simulator")
+        sim.add_argument("--simulator", action="store_true", help="Run against an in-process simulator.")
+        sim.add_argument("--sim-latency-ms", type=int, default=0)
+        sim.add_argument("--sim-rpm", type=int, default=None)
+        sim.add_argument("--sim-tpm", type=int, default=None)
+        sim.add_argument("--sim-fail-5xx", type=float, default=0.0)
+        sim.add_argument("--sim-hang", type=float, default=0.0)
+        sim.add_argument("--sim-insufficient-quota", type=float, default=0.0)
+        sim.add_argument("--sim-seed", type=int, default=0)
+
+    def handle(self, *args: object, **options: object) -> None:
+        sim_options = None
+        if options["simulator"]:
+            sim_options = {
+                "latency_ms": options["sim_latency_ms"],
+                "rpm": options["sim_rpm"],
+                "tpm": options["sim_tpm"],
+                "fail_5xx": options["sim_fail_5xx"],
+                "hang": options["sim_hang"],
+                "insufficient_quota": options["sim_insufficient_quota"],
+                "seed": options["sim_seed"],
+            }
+        result = benchmark_run(
+            requests=options["requests"],
+            concurrency=options["concurrency"],
+            repeat=options["repeat"],
+            sim_options=sim_options,
+            measure_overhead=not options["no_overhead"],
+        )
+        if options["json"]:
+            self.stdout.write(json.dumps(result, default=str))
+            return
+        for key, value in result.items():
+            if key != "runs":
+                self.stdout.write(f"{key:>24}: {value}")

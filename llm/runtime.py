@@ -1,0 +1,315 @@
+"""Running tasks: `run` (one call, now) and `run_many` (bulk, concurrent under shared limits).
+
+Each call goes: cache → breaker → shared rate budget → provider (structured output) → quality
+checks (one re-ask) → classified retries → fallback. Provider work happens in `execute` (no
+database); `finish` writes the ledger row and applies the output. In bulk mode workers only
+`execute` and the calling thread `finish`es, so database writes stay in one thread and one
+transaction context, and an output is applied exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Generic
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError
+from django.utils import timezone
+from pydantic import BaseModel
+
+from config.errors import DomainError
+from llm.cache import cache_get, cache_key, cache_set
+from llm.errors import Classified, ErrorKind, LLMError, LLMRequestError, LLMUnavailableError
+from llm.ledger import CallRecord, llm_call_record
+from llm.models import LLMCall
+from llm.providers import ProviderConfig, get_client, provider_config
+from llm.resilience import Answer, resilient_call
+from llm.task import InT, LLMTask, Message, OutT, Provenance
+from llm.usage import estimate_tokens
+
+logger = logging.getLogger("contentops.llm")
+
+ProgressCallback = Callable[[int, int], None]
+# What a domain apply may raise for one bad item; anything else is a bug and propagates.
+APPLY_ERRORS = (DatabaseError, DjangoValidationError, DomainError, LLMUnavailableError, LLMRequestError, ValueError, LookupError)
+
+
+@dataclass
+class Execution(Generic[InT, OutT]):
+    """The outcome of the provider side of one call; `finish` turns it into a result."""
+
+    task: LLMTask[InT, OutT]
+    task_input: InT
+    record: CallRecord
+    output: OutT | None = None
+    error: Classified | None = None
+    started: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class LLMResult(Generic[OutT]):
+    output: OutT
+    provenance: Provenance
+    status: str
+    error: Classified | None
+    tokens_in: int
+    tokens_out: int
+    attempts: int
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.provenance.is_fallback
+
+    @property
+    def cached(self) -> bool:
+        return self.status == LLMCall.Status.CACHED
+
+
+@dataclass(frozen=True)
+class ItemOutcome(Generic[InT, OutT]):
+    """One input of a bulk run: its result, or why it failed (apply raised, or no fallback allowed)."""
+
+    task_input: InT
+    result: LLMResult[OutT] | None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+
+def _request(*, config: ProviderConfig, task: LLMTask, messages: list[Message]) -> Answer:
+    """One structured-output chat call. Refusals and unparsed outputs raise; nothing partial returns."""
+    client = get_client(config)
+    kwargs: dict[str, Any] = {"model": config.wire_model, "messages": messages, "response_format": task.output_model}
+    if task.temperature is not None:
+        kwargs["temperature"] = task.temperature
+    # Local servers (LM Studio, Ollama, older vLLM) know only max_tokens.
+    kwargs["max_tokens" if config.kind == "compatible" else "max_completion_tokens"] = task.max_output_tokens
+    raw = client.chat.completions.with_raw_response.parse(**kwargs)
+    completion = raw.parse()
+    choice = completion.choices[0]
+    if choice.message.refusal:
+        raise LLMError(ErrorKind.REFUSAL, f"The model refused: {choice.message.refusal[:200]}")
+    if choice.message.parsed is None:
+        raise LLMError(ErrorKind.SCHEMA, "The model returned no parsable output.")
+    usage = completion.usage
+    return Answer(
+        output=choice.message.parsed,
+        tokens_in=usage.prompt_tokens if usage else 0,
+        tokens_out=usage.completion_tokens if usage else 0,
+        headers=raw.headers,
+        request_id=raw.request_id or "",
+    )
+
+
+def _reask(messages: list[Message], *, problem: str, previous: BaseModel | None) -> list[Message]:
+    followup = list(messages)
+    if previous is not None:
+        followup.append({"role": "assistant", "content": previous.model_dump_json()})
+    followup.append(
+        {
+            "role": "user",
+            "content": f"Your previous answer was not acceptable: {problem}\n"
+            "Answer again, following the schema and fixing exactly these problems.",
+        }
+    )
+    return followup
+
+
+def execute(
+    task: LLMTask[InT, OutT],
+    task_input: InT,
+    *,
+    mode: str = LLMCall.Mode.NOW,
+    config: ProviderConfig | None = None,
+    user_id: int | None = None,
+    use_cache: bool = True,
+    deadline: float | None = None,
+) -> Execution[InT, OutT]:
+    """The provider side of one call; never touches the database. Errors end up in `.error`."""
+    config = config or provider_config()
+    record = CallRecord(
+        task=task.name,
+        task_version=task.version,
+        provider=config.kind,
+        model=config.model,
+        mode=mode,
+        subject=task.subject(task_input) if task.subject else None,
+        user_id=user_id,
+    )
+    execution: Execution[InT, OutT] = Execution(task=task, task_input=task_input, record=record)
+    if config.is_offline:
+        execution.error = Classified(ErrorKind.OFFLINE, False, False, None, None, "No LLM provider is configured.")
+        return execution
+
+    messages = task.build_messages(task_input)
+    caching = use_cache and settings.OPENAI_CACHE_ENABLED
+    if caching:
+        record.cache_key = cache_key(
+            provider=config.name,
+            model=config.model,
+            task_name=task.name,
+            task_version=task.version,
+            schema_hash=task.schema_hash,
+            messages=messages,
+        )
+        hit = cache_get(key=record.cache_key)
+        if hit is not None:
+            execution.output = task.output_model.model_validate(hit["output"])
+            record.status = LLMCall.Status.CACHED
+            return execution
+
+    _call_with_retries(execution, config=config, messages=messages, deadline=deadline)
+
+    if caching and execution.output is not None:
+        cache_set(
+            key=record.cache_key,
+            value={"output": execution.output.model_dump(mode="json")},
+            task_name=task.name,
+            user_id=user_id,
+        )
+    return execution
+
+
+def _call_with_retries(
+    execution: Execution, *, config: ProviderConfig, messages: list[Message], deadline: float | None
+) -> None:
+    task = execution.task
+    conversation = {"messages": messages}
+
+    def send() -> Answer:
+        return _request(config=config, task=task, messages=conversation["messages"])
+
+    def reask(problem: str, previous: Answer | None) -> None:
+        previous_output = previous.output if previous is not None else None
+        conversation["messages"] = _reask(conversation["messages"], problem=problem, previous=previous_output)
+
+    answer, error = resilient_call(
+        config=config,
+        record=execution.record,
+        estimate=estimate_tokens(messages, max_output_tokens=task.max_output_tokens),
+        deadline=deadline,
+        send=send,
+        check=lambda answer: task.quality_problems(execution.task_input, answer.output),
+        reask=reask,
+        label=task.label,
+    )
+    if answer is not None:
+        execution.output = answer.output
+    execution.error = error
+
+
+def finish(
+    execution: Execution[InT, OutT], *, apply: bool = True, allow_fallback: bool = True
+) -> LLMResult[OutT]:
+    """Record the call in the ledger and apply its output (the model's, or the flagged fallback)."""
+    task, record = execution.task, execution.record
+    record.latency_ms = int((time.monotonic() - execution.started) * 1000)
+    output, error = execution.output, execution.error
+    is_fallback = output is None
+    if is_fallback:
+        assert error is not None  # noqa: S101 - execute sets one of the two
+        record.error_class, record.error_message = str(error.kind), error.message
+        if not allow_fallback:
+            record.status = LLMCall.Status.FAILED
+            llm_call_record(record=record)
+            if error.retryable or error.opens_breaker or error.kind == ErrorKind.CIRCUIT_OPEN:
+                raise LLMUnavailableError(error.message, code=str(error.kind))
+            raise LLMRequestError(error.message, code=str(error.kind))
+        record.status = LLMCall.Status.FALLBACK
+        output = task.fallback_output(execution.task_input)
+    row = llm_call_record(record=record)
+    provenance = Provenance(
+        task=task.name,
+        task_version=task.version,
+        provider=record.provider if not is_fallback else "fallback",
+        model=record.model if not is_fallback else "rule-based",
+        is_fallback=is_fallback,
+        generated_at=timezone.now(),
+        call_id=row.pk if row else None,
+        fallback_reason=str(error.kind) if is_fallback and error else "",
+    )
+    if apply and task.apply is not None:
+        task.apply(execution.task_input, output, provenance)
+    return LLMResult(
+        output=output,
+        provenance=provenance,
+        status=record.status,
+        error=error,
+        tokens_in=record.tokens_in,
+        tokens_out=record.tokens_out,
+        attempts=record.attempts,
+    )
+
+
+def run(
+    task: LLMTask[InT, OutT],
+    task_input: InT,
+    *,
+    apply: bool = True,
+    user_id: int | None = None,
+    use_cache: bool = True,
+    allow_fallback: bool = True,
+    mode: str = LLMCall.Mode.NOW,
+) -> LLMResult[OutT]:
+    """Run one task now: a result always comes back (flagged fallback) unless allow_fallback=False."""
+    execution = execute(task, task_input, mode=mode, user_id=user_id, use_cache=use_cache)
+    return finish(execution, apply=apply, allow_fallback=allow_fallback)
+
+
+def run_many(
+    task: LLMTask[InT, OutT],
+    inputs: Iterable[InT],
+    *,
+    concurrency: int | None = None,
+    apply: bool = True,
+    user_id: int | None = None,
+    use_cache: bool = True,
+    on_progress: ProgressCallback | None = None,
+) -> list[ItemOutcome[InT, OutT]]:
+    """Run many inputs concurrently under the shared limits; one outcome per input, in input order.
+
+    Provider calls run in worker threads; ledger rows and applies happen in this thread.
+    """
+    items = list(inputs)
+    config = provider_config()
+    workers = max(1, min(concurrency or config.max_concurrency, len(items) or 1))
+    outcomes: list[ItemOutcome | None] = [None] * len(items)
+    done = 0
+
+    def work(task_input: InT) -> Execution:
+        return execute(task, task_input, mode=LLMCall.Mode.BULK, config=config, user_id=user_id, use_cache=use_cache)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"llm-{task.name}") as pool:
+        for index, future in _bounded_map(pool, work, items, window=workers * 2):
+            task_input = items[index]
+            try:
+                outcomes[index] = ItemOutcome(task_input, finish(future.result(), apply=apply))
+            except APPLY_ERRORS as exc:  # one item's failed apply must not lose the others
+                logger.exception("LLM %s: item %d failed", task.label, index)
+                outcomes[index] = ItemOutcome(task_input, None, f"{type(exc).__name__}: {exc}"[:500])
+            done += 1
+            if on_progress is not None:
+                on_progress(done, len(items))
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _bounded_map(
+    pool: ThreadPoolExecutor, fn: Callable[[Any], Any], items: list[Any], *, window: int
+) -> Iterator[tuple[int, Future]]:
+    """Yield (index, future) as work completes, keeping at most `window` submitted at a time."""
+    pending: dict[Future, int] = {}
+    next_index = 0
+    while next_index < len(items) or pending:
+        while next_index < len(items) and len(pending) < window:
+            pending[pool.submit(fn, items[next_index])] = next_index
+            next_index += 1
+        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            yield pending.pop(future), future

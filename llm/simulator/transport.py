@@ -1,0 +1,138 @@
+"""Loopback HTTP server adapting raw HTTP/1.1 to :meth:`Simulator.handle`.
+
+Contract: :func:`serve` binds only loopback addresses (anything else raises
+``ValueError``), runs a ``ThreadingHTTPServer`` in a daemon thread and yields
+the base URL ``http://HOST:PORT/v1``; request bodies are streamed into the
+simulator and response bodies streamed out, so large files never sit in memory.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import BinaryIO
+
+import httpx2
+
+from llm.simulator.core import Simulator
+from llm.simulator.errors import server_error
+
+CHUNK = 256 * 1024
+_HOP_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "content-encoding"})
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _body_chunks(rfile: BinaryIO, length: int | None, chunked: bool) -> Iterator[bytes]:
+    """Yield the request body without reading it all at once."""
+    if chunked:
+        while True:
+            size = int(rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                while rfile.readline() not in (b"\r\n", b"\n", b""):
+                    continue
+                return
+            remaining = size
+            while remaining:
+                piece = rfile.read(min(CHUNK, remaining))
+                if not piece:
+                    return
+                remaining -= len(piece)
+                yield piece
+            rfile.readline()
+    remaining = length or 0
+    while remaining > 0:
+        piece = rfile.read(min(CHUNK, remaining))
+        if not piece:
+            return
+        remaining -= len(piece)
+        yield piece
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    simulator: Simulator
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        """Silence the default stderr access log."""
+
+    def _serve(self) -> None:
+        length_header = self.headers.get("content-length")
+        chunked = "chunked" in self.headers.get("transfer-encoding", "").lower()
+        body = _body_chunks(self.rfile, int(length_header) if length_header else None, chunked)
+        host, port = self.server.server_address[:2]
+        request = httpx2.Request(
+            self.command,
+            f"http://{host}:{port}{self.path}",
+            headers=[(k, v) for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS],
+            content=body if (length_header or chunked) else b"",
+        )
+        try:
+            response = self.simulator.handle(request)
+        except httpx2.TimeoutException:
+            response = server_error(504).to_response()
+        for _ in body:  # drain what the simulator did not read, to keep the connection usable
+            continue
+        self._write(response)
+
+    def _write(self, response: httpx2.Response) -> None:
+        declared = response.headers.get("content-length")
+        try:
+            self.send_response(response.status_code)
+            for key, value in response.headers.multi_items():
+                if key.lower() not in _HOP_HEADERS:
+                    self.send_header(key, value)
+            if declared is not None:
+                self.send_header("Content-Length", declared)
+                self.end_headers()
+                for chunk in response.iter_bytes(CHUNK):
+                    self.wfile.write(chunk)
+            else:
+                content = response.read()
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        finally:
+            response.close()
+
+    do_GET = _serve
+    do_POST = _serve
+    do_DELETE = _serve
+    do_PUT = _serve
+    do_PATCH = _serve
+
+
+@contextmanager
+def serve(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve ``sim`` on loopback; yields ``http://HOST:PORT/v1``; stops on exit."""
+    if not _is_loopback(host):
+        raise ValueError(f"the simulator only binds loopback addresses, not {host!r}")
+    handler = type("SimulatorHandler", (_Handler,), {"simulator": sim})
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    server_cls = type("SimulatorHTTPServer", (ThreadingHTTPServer,), {"address_family": family})
+    server = server_cls((host, port), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="llm-simulator", daemon=True)
+    thread.start()
+    try:
+        bound_host, bound_port = server.server_address[:2]
+        shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
+        yield f"http://{shown}:{bound_port}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -1,0 +1,294 @@
+"""Shared RPM/TPM/concurrency budgets: pacing, token accounting, learned limits, pauses, two processes."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from llm.limits import RateBudgetTimeout, RateGovernor, get_governor, parse_reset_duration, rpm_window
+from llm.redis import redis_client, reset_shared_state_for_tests
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _clean_llm_state():
+    reset_shared_state_for_tests()
+    yield
+    reset_shared_state_for_tests()
+
+
+@pytest.fixture
+def needs_redis():
+    if redis_client() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the Redis tests: set REDIS_URL")
+        pytest.skip("needs Redis: set REDIS_URL")
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request):
+    if request.param == "redis":
+        request.getfixturevalue("needs_redis")
+    return request.param
+
+
+@pytest.fixture
+def make_governor(backend):
+    """Governors for one account name: each call is another "process" sharing the budget."""
+    name = f"test-{uuid.uuid4().hex[:8]}"
+
+    def make(**kwargs) -> RateGovernor:
+        kwargs = {"rpm": None, "tpm": None, "max_concurrency": 10, **kwargs}
+        return RateGovernor(name, redis=None if backend == "memory" else "auto", **kwargs)
+
+    return make
+
+
+def most_in_any_window(stamps: list[float], *, seconds: float) -> int:
+    stamps = sorted(stamps)
+    return max(sum(1 for t in stamps if start <= t < start + seconds) for start in stamps)
+
+
+@pytest.mark.parametrize(
+    ("rpm", "window"), [(120, (1, 2)), (600, (1, 10)), (60, (1, 1)), (50, (2, 1)), (7, (9, 1)), (90_000, (1, 1500))]
+)
+def test_rpm_is_enforced_over_the_shortest_whole_second_window(rpm, window):
+    assert rpm_window(rpm) == window
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("1s", 1.0), ("6m0s", 360.0), ("20ms", 0.02), ("1h2m3.5s", 3723.5), ("0.5", 0.5), ("soon", None), (None, None)],
+)
+def test_reset_durations_are_parsed(value, seconds):
+    assert parse_reset_duration(value) == pytest.approx(seconds) if seconds is not None else seconds is None
+
+
+def test_requests_are_paced_not_burst(make_governor):
+    governor = make_governor(rpm=600)  # 10 per second
+    stamps = []
+    started = time.monotonic()
+
+    for _ in range(20):
+        with governor.slot(estimated_tokens=0):
+            stamps.append(time.monotonic())
+
+    elapsed = time.monotonic() - started
+    assert 0.95 <= elapsed < 1.6
+    # 50 ms of slack for the time between the limiter's stamp and ours.
+    assert most_in_any_window(stamps, seconds=0.95) <= 10
+
+
+def test_tokens_are_charged_and_settled_to_actual_usage(make_governor):
+    governor = make_governor(tpm=1000)
+    with governor.slot(estimated_tokens=600) as first:
+        pass
+
+    started = time.monotonic()
+    with pytest.raises(RateBudgetTimeout) as excinfo, governor.slot(
+        estimated_tokens=600, deadline=time.monotonic() + 0.2
+    ):
+        pass
+    assert time.monotonic() - started < 0.1  # it knew the wait was too long: no sleeping in vain
+    assert excinfo.value.retry_after > 0.2
+
+    first.settle(actual_tokens=100)  # the provider billed far less than the estimate
+    with governor.slot(estimated_tokens=600, deadline=time.monotonic() + 0.05) as second:
+        pass
+
+    second.settle(actual_tokens=900)  # ...or more: 100 + 900 fill the minute
+    with pytest.raises(RateBudgetTimeout), governor.slot(estimated_tokens=50, deadline=time.monotonic() + 0.2):
+        pass
+
+
+def test_concurrency_is_capped_across_threads(make_governor):
+    governors = [make_governor(max_concurrency=3) for _ in range(3)]
+    lock = threading.Lock()
+    active = peak = 0
+
+    def work(governor: RateGovernor) -> None:
+        nonlocal active, peak
+        with governor.slot(estimated_tokens=1):
+            with lock:
+                active += 1
+                peak = max(peak, active)
+            time.sleep(0.05)
+            with lock:
+                active -= 1
+
+    threads = [threading.Thread(target=work, args=(governors[i % 3],)) for i in range(9)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert peak == 3
+    assert time.monotonic() - started >= 0.15
+    assert governors[0].effective_limits()["in_flight"] == 0
+
+
+def test_waiting_for_a_slot_gives_up_at_the_deadline(make_governor):
+    governor = make_governor(max_concurrency=1)
+    with governor.slot(estimated_tokens=1):
+        started = time.monotonic()
+        with pytest.raises(RateBudgetTimeout), make_governor(max_concurrency=1).slot(
+            estimated_tokens=1, deadline=time.monotonic() + 0.1
+        ):
+            pass
+        assert 0.09 <= time.monotonic() - started < 0.3
+
+
+def test_a_crashed_holders_slot_frees_itself(needs_redis):
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    crashed = RateGovernor(name, rpm=None, tpm=None, max_concurrency=1, lease_seconds=0.2)
+    # Entered, never exited: the process died. (Kept referenced: collecting it would run its cleanup.)
+    held = crashed.slot(estimated_tokens=1)
+    held.__enter__()
+
+    started = time.monotonic()
+    with RateGovernor(name, rpm=None, tpm=None, max_concurrency=1).slot(
+        estimated_tokens=1, deadline=time.monotonic() + 2
+    ):
+        waited = time.monotonic() - started
+
+    assert 0.1 < waited < 0.6
+    del held
+
+
+def test_unconfigured_limits_are_learned_from_headers_and_shared(make_governor):
+    learner, other = make_governor(), make_governor()
+    configured = make_governor(rpm=100)
+
+    learner.observe_headers(
+        {
+            "X-RateLimit-Limit-Requests": "120",
+            "x-ratelimit-remaining-requests": "119",
+            "x-ratelimit-reset-requests": "500ms",
+            "x-ratelimit-limit-tokens": "150000",
+            "x-ratelimit-remaining-tokens": "149000",
+            "x-ratelimit-reset-tokens": "400ms",
+        }
+    )
+
+    limits = other.effective_limits()
+    assert (limits["rpm"], limits["rpm_source"], limits["tpm"], limits["tpm_source"]) == (120, "learned", 150000, "learned")
+    assert (limits["rpm_window_seconds"], limits["rpm_window_requests"]) == (1, 2)
+    assert limits["paused_for"] == 0
+    configured_limits = configured.effective_limits()
+    assert (configured_limits["rpm"], configured_limits["rpm_source"], configured_limits["learned_rpm"]) == (
+        100,
+        "configured",
+        120,
+    )
+
+    # The learned limit is enforced: two requests per second.
+    with other.slot(estimated_tokens=10), other.slot(estimated_tokens=10):
+        pass
+    with pytest.raises(RateBudgetTimeout), other.slot(estimated_tokens=10, deadline=time.monotonic() + 0.5):
+        pass
+
+
+def test_exhausted_budget_in_headers_pauses_every_process(make_governor):
+    learner, other = make_governor(), make_governor()
+
+    learner.observe_headers({"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "300ms"})
+
+    assert 0.2 < other.effective_limits()["paused_for"] <= 0.3
+    with pytest.raises(RateBudgetTimeout), other.slot(estimated_tokens=1, deadline=time.monotonic() + 0.1):
+        pass
+    started = time.monotonic()
+    with other.slot(estimated_tokens=1):
+        assert time.monotonic() - started >= 0.15
+
+
+def test_a_pause_holds_everyone_and_is_never_shortened(make_governor):
+    first, second = make_governor(), make_governor()
+
+    first.pause(seconds=0.3)
+    second.pause(seconds=0.05)
+
+    started = time.monotonic()
+    with second.slot(estimated_tokens=1):
+        assert time.monotonic() - started >= 0.25
+
+
+def test_get_governor_reads_the_settings(settings):
+    settings.OPENAI_RATE_LIMIT_RPM = 0
+    settings.OPENAI_RATE_LIMIT_TPM = 30000
+    settings.OPENAI_MAX_CONCURRENT_REQUESTS = 4
+    reset_shared_state_for_tests()
+
+    governor = get_governor("provider-y")
+
+    assert get_governor("provider-y") is governor
+    limits = governor.effective_limits()
+    assert (limits["rpm"], limits["tpm"], limits["max_concurrency"]) == (None, 30000, 4)
+    assert limits["backend"] == ("redis" if redis_client() is not None else "memory")
+
+
+# The worker skips django.setup() (it imports every app, openai included: seconds on a busy box)
+# and hands the governor a client for the same Redis the Django cache uses.
+WORKER = """
+import json, os, sys, time
+from redis import Redis
+from llm.limits import RateBudgetTimeout, RateGovernor
+
+governor = RateGovernor(sys.argv[1], rpm=120, tpm=None, max_concurrency=10, redis=Redis.from_url(os.environ["REDIS_URL"]))
+print("ready", flush=True)
+start_at, duration = (float(x) for x in sys.stdin.readline().split())
+time.sleep(max(0.0, start_at - time.time()))
+deadline = time.monotonic() + (start_at + duration - time.time())
+stamps = []
+while True:
+    try:
+        with governor.slot(estimated_tokens=1, deadline=deadline):
+            stamps.append(time.time())
+    except RateBudgetTimeout:
+        break
+print(json.dumps(stamps), flush=True)
+"""
+
+
+def test_two_processes_share_one_request_budget(needs_redis, settings):
+    # Given two worker processes on one account at 120 RPM (2 per 1-second window)
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "REDIS_URL": settings.REDIS_URL}
+    workers = [
+        subprocess.Popen(  # noqa: S603 - our own interpreter running our own code
+            [sys.executable, "-c", WORKER, name],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        for worker in workers:
+            assert worker.stdout.readline().strip() == "ready"
+        # When both take slots as fast as allowed for 3 seconds from the same instant
+        start_at = time.time() + 0.1
+        for worker in workers:
+            worker.stdin.write(f"{start_at} 3.0\n")
+            worker.stdin.flush()
+        per_worker = [json.loads(worker.stdout.readline()) for worker in workers]
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.wait()
+
+    # Then together they never exceed 2 in any window (50 ms of slack for stamping after the
+    # limiter's own timestamp) and they use the budget, not a fraction of it (ideal: 6).
+    stamps = sorted(t for worker_stamps in per_worker for t in worker_stamps)
+    assert most_in_any_window(stamps, seconds=0.95) <= 2
+    assert 5 <= len(stamps) <= 6
+    assert all(start_at - 0.01 <= t < start_at + 3.0 for t in stamps)

@@ -1,0 +1,221 @@
+"""The task runtime through the simulator: success, cache, every classified fault, re-ask, bulk."""
+
+import dataclasses
+import logging
+import time
+from threading import Lock
+
+import pytest
+from pydantic import BaseModel
+
+from llm.breaker import get_breaker
+from llm.errors import LLMRequestError
+from llm.fields import FIELD_DESCRIPTION, FieldDescription
+from llm.models import LLMCall
+from llm.providers import provider_config
+from llm.runtime import run, run_many
+from tests.conftest import CANARY_KEY
+from tests.llm.factories import field_input
+
+pytestmark = pytest.mark.django_db
+
+
+def chat_calls(sim):
+    return [c for c in sim.calls if c.endpoint == "chat.completions"]
+
+
+def test_offline_provider_answers_with_the_flagged_fallback(settings):
+    settings.LLM_PROVIDER = ""
+    settings.OPENAI_API_KEY = ""
+
+    result = run(FIELD_DESCRIPTION, field_input(1, field_name="customer_id", semantic_type="identifier"))
+
+    assert result.is_fallback
+    assert result.output.business_name == "Customer ID"
+    assert "Unique identifier" in result.output.description
+    row = LLMCall.objects.get()
+    assert (row.status, row.error_class, row.provider, row.attempts) == ("fallback", "offline", "offline", 0)
+
+
+def test_a_successful_call_is_parsed_and_recorded(sim):
+    result = run(FIELD_DESCRIPTION, field_input(1))
+
+    assert not result.is_fallback
+    assert isinstance(result.output, FieldDescription)
+    assert result.provenance.model == "gpt-4o-mini"
+    row = LLMCall.objects.get()
+    assert row.status == "succeeded"
+    assert row.attempts == 1
+    assert row.tokens_in > 0 and row.tokens_out > 0
+    assert row.cost_usd > 0
+    assert row.mode == "now"
+
+
+def test_second_identical_call_is_a_cache_hit(sim):
+    first = run(FIELD_DESCRIPTION, field_input(1))
+    second = run(FIELD_DESCRIPTION, field_input(1))
+
+    assert second.cached
+    assert second.output == first.output
+    assert len(chat_calls(sim)) == 1
+    hit = LLMCall.objects.get(status="cached")
+    assert (hit.attempts, hit.tokens_in, hit.cost_usd) == (0, 0, 0)
+
+
+def test_cache_key_changes_with_task_version_and_schema(sim):
+    class OtherShape(BaseModel):
+        business_name: str
+        description: str
+        owner: str
+
+    run(FIELD_DESCRIPTION, field_input(1))
+    run(dataclasses.replace(FIELD_DESCRIPTION, version=2), field_input(1))
+    run(
+        dataclasses.replace(
+            FIELD_DESCRIPTION,
+            output_model=OtherShape,
+            fallback=lambda f: OtherShape(business_name="x", description="y", owner="z"),
+        ),
+        field_input(1),
+    )
+
+    assert len(chat_calls(sim)) == 3
+    assert LLMCall.objects.filter(status="cached").count() == 0
+
+
+@pytest.mark.parametrize(
+    ("faults", "status", "error_class", "attempts"),
+    [
+        (["429", "ok"], "succeeded", "", 2),
+        (["500", "ok"], "succeeded", "", 2),
+        (["502", "503", "ok"], "succeeded", "", 3),
+        (["500", "500", "500"], "fallback", "server_error", 3),
+        (["401"], "fallback", "auth", 1),
+        (["400"], "fallback", "bad_request", 1),
+        (["insufficient_quota"], "fallback", "insufficient_quota", 1),
+        (["truncate"], "fallback", "length", 1),
+        (["content_filter"], "fallback", "content_filter", 1),
+        (["refusal"], "fallback", "refusal", 1),
+        (["invalid_json", "ok"], "succeeded", "", 2),
+        (["invalid_json", "invalid_json"], "fallback", "schema", 2),
+    ],
+)
+def test_error_classification_decides_retries(sim, faults, status, error_class, attempts):
+    sim.script(*[(f, {"retry_after_ms": 10}) if f == "429" else f for f in faults])
+
+    result = run(FIELD_DESCRIPTION, field_input(1))
+
+    row = LLMCall.objects.get()
+    assert (row.status, row.error_class, row.attempts) == (status, error_class, attempts)
+    assert len(chat_calls(sim)) == attempts
+    assert result.is_fallback == (status == "fallback")
+
+
+def test_a_hang_times_out_and_is_retried(sim, settings):
+    settings.OPENAI_REQUEST_TIMEOUT = 0.2
+    sim.script("hang", "ok")
+
+    result = run(FIELD_DESCRIPTION, field_input(1))
+
+    assert not result.is_fallback
+    row = LLMCall.objects.get()
+    assert (row.attempts, row.timeout_errors) == (2, 1)
+
+
+def test_backoff_honours_retry_after(sim, settings):
+    settings.OPENAI_RETRY_MIN_WAIT = 5.0  # would dominate if retry-after were ignored
+    sim.script(("429", {"retry_after_ms": 300}), "ok")
+
+    started = time.monotonic()
+    result = run(FIELD_DESCRIPTION, field_input(1))
+    elapsed = time.monotonic() - started
+
+    assert not result.is_fallback
+    assert 0.3 <= elapsed < 2.0
+    assert LLMCall.objects.get().rate_limit_errors == 1
+
+
+def test_quota_opens_the_breaker_after_one_call_and_later_calls_never_reach_the_provider(sim):
+    sim.script("insufficient_quota", "insufficient_quota", "insufficient_quota")
+
+    results = [run(FIELD_DESCRIPTION, field_input(i)) for i in range(3)]
+
+    assert len(chat_calls(sim)) == 1
+    assert all(r.is_fallback for r in results)
+    assert get_breaker(provider_config().name).state == "open"
+    assert list(LLMCall.objects.order_by("id").values_list("error_class", "attempts")) == [
+        ("insufficient_quota", 1),
+        ("circuit_open", 0),
+        ("circuit_open", 0),
+    ]
+
+
+def test_breaker_opens_after_three_failed_calls(sim):
+    sim.script(*["503"] * 9)
+
+    for i in range(4):
+        run(FIELD_DESCRIPTION, field_input(i))
+
+    assert len(chat_calls(sim)) == 9  # the fourth call never left
+    assert LLMCall.objects.order_by("-id").first().error_class == "circuit_open"
+
+
+def test_failed_quality_check_reasks_once_with_the_problems_then_falls_back(sim):
+    def never_good(task_input, output):
+        return ["description must mention the word 'zebra'"]
+
+    task = dataclasses.replace(FIELD_DESCRIPTION, name="picky_field", checks=(never_good,))
+
+    result = run(task, field_input(1))
+
+    assert result.is_fallback
+    calls = chat_calls(sim)
+    assert len(calls) == 2
+    assert "zebra" in calls[1].json["messages"][-1]["content"]
+    row = LLMCall.objects.get()
+    assert (row.status, row.error_class, row.attempts) == ("fallback", "quality", 2)
+
+
+def test_allow_fallback_false_raises_and_records_the_failure(sim):
+    sim.script("400")
+
+    with pytest.raises(LLMRequestError):
+        run(FIELD_DESCRIPTION, field_input(1), allow_fallback=False)
+
+    assert LLMCall.objects.get().status == "failed"
+
+
+def test_run_many_applies_each_output_exactly_once_despite_faults(sim):
+    sim.config = dataclasses.replace(sim.config, fail_5xx=0.15)
+    applied: list[str] = []
+    lock = Lock()
+
+    def apply(task_input, output, provenance):
+        with lock:
+            applied.append(task_input.field_path)
+
+    task = dataclasses.replace(FIELD_DESCRIPTION, name="bulk_field", apply=apply)
+    progress: list[tuple[int, int]] = []
+    inputs = [field_input(i) for i in range(30)]
+
+    outcomes = run_many(task, inputs, concurrency=5, on_progress=lambda d, t: progress.append((d, t)))
+
+    assert [o.task_input for o in outcomes] == inputs
+    assert all(o.ok and not o.result.is_fallback for o in outcomes)
+    assert sorted(applied) == sorted(i.field_path for i in inputs)
+    assert LLMCall.objects.filter(status="succeeded", mode="bulk").count() == 30
+    assert progress[-1] == (30, 30)
+
+
+def test_api_key_never_reaches_logs_or_the_ledger(sim, caplog, settings):
+    caplog.set_level(logging.DEBUG)
+    sim.script("500", "ok", "401")
+
+    run(FIELD_DESCRIPTION, field_input(1))
+    run(FIELD_DESCRIPTION, field_input(2))
+
+    assert CANARY_KEY not in caplog.text
+    assert CANARY_KEY[:12] not in caplog.text
+    for row in LLMCall.objects.values():
+        assert CANARY_KEY not in str(row)
+        assert CANARY_KEY[:12] not in str(row)
