@@ -98,7 +98,7 @@ class Breaker:
 
     @property
     def state(self) -> str:
-        """"closed", "open" or "half-open" (a trial request is in flight)."""
+        """One of "closed", "open" or "half-open" (a trial request is in flight)."""
         return self._storage.state
 
     @property

@@ -45,9 +45,17 @@ def conversation_start(
         from django.contrib.contenttypes.models import ContentType
 
         app_label, model = subject[0].lower().split(".")
-        fields = {"subject_type": ContentType.objects.get_by_natural_key(app_label, model), "subject_id": str(subject[1])}
+        fields = {
+            "subject_type": ContentType.objects.get_by_natural_key(app_label, model),
+            "subject_id": str(subject[1]),
+        }
     return Conversation.objects.create(
-        title=title[:200], instructions=instructions, provider=config.kind, model=config.model, user_id=user_id, **fields
+        title=title[:200],
+        instructions=instructions,
+        provider=config.kind,
+        model=config.model,
+        user_id=user_id,
+        **fields,
     )
 
 

@@ -43,7 +43,9 @@ class ErrorKind(StrEnum):
     OFFLINE = "offline"
 
 
-RETRYABLE = frozenset({ErrorKind.RATE_LIMIT, ErrorKind.TIMEOUT, ErrorKind.CONNECTION, ErrorKind.SERVER, ErrorKind.CONFLICT})
+RETRYABLE = frozenset(
+    {ErrorKind.RATE_LIMIT, ErrorKind.TIMEOUT, ErrorKind.CONNECTION, ErrorKind.SERVER, ErrorKind.CONFLICT}
+)
 # The provider will refuse every call until a human acts: stop calling at once.
 OPENS_BREAKER = frozenset({ErrorKind.QUOTA, ErrorKind.AUTH})
 # Bad output from a healthy provider: a re-ask may fix it; it says nothing about availability.

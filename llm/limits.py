@@ -334,14 +334,13 @@ class RateGovernor:
             self._storage.acquire_sliding_window_entry(key, _UNBOUNDED, expiry, delta)
 
     def _sleep(self, *, seconds: float, deadline: float | None, why: str) -> None:
-        seconds = min(seconds, _MAX_SLEEP)
         if deadline is not None and time.monotonic() + seconds > deadline:
             raise RateBudgetTimeout(
                 f"{self.name}: the request would not fit the shared budget ({why}) before its deadline",
                 retry_after=seconds,
             )
         # A little jitter so processes woken by the same event don't all collide on the same budget unit.
-        time.sleep(seconds + random.uniform(0, 0.002))
+        time.sleep(min(seconds, _MAX_SLEEP) + random.uniform(0, 0.002))
 
     # --- concurrency ----------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from pydantic import BaseModel
 
 from llm.breaker import get_breaker
@@ -22,6 +23,7 @@ from llm.ledger import CallRecord
 from llm.limits import RateBudgetTimeout, get_governor
 from llm.models import LLMCall
 from llm.providers import ProviderConfig
+from llm.redis import register_memory_reset
 
 logger = logging.getLogger("contentops.llm")
 
@@ -51,6 +53,49 @@ def backoff_seconds(*, attempt: int, retry_after: float | None) -> float:
     return random.uniform(base / 2, base)
 
 
+# Until a provider has answered once (recently), a single caller probes it while the others wait:
+# a dead key or an empty quota then costs one call, not one per worker, and the first answer's
+# x-ratelimit-* headers are learned before everyone starts sending.
+VERIFIED_TTL_S = 300.0
+_verified_until: dict[str, float] = {}
+
+
+def _verified_key(config: ProviderConfig) -> str:
+    return f"llm:verified:{config.name}"
+
+
+def _probe_key(config: ProviderConfig) -> str:
+    return f"llm:probe:{config.name}"
+
+
+def _mark_verified(config: ProviderConfig) -> None:
+    if _verified_until.get(config.name, 0.0) < time.monotonic() + VERIFIED_TTL_S / 2:
+        cache.set(_verified_key(config), True, VERIFIED_TTL_S)
+        _verified_until[config.name] = time.monotonic() + VERIFIED_TTL_S
+
+
+def _enter_gate(config: ProviderConfig, breaker: Any, deadline: float) -> bool:
+    """Wait until the provider is known to answer, or become its probe; True when we are the probe."""
+    if _verified_until.get(config.name, 0.0) > time.monotonic():
+        return False
+    while True:
+        if cache.get(_verified_key(config)):
+            _verified_until[config.name] = time.monotonic() + VERIFIED_TTL_S / 2
+            return False
+        if cache.add(_probe_key(config), True, config.request_timeout + config.connect_timeout):
+            return True
+        if breaker.state == "open" or time.monotonic() > deadline:
+            return False  # the probe failed for good (or we waited enough): the breaker decides
+        time.sleep(0.02)
+
+
+def _forget_verified() -> None:
+    _verified_until.clear()
+
+
+register_memory_reset(_forget_verified)
+
+
 def _simple(kind: ErrorKind, message: str) -> Classified:
     return Classified(kind, False, False, None, None, message)
 
@@ -69,12 +114,18 @@ def resilient_call(
     """Send until an acceptable answer or a final error; returns exactly one of the two."""
     breaker = get_breaker(config.name)
     governor = get_governor(config.name)
-    deadline = deadline if deadline is not None else time.monotonic() + config.request_timeout * 3
+    if deadline is None:
+        # Room for every attempt to time out and back off fully, plus waiting for rate budget.
+        attempts = settings.OPENAI_MAX_RETRY_ATTEMPTS + 1
+        deadline = time.monotonic() + attempts * (config.request_timeout + settings.OPENAI_RETRY_MAX_WAIT)
     reasked = False
     failures = 0  # retryable provider failures so far
 
     while True:
+        probe = _enter_gate(config, breaker, deadline)
         if not breaker.allow():
+            if probe:
+                cache.delete(_probe_key(config))
             return None, _simple(ErrorKind.CIRCUIT_OPEN, "The circuit breaker is open; provider calls are paused.")
         answer: Answer | None = None
         try:
@@ -89,6 +140,11 @@ def resilient_call(
                     lease.settle(actual_tokens=answer.tokens_in + answer.tokens_out)
         except RateBudgetTimeout as exc:
             return None, _simple(ErrorKind.RATE_BUDGET, exc.message)
+        finally:
+            if probe:
+                if answer is not None:
+                    _mark_verified(config)
+                cache.delete(_probe_key(config))
 
         if answer is not None:
             governor.observe_headers(answer.headers)
@@ -109,6 +165,8 @@ def resilient_call(
             continue
         if error.opens_breaker:
             breaker.record_failure(force_open=True)
+            cache.delete(_verified_key(config))
+            _verified_until.pop(config.name, None)
             logger.error("LLM provider %s refuses calls (%s); circuit opened", config.name, error.kind)
             return None, error
         if error.retryable:
@@ -117,7 +175,9 @@ def resilient_call(
             if error.kind == ErrorKind.RATE_LIMIT:
                 governor.pause(seconds=wait_s)
             if failures < settings.OPENAI_MAX_RETRY_ATTEMPTS and time.monotonic() + wait_s < deadline:
-                logger.info("LLM %s attempt %d failed (%s); retrying in %.2fs", label, record.attempts, error.kind, wait_s)
+                logger.info(
+                    "LLM %s attempt %d failed (%s); retrying in %.2fs", label, record.attempts, error.kind, wait_s
+                )
                 time.sleep(wait_s)
                 continue
         if error.counts_against_provider:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Generic
@@ -35,8 +36,18 @@ from llm.usage import estimate_tokens
 logger = logging.getLogger("contentops.llm")
 
 ProgressCallback = Callable[[int, int], None]
+# How many times bulk mode sends an item that ended in a transient error back to the queue.
+BULK_REQUEUES = 1
 # What a domain apply may raise for one bad item; anything else is a bug and propagates.
-APPLY_ERRORS = (DatabaseError, DjangoValidationError, DomainError, LLMUnavailableError, LLMRequestError, ValueError, LookupError)
+APPLY_ERRORS = (
+    DatabaseError,
+    DjangoValidationError,
+    DomainError,
+    LLMUnavailableError,
+    LLMRequestError,
+    ValueError,
+    LookupError,
+)
 
 
 @dataclass
@@ -148,31 +159,36 @@ def execute(
         execution.error = Classified(ErrorKind.OFFLINE, False, False, None, None, "No LLM provider is configured.")
         return execution
 
-    messages = task.build_messages(task_input)
-    caching = use_cache and settings.OPENAI_CACHE_ENABLED
-    if caching:
+    if use_cache and settings.OPENAI_CACHE_ENABLED:
         record.cache_key = cache_key(
             provider=config.name,
             model=config.model,
             task_name=task.name,
             task_version=task.version,
             schema_hash=task.schema_hash,
-            messages=messages,
+            messages=task.build_messages(task_input),
         )
         hit = cache_get(key=record.cache_key)
         if hit is not None:
             execution.output = task.output_model.model_validate(hit["output"])
             record.status = LLMCall.Status.CACHED
             return execution
+    return execute_again(execution, config=config, deadline=deadline)
 
+
+def execute_again(
+    execution: Execution[InT, OutT], *, config: ProviderConfig, deadline: float | None = None
+) -> Execution[InT, OutT]:
+    """(Re)try the provider for an execution; attempts add up on the same ledger record."""
+    execution.error = None
+    messages = execution.task.build_messages(execution.task_input)
     _call_with_retries(execution, config=config, messages=messages, deadline=deadline)
-
-    if caching and execution.output is not None:
+    if execution.record.cache_key and execution.output is not None:
         cache_set(
-            key=record.cache_key,
+            key=execution.record.cache_key,
             value={"output": execution.output.model_dump(mode="json")},
-            task_name=task.name,
-            user_id=user_id,
+            task_name=execution.task.name,
+            user_id=execution.record.user_id,
         )
     return execution
 
@@ -205,9 +221,7 @@ def _call_with_retries(
     execution.error = error
 
 
-def finish(
-    execution: Execution[InT, OutT], *, apply: bool = True, allow_fallback: bool = True
-) -> LLMResult[OutT]:
+def finish(execution: Execution[InT, OutT], *, apply: bool = True, allow_fallback: bool = True) -> LLMResult[OutT]:
     """Record the call in the ledger and apply its output (the model's, or the flagged fallback)."""
     task, record = execution.task, execution.record
     record.latency_ms = int((time.monotonic() - execution.started) * 1000)
@@ -281,35 +295,36 @@ def run_many(
     config = provider_config()
     workers = max(1, min(concurrency or config.max_concurrency, len(items) or 1))
     outcomes: list[ItemOutcome | None] = [None] * len(items)
+    # (index, requeues so far, execution to retry — None for a first try)
+    queue: deque[tuple[int, int, Execution | None]] = deque((i, 0, None) for i in range(len(items)))
+    pending: dict[Future, tuple[int, int]] = {}
     done = 0
 
-    def work(task_input: InT) -> Execution:
-        return execute(task, task_input, mode=LLMCall.Mode.BULK, config=config, user_id=user_id, use_cache=use_cache)
+    def work(index: int, execution: Execution | None) -> Execution:
+        if execution is not None:
+            return execute_again(execution, config=config)
+        return execute(task, items[index], mode=LLMCall.Mode.BULK, config=config, user_id=user_id, use_cache=use_cache)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"llm-{task.name}") as pool:
-        for index, future in _bounded_map(pool, work, items, window=workers * 2):
-            task_input = items[index]
-            try:
-                outcomes[index] = ItemOutcome(task_input, finish(future.result(), apply=apply))
-            except APPLY_ERRORS as exc:  # one item's failed apply must not lose the others
-                logger.exception("LLM %s: item %d failed", task.label, index)
-                outcomes[index] = ItemOutcome(task_input, None, f"{type(exc).__name__}: {exc}"[:500])
-            done += 1
-            if on_progress is not None:
-                on_progress(done, len(items))
+        while queue or pending:
+            while queue and len(pending) < workers * 2:
+                index, requeues, execution = queue.popleft()
+                pending[pool.submit(work, index, execution)] = (index, requeues)
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                index, requeues = pending.pop(future)
+                execution = future.result()
+                if execution.error is not None and execution.error.retryable and requeues < BULK_REQUEUES:
+                    # A transient failure goes to the back of the queue: by its turn the provider
+                    # has usually recovered, and the rest of the run was not held up by it.
+                    queue.append((index, requeues + 1, execution))
+                    continue
+                try:
+                    outcomes[index] = ItemOutcome(items[index], finish(execution, apply=apply))
+                except APPLY_ERRORS as exc:  # one item's failed apply must not lose the others
+                    logger.exception("LLM %s: item %d failed", task.label, index)
+                    outcomes[index] = ItemOutcome(items[index], None, f"{type(exc).__name__}: {exc}"[:500])
+                done += 1
+                if on_progress is not None:
+                    on_progress(done, len(items))
     return [outcome for outcome in outcomes if outcome is not None]
-
-
-def _bounded_map(
-    pool: ThreadPoolExecutor, fn: Callable[[Any], Any], items: list[Any], *, window: int
-) -> Iterator[tuple[int, Future]]:
-    """Yield (index, future) as work completes, keeping at most `window` submitted at a time."""
-    pending: dict[Future, int] = {}
-    next_index = 0
-    while next_index < len(items) or pending:
-        while next_index < len(items) and len(pending) < window:
-            pending[pool.submit(fn, items[next_index])] = next_index
-            next_index += 1
-        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-        for future in finished:
-            yield pending.pop(future), future

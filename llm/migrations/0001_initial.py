@@ -6,114 +6,205 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('title', models.CharField(max_length=200)),
-                ('instructions', models.TextField(blank=True)),
-                ('provider', models.CharField(max_length=20)),
-                ('model', models.CharField(max_length=100)),
-                ('last_response_id', models.CharField(blank=True, max_length=100)),
-                ('subject_id', models.CharField(blank=True, max_length=64)),
-                ('subject_type', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='contenttypes.contenttype')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='llm_conversations', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("title", models.CharField(max_length=200)),
+                ("instructions", models.TextField(blank=True)),
+                ("provider", models.CharField(max_length=20)),
+                ("model", models.CharField(max_length=100)),
+                ("last_response_id", models.CharField(blank=True, max_length=100)),
+                ("subject_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "subject_type",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="contenttypes.contenttype",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="llm_conversations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-updated_at'],
+                "ordering": ["-updated_at"],
             },
         ),
         migrations.CreateModel(
-            name='LLMCall',
+            name="LLMCall",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('task', models.CharField(max_length=100)),
-                ('task_version', models.PositiveIntegerField()),
-                ('provider', models.CharField(max_length=20)),
-                ('model', models.CharField(max_length=100)),
-                ('mode', models.CharField(choices=[('now', 'now'), ('bulk', 'bulk'), ('batch', 'batch'), ('conversation', 'conversation')], max_length=20)),
-                ('status', models.CharField(choices=[('succeeded', 'succeeded'), ('cached', 'cached'), ('fallback', 'fallback'), ('failed', 'failed')], max_length=20)),
-                ('attempts', models.PositiveSmallIntegerField(default=0, help_text='Provider requests made (0 for cache hits).')),
-                ('tokens_in', models.PositiveIntegerField(default=0)),
-                ('tokens_out', models.PositiveIntegerField(default=0)),
-                ('cost_usd', models.DecimalField(decimal_places=6, default=0, max_digits=12)),
-                ('latency_ms', models.PositiveIntegerField(default=0)),
-                ('rate_limit_errors', models.PositiveSmallIntegerField(default=0)),
-                ('timeout_errors', models.PositiveSmallIntegerField(default=0)),
-                ('api_errors', models.PositiveSmallIntegerField(default=0)),
-                ('error_class', models.CharField(blank=True, help_text='Why the call failed or fell back.', max_length=40)),
-                ('error_message', models.CharField(blank=True, max_length=500)),
-                ('request_id', models.CharField(blank=True, max_length=100)),
-                ('cache_key', models.CharField(blank=True, max_length=64)),
-                ('subject_id', models.CharField(blank=True, max_length=64)),
-                ('subject_type', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='contenttypes.contenttype')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='llm_calls', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("task", models.CharField(max_length=100)),
+                ("task_version", models.PositiveIntegerField()),
+                ("provider", models.CharField(max_length=20)),
+                ("model", models.CharField(max_length=100)),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[
+                            ("now", "now"),
+                            ("bulk", "bulk"),
+                            ("batch", "batch"),
+                            ("conversation", "conversation"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("succeeded", "succeeded"),
+                            ("cached", "cached"),
+                            ("fallback", "fallback"),
+                            ("failed", "failed"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "attempts",
+                    models.PositiveSmallIntegerField(default=0, help_text="Provider requests made (0 for cache hits)."),
+                ),
+                ("tokens_in", models.PositiveIntegerField(default=0)),
+                ("tokens_out", models.PositiveIntegerField(default=0)),
+                ("cost_usd", models.DecimalField(decimal_places=6, default=0, max_digits=12)),
+                ("latency_ms", models.PositiveIntegerField(default=0)),
+                ("rate_limit_errors", models.PositiveSmallIntegerField(default=0)),
+                ("timeout_errors", models.PositiveSmallIntegerField(default=0)),
+                ("api_errors", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "error_class",
+                    models.CharField(blank=True, help_text="Why the call failed or fell back.", max_length=40),
+                ),
+                ("error_message", models.CharField(blank=True, max_length=500)),
+                ("request_id", models.CharField(blank=True, max_length=100)),
+                ("cache_key", models.CharField(blank=True, max_length=64)),
+                ("subject_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "subject_type",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="contenttypes.contenttype",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="llm_calls",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'LLM call',
-                'ordering': ['-created_at'],
+                "verbose_name": "LLM call",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ConversationTurn',
+            name="ConversationTurn",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.PositiveIntegerField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user_input', models.TextField()),
-                ('output_text', models.TextField(blank=True)),
-                ('output_json', models.JSONField(blank=True, null=True)),
-                ('response_id', models.CharField(blank=True, max_length=100)),
-                ('previous_response_id', models.CharField(blank=True, max_length=100)),
-                ('replayed', models.BooleanField(default=False, help_text='History was replayed instead of chained.')),
-                ('is_fallback', models.BooleanField(default=False)),
-                ('tokens_in', models.PositiveIntegerField(default=0)),
-                ('tokens_out', models.PositiveIntegerField(default=0)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='turns', to='llm.conversation')),
-                ('call', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='llm.llmcall')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("index", models.PositiveIntegerField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("user_input", models.TextField()),
+                ("output_text", models.TextField(blank=True)),
+                ("output_json", models.JSONField(blank=True, null=True)),
+                ("response_id", models.CharField(blank=True, max_length=100)),
+                ("previous_response_id", models.CharField(blank=True, max_length=100)),
+                ("replayed", models.BooleanField(default=False, help_text="History was replayed instead of chained.")),
+                ("is_fallback", models.BooleanField(default=False)),
+                ("tokens_in", models.PositiveIntegerField(default=0)),
+                ("tokens_out", models.PositiveIntegerField(default=0)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="turns", to="llm.conversation"
+                    ),
+                ),
+                (
+                    "call",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="llm.llmcall",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['conversation', 'index'],
+                "ordering": ["conversation", "index"],
             },
         ),
         migrations.AddIndex(
-            model_name='llmcall',
-            index=models.Index(fields=['task', 'created_at'], name='llm_llmcall_task_4a11a0_idx'),
+            model_name="llmcall",
+            index=models.Index(fields=["task", "created_at"], name="llm_llmcall_task_4a11a0_idx"),
         ),
         migrations.AddIndex(
-            model_name='llmcall',
-            index=models.Index(fields=['subject_type', 'subject_id'], name='llm_llmcall_subject_184c06_idx'),
+            model_name="llmcall",
+            index=models.Index(fields=["subject_type", "subject_id"], name="llm_llmcall_subject_184c06_idx"),
         ),
         migrations.AddConstraint(
-            model_name='llmcall',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['succeeded', 'cached', 'fallback', 'failed'])), name='llmcall_status_valid'),
+            model_name="llmcall",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["succeeded", "cached", "fallback", "failed"])),
+                name="llmcall_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='llmcall',
-            constraint=models.CheckConstraint(condition=models.Q(('mode__in', ['now', 'bulk', 'batch', 'conversation'])), name='llmcall_mode_valid'),
+            model_name="llmcall",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("mode__in", ["now", "bulk", "batch", "conversation"])), name="llmcall_mode_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='llmcall',
-            constraint=models.CheckConstraint(condition=models.Q(('cost_usd__gte', 0)), name='llmcall_cost_non_negative'),
+            model_name="llmcall",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("cost_usd__gte", 0)), name="llmcall_cost_non_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='llmcall',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['succeeded', 'cached']), models.Q(('error_class', ''), _negated=True), _connector='OR'), name='llmcall_failure_has_reason'),
+            model_name="llmcall",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status__in", ["succeeded", "cached"]),
+                    models.Q(("error_class", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="llmcall_failure_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='conversationturn',
-            constraint=models.UniqueConstraint(fields=('conversation', 'index'), name='conversation_turn_unique_index'),
+            model_name="conversationturn",
+            constraint=models.UniqueConstraint(fields=("conversation", "index"), name="conversation_turn_unique_index"),
         ),
     ]

@@ -9,7 +9,8 @@ Contract:
       completed (0 polls per stage: straight to the end state).
     * Lines are answered when leaving ``in_progress`` by streaming the input
       file, writing output/error JSONL files with bounded memory (shuffling
-      within chunks of ``batch_shuffle_chunk`` lines).
+      within chunks of ``batch_shuffle_chunk`` lines).  Shuffles, per-line
+      errors and content faults come from ``Random(seed, creation order)``.
 Thread-safe: one lock for the registry, one per batch.
 """
 
@@ -56,6 +57,7 @@ class BatchJob:
     completion_window: str
     metadata: dict[str, str] | None
     created_at: int
+    sequence: int = 0
     status: str = "validating"
     model: str | None = None
     total: int = 0
@@ -107,6 +109,7 @@ class BatchManager:
         self._jobs: dict[str, BatchJob] = {}
         self._lock = threading.Lock()
         self._token_limit_failures = config.batch_create_token_limit_exceeded
+        self._created = 0
 
     # -- API -------------------------------------------------------------
     def create(self, body: Any) -> dict[str, Any]:
@@ -138,6 +141,8 @@ class BatchManager:
         )
         self._validate(job)
         with self._lock:
+            self._created += 1
+            job.sequence = self._created
             if self._token_limit_failures > 0:
                 self._token_limit_failures -= 1
                 job.errors = [_token_limit_error(job.model)]
@@ -263,7 +268,7 @@ class BatchManager:
     def _process(self, job: BatchJob, answer_count: int, *, expire_rest: bool) -> None:
         """Answer the first ``answer_count`` lines; the rest expire or are skipped."""
         job.processed = True
-        rng = random.Random(f"{self.config.seed}:{job.id}")
+        rng = random.Random(f"{self.config.seed}:batch:{job.sequence}")  # reproducible per creation order
         usage = {"input_tokens": 0, "output_tokens": 0}
         with (
             self.files.writer(f"{job.id}_output.jsonl", "batch_output") as (out, out_holder),

@@ -49,6 +49,9 @@ class SimulatorConfig:
     latency_ms: int = 0
     rpm: int | None = None
     tpm: int | None = None
+    #: Seconds over which rpm/tpm are enforced (scaled): 60 lets a minute's quota burst,
+    #: 1 spreads it evenly like OpenAI's quantized limits (600 RPM = 10 per second).
+    rate_window_s: float = 60.0
 
     fail_5xx: float = 0.0
     hang: float = 0.0

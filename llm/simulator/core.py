@@ -75,7 +75,7 @@ class Simulator:
         self._stats: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self._calls: deque[RecordedCall] = deque(maxlen=self.config.max_recorded_calls)
         self._responses: OrderedDict[str, tuple[Prior, dict[str, Any]]] = OrderedDict()
-        self.limiter = RateLimiter(self.config.rpm, self.config.tpm)
+        self.limiter = RateLimiter(self.config.rpm, self.config.tpm, window=self.config.rate_window_s)
         self.files = FileStore(self.config.files_dir)
         self.batches = BatchManager(self.config, self.files, self._render_line)
 

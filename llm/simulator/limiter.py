@@ -60,6 +60,10 @@ class RateLimiter:
         self.rpm = rpm
         self.tpm = tpm
         self.window = window
+        # Per-minute limits enforced over a shorter window, as providers quantize them
+        # (600 RPM over 1 s = 10 requests a second): capacities are in window units.
+        self.request_capacity = max(1, round(rpm * window / 60)) if rpm is not None else None
+        self.token_capacity = max(1, round(tpm * window / 60)) if tpm is not None else None
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: deque[Ticket] = deque()
@@ -80,10 +84,11 @@ class RateLimiter:
         with self._lock:
             now = self._clock()
             self._prune(now)
-            if self.rpm is not None and len(self._entries) >= self.rpm:
-                oldest = self._entries[len(self._entries) - self.rpm]
+            cap = self.request_capacity
+            if cap is not None and len(self._entries) >= cap:
+                oldest = self._entries[len(self._entries) - cap]
                 raise RateLimited("requests", oldest.at + self.window - now, self.rpm, len(self._entries), 1)
-            if self.tpm is not None and self._tokens + tokens > self.tpm:
+            if self.token_capacity is not None and self._tokens + tokens > self.token_capacity:
                 raise RateLimited("tokens", self._token_wait(now, tokens), self.tpm, self._tokens, tokens)
             ticket = Ticket(at=now, tokens=tokens)
             self._entries.append(ticket)
@@ -91,9 +96,9 @@ class RateLimiter:
             return ticket
 
     def _token_wait(self, now: float, tokens: int) -> float:
-        if self.tpm is None or tokens > self.tpm:
+        if self.token_capacity is None or tokens > self.token_capacity:
             return self.window
-        need = self._tokens + tokens - self.tpm
+        need = self._tokens + tokens - self.token_capacity
         for entry in self._entries:
             need -= entry.tokens
             if need <= 0:
@@ -109,13 +114,16 @@ class RateLimiter:
             self._prune(now)
             reset = (self._entries[-1].at + self.window - now) if self._entries else 0.0
             out: dict[str, str] = {}
-            if self.rpm is not None:
+            per_minute = 60 / self.window  # headers speak per-minute units, like OpenAI's
+            if self.rpm is not None and self.request_capacity is not None:
+                remaining = max(0, self.request_capacity - len(self._entries))
                 out["x-ratelimit-limit-requests"] = str(self.rpm)
-                out["x-ratelimit-remaining-requests"] = str(max(0, self.rpm - len(self._entries)))
+                out["x-ratelimit-remaining-requests"] = str(min(self.rpm, int(remaining * per_minute)))
                 out["x-ratelimit-reset-requests"] = format_duration(reset)
-            if self.tpm is not None:
+            if self.tpm is not None and self.token_capacity is not None:
+                remaining = max(0, self.token_capacity - self._tokens)
                 out["x-ratelimit-limit-tokens"] = str(self.tpm)
-                out["x-ratelimit-remaining-tokens"] = str(max(0, self.tpm - self._tokens))
+                out["x-ratelimit-remaining-tokens"] = str(min(self.tpm, int(remaining * per_minute)))
                 out["x-ratelimit-reset-tokens"] = format_duration(reset)
             return out
 

@@ -34,30 +34,50 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _body_chunks(rfile: BinaryIO, length: int | None, chunked: bool) -> Iterator[bytes]:
-    """Yield the request body without reading it all at once."""
-    if chunked:
-        while True:
-            size = int(rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-            if size == 0:
-                while rfile.readline() not in (b"\r\n", b"\n", b""):
+class _Body:
+    """Iterator over a request body read straight from the socket.
+
+    A plain iterator (not a generator): httpx2 wraps request content with
+    ``yield from``, which would *close* a generator when the consumer stops
+    early, leaving unread bytes that corrupt the next keep-alive request.
+    :meth:`drain` always consumes the rest.
+    """
+
+    def __init__(self, rfile: BinaryIO, length: int | None, chunked: bool) -> None:
+        self._rfile = rfile
+        self._chunked = chunked
+        self._remaining = length or 0
+        self._done = not chunked and not length
+
+    def __iter__(self) -> _Body:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._done:
+            raise StopIteration
+        if self._chunked and self._remaining == 0:
+            self._remaining = int(self._rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            if self._remaining == 0:
+                while self._rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
                     continue
-                return
-            remaining = size
-            while remaining:
-                piece = rfile.read(min(CHUNK, remaining))
-                if not piece:
-                    return
-                remaining -= len(piece)
-                yield piece
-            rfile.readline()
-    remaining = length or 0
-    while remaining > 0:
-        piece = rfile.read(min(CHUNK, remaining))
+                self._done = True
+                raise StopIteration
+        piece = self._rfile.read(min(CHUNK, self._remaining))
+        self._remaining -= len(piece)
         if not piece:
-            return
-        remaining -= len(piece)
-        yield piece
+            self._done = True
+            raise StopIteration
+        if self._remaining == 0:
+            if self._chunked:
+                self._rfile.readline()  # CRLF closing this chunk
+            else:
+                self._done = True
+        return piece
+
+    def drain(self) -> None:
+        """Consume whatever the simulator did not read."""
+        for _ in self:
+            continue
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -70,20 +90,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length_header = self.headers.get("content-length")
         chunked = "chunked" in self.headers.get("transfer-encoding", "").lower()
-        body = _body_chunks(self.rfile, int(length_header) if length_header else None, chunked)
+        body = _Body(self.rfile, int(length_header) if length_header else None, chunked)
         host, port = self.server.server_address[:2]
         request = httpx2.Request(
             self.command,
             f"http://{host}:{port}{self.path}",
             headers=[(k, v) for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS],
-            content=body if (length_header or chunked) else b"",
+            content=body if (length_header or chunked) else b"",  # type: ignore[arg-type]
         )
         try:
             response = self.simulator.handle(request)
         except httpx2.TimeoutException:
             response = server_error(504).to_response()
-        for _ in body:  # drain what the simulator did not read, to keep the connection usable
-            continue
+        body.drain()  # keep the keep-alive connection in sync
         self._write(response)
 
     def _write(self, response: httpx2.Response) -> None:

@@ -25,7 +25,9 @@ def responses_calls(sim):
 def test_turns_chain_with_previous_response_id_and_pay_for_prior_context(sim):
     conversation = conversation_start(title="Lead: bakery", instructions="You analyse sales leads.")
 
-    first = conversation_reply(conversation=conversation, message="Analyse this posting: bakery needs a website.", fallback=echo_fallback)
+    first = conversation_reply(
+        conversation=conversation, message="Analyse this posting: bakery needs a website.", fallback=echo_fallback
+    )
     second = conversation_reply(conversation=conversation, message="Estimate the ROI.", fallback=echo_fallback)
 
     calls = responses_calls(sim)
@@ -33,7 +35,8 @@ def test_turns_chain_with_previous_response_id_and_pay_for_prior_context(sim):
     assert calls[1].json["previous_response_id"] == first.response_id
     assert calls[1].json["instructions"] == "You analyse sales leads."
     assert (first.index, second.index) == (0, 1)
-    assert not second.replayed and not second.is_fallback
+    assert not second.replayed
+    assert not second.is_fallback
     # The chained turn is billed for everything before it, not just its own message.
     assert second.tokens_in > first.tokens_in + first.tokens_out
     conversation.refresh_from_db()
@@ -58,7 +61,8 @@ def test_expired_chain_is_replayed_in_full(sim):
 
     turn = conversation_reply(conversation=conversation, message="Second question", fallback=echo_fallback)
 
-    assert turn.replayed and not turn.is_fallback
+    assert turn.replayed
+    assert not turn.is_fallback
     replay = responses_calls(sim)[-1].json
     assert "previous_response_id" not in replay
     assert [item["content"] for item in replay["input"]][0] == "First question"
@@ -74,7 +78,11 @@ def test_backend_without_responses_api_falls_back_to_chat_with_history(sim):
 
     assert not turn.is_fallback
     chat = [c for c in sim.calls if c.endpoint == "chat.completions"]
-    assert [m["content"] for m in chat[-1].json["messages"]] == ["Hello", chat[-1].json["messages"][1]["content"], "And then?"]
+    assert [m["content"] for m in chat[-1].json["messages"]] == [
+        "Hello",
+        chat[-1].json["messages"][1]["content"],
+        "And then?",
+    ]
     # Learned once: the second turn does not probe /responses again.
     assert len(responses_calls(sim)) == 1
 

@@ -92,12 +92,15 @@ def test_tokens_are_charged_and_settled_to_actual_usage(make_governor):
         pass
 
     started = time.monotonic()
-    with pytest.raises(RateBudgetTimeout) as excinfo, governor.slot(
-        estimated_tokens=600, deadline=time.monotonic() + 0.2
+    with (
+        pytest.raises(RateBudgetTimeout) as excinfo,
+        governor.slot(estimated_tokens=600, deadline=time.monotonic() + 0.2),
     ):
         pass
     assert time.monotonic() - started < 0.1  # it knew the wait was too long: no sleeping in vain
-    assert excinfo.value.retry_after > 0.2
+    # The current minute must roll over (Redis: 60 s after the first hit; memory: at the clock's
+    # minute), then 200 of its 600 tokens decay away over 20 s.
+    assert 20 < excinfo.value.retry_after <= 81
 
     first.settle(actual_tokens=100)  # the provider billed far less than the estimate
     with governor.slot(estimated_tokens=600, deadline=time.monotonic() + 0.05) as second:
@@ -139,8 +142,9 @@ def test_waiting_for_a_slot_gives_up_at_the_deadline(make_governor):
     governor = make_governor(max_concurrency=1)
     with governor.slot(estimated_tokens=1):
         started = time.monotonic()
-        with pytest.raises(RateBudgetTimeout), make_governor(max_concurrency=1).slot(
-            estimated_tokens=1, deadline=time.monotonic() + 0.1
+        with (
+            pytest.raises(RateBudgetTimeout),
+            make_governor(max_concurrency=1).slot(estimated_tokens=1, deadline=time.monotonic() + 0.1),
         ):
             pass
         assert 0.09 <= time.monotonic() - started < 0.3
@@ -179,7 +183,8 @@ def test_unconfigured_limits_are_learned_from_headers_and_shared(make_governor):
     )
 
     limits = other.effective_limits()
-    assert (limits["rpm"], limits["rpm_source"], limits["tpm"], limits["tpm_source"]) == (120, "learned", 150000, "learned")
+    assert (limits["rpm"], limits["rpm_source"]) == (120, "learned")
+    assert (limits["tpm"], limits["tpm_source"]) == (150000, "learned")
     assert (limits["rpm_window_seconds"], limits["rpm_window_requests"]) == (1, 2)
     assert limits["paused_for"] == 0
     configured_limits = configured.effective_limits()
@@ -241,7 +246,8 @@ import json, os, sys, time
 from redis import Redis
 from llm.limits import RateBudgetTimeout, RateGovernor
 
-governor = RateGovernor(sys.argv[1], rpm=120, tpm=None, max_concurrency=10, redis=Redis.from_url(os.environ["REDIS_URL"]))
+client = Redis.from_url(os.environ["REDIS_URL"])
+governor = RateGovernor(sys.argv[1], rpm=120, tpm=None, max_concurrency=10, redis=client)
 print("ready", flush=True)
 start_at, duration = (float(x) for x in sys.stdin.readline().split())
 time.sleep(max(0.0, start_at - time.time()))

@@ -46,7 +46,8 @@ def test_a_successful_call_is_parsed_and_recorded(sim):
     row = LLMCall.objects.get()
     assert row.status == "succeeded"
     assert row.attempts == 1
-    assert row.tokens_in > 0 and row.tokens_out > 0
+    assert row.tokens_in > 0
+    assert row.tokens_out > 0
     assert row.cost_usd > 0
     assert row.mode == "now"
 
@@ -219,3 +220,24 @@ def test_api_key_never_reaches_logs_or_the_ledger(sim, caplog, settings):
     for row in LLMCall.objects.values():
         assert CANARY_KEY not in str(row)
         assert CANARY_KEY[:12] not in str(row)
+
+
+def test_bulk_requeues_a_transient_failure_and_records_one_row(sim, settings):
+    settings.OPENAI_MAX_RETRY_ATTEMPTS = 1  # no in-call retry: only the requeue can save it
+    sim.script("503", "ok")
+
+    outcomes = run_many(FIELD_DESCRIPTION, [field_input(1)])
+
+    assert not outcomes[0].result.is_fallback
+    row = LLMCall.objects.get()
+    assert (row.status, row.attempts, row.api_errors) == ("succeeded", 2, 1)
+
+
+def test_quota_under_concurrency_costs_a_single_call(sim):
+    sim.config = dataclasses.replace(sim.config, insufficient_quota=1.0)
+
+    outcomes = run_many(FIELD_DESCRIPTION, [field_input(i) for i in range(20)], concurrency=10)
+
+    assert len(chat_calls(sim)) == 1
+    assert all(o.result.is_fallback for o in outcomes)
+    assert LLMCall.objects.filter(attempts__gt=0).count() == 1

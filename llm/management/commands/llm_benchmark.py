@@ -22,6 +22,10 @@ class Command(BaseCommand):
         sim.add_argument("--sim-latency-ms", type=int, default=0)
         sim.add_argument("--sim-rpm", type=int, default=None)
         sim.add_argument("--sim-tpm", type=int, default=None)
+        sim.add_argument(
+            "--sim-rate-window", type=float, default=1.0, help="Enforce the simulated RPM/TPM per this many seconds."
+        )
+        sim.add_argument("--sim-hang-seconds", type=float, default=30.0)
         sim.add_argument("--sim-fail-5xx", type=float, default=0.0)
         sim.add_argument("--sim-hang", type=float, default=0.0)
         sim.add_argument("--sim-insufficient-quota", type=float, default=0.0)
@@ -34,6 +38,8 @@ class Command(BaseCommand):
                 "latency_ms": options["sim_latency_ms"],
                 "rpm": options["sim_rpm"],
                 "tpm": options["sim_tpm"],
+                "rate_window_s": options["sim_rate_window"],
+                "hang_seconds": options["sim_hang_seconds"],
                 "fail_5xx": options["sim_fail_5xx"],
                 "hang": options["sim_hang"],
                 "insufficient_quota": options["sim_insufficient_quota"],

@@ -32,6 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--latency-ms", type=int, default=0)
         parser.add_argument("--rpm", type=int, default=None)
         parser.add_argument("--tpm", type=int, default=None)
+        parser.add_argument(
+            "--rate-window", type=float, default=60.0, help="Seconds over which --rpm/--tpm are enforced (1 = smooth)."
+        )
         parser.add_argument("--hang-seconds", type=float, default=30.0)
         parser.add_argument("--require-api-key", default=None)
         parser.add_argument("--no-responses-api", action="store_true", help="Answer 404 on /responses.")
@@ -45,6 +48,7 @@ class Command(BaseCommand):
                 latency_ms=options["latency_ms"],
                 rpm=options["rpm"],
                 tpm=options["tpm"],
+                rate_window_s=options["rate_window"],
                 hang_seconds=options["hang_seconds"],
                 require_api_key=options["require_api_key"],
                 responses_api=not options["no_responses_api"],
