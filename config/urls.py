@@ -16,12 +16,17 @@ def api_not_found(request: HttpRequest) -> JsonResponse:
 
 api_v1 = [
     path("", include("config.api.urls")),
+    path("", include("catalog.urls_products")),
+    path("", include("catalog.urls_jobs")),
+    path("", include("batches.urls")),
+    path("", include("profiles.urls")),
     path("llm/", include("llm.urls")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("e/", include("emails.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -1,0 +1,1 @@
+"""Admin for job feeds and listings."""

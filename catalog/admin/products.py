@@ -1,0 +1,1 @@
+"""Admin for products, brands, categories and their generated content."""

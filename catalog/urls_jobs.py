@@ -1,0 +1,3 @@
+"""API routes for job listings and feeds (seed 004)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Public (unauthenticated, signed) email tracking routes: open pixel and click redirects."""
+
+urlpatterns: list = []

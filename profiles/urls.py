@@ -1,0 +1,3 @@
+"""API routes for profiles, resumes, matches and digests (seed 004)."""
+
+urlpatterns: list = []
