@@ -46,11 +46,9 @@ def _subject_fields(subject: tuple[str, Any] | None) -> dict[str, Any]:
     return {"subject_type": ContentType.objects.get_by_natural_key(app_label, model), "subject_id": str(pk)}
 
 
-def llm_call_record(*, record: CallRecord) -> LLMCall | None:
-    """Persist one call. Returns None when metrics are disabled (OPENAI_METRICS_ENABLED=false)."""
-    if not settings.OPENAI_METRICS_ENABLED:
-        return None
-    return LLMCall.objects.create(
+def llm_call_build(*, record: CallRecord) -> LLMCall:
+    """An unsaved ledger row for a record (bulk writers, e.g. batch ingest, save many at once)."""
+    return LLMCall(
         task=record.task,
         task_version=record.task_version,
         provider=record.provider,
@@ -78,3 +76,12 @@ def llm_call_record(*, record: CallRecord) -> LLMCall | None:
         user_id=record.user_id,
         **_subject_fields(record.subject),
     )
+
+
+def llm_call_record(*, record: CallRecord) -> LLMCall | None:
+    """Persist one call. Returns None when metrics are disabled (OPENAI_METRICS_ENABLED=false)."""
+    if not settings.OPENAI_METRICS_ENABLED:
+        return None
+    row = llm_call_build(record=record)
+    row.save(force_insert=True)
+    return row

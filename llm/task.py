@@ -46,6 +46,8 @@ class LLMTask(Generic[InT, OutT]):
     fallback: Callable[[InT], OutT]
     checks: Sequence[Callable[[InT, OutT], list[str]]] = ()
     apply: Callable[[InT, OutT, Provenance], None] | None = None
+    # Bulk variant of `apply` (batch ingest applies thousands at once); falls back to `apply` per item.
+    apply_many: Callable[[list[tuple[InT, OutT, Provenance]]], None] | None = None
     # Records that an input failed for good (e.g. a batch line out of retries), with the reason.
     fail: Callable[[InT, str], None] | None = None
     # ("app_label.model", pk) of the object an input is for: recorded on its ledger row.
