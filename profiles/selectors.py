@@ -1,0 +1,45 @@
+"""Reads for profiles and resumes; ownership is decided here, once, for every view."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from config.errors import NotFoundError
+from profiles.models import Resume, UserProfile
+
+
+def _not_found(user_id: str) -> NotFoundError:
+    return NotFoundError(f"No profile {user_id!r}.", detail={"user_id": user_id})
+
+
+def profile_for_request(*, user: AbstractBaseUser | AnonymousUser, user_id: str) -> UserProfile:
+    """The profile `user_id` if `user` may read it: staff any, others only their own.
+
+    Someone else's (or a missing) profile is a 404, never a 403, so ids don't reveal who exists.
+    A person's own profile is created on first use when `user_id` names them (their username or
+    their profile's id).
+    """
+    if not getattr(user, "is_authenticated", False):
+        raise _not_found(user_id)
+    if user.is_staff:
+        profile = UserProfile.objects.select_related("owner").filter(user_id=user_id).first()
+        if profile is not None:
+            return profile
+    from profiles.services import profile_get_or_create  # services import selectors, not the reverse at load
+
+    own = UserProfile.objects.select_related("owner").filter(owner=user).first()
+    if own is None and user.get_username() == user_id:
+        own = profile_get_or_create(user=user)
+    if own is not None and own.user_id == user_id:
+        return own
+    raise _not_found(user_id)
+
+
+def profile_list(*, skip: int = 0, limit: int = 100) -> QuerySet[UserProfile]:
+    """Profiles for the staff list, in user_id order; one query whatever the page size."""
+    return UserProfile.objects.select_related("owner").order_by("user_id")[skip : skip + limit]
+
+
+def resumes_for_profile(*, profile: UserProfile) -> QuerySet[Resume]:
+    return Resume.objects.filter(profile=profile).order_by("-uploaded_at", "-id")
