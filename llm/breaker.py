@@ -29,6 +29,30 @@ HALF_OPEN = pybreaker.STATE_HALF_OPEN
 
 StorageMode = Literal["auto", "memory", "redis"]
 
+# KEYS: pybreaker's state and fail_counter keys, the trial lease | ARGV: "closed".
+# A success closes the circuit and zeroes the count in one round trip, writing only what is not
+# already so (the common case, a closed circuit with no failures, writes nothing).
+_RECORD_SUCCESS_LUA = """
+local state = redis.call('GET', KEYS[1])
+if not state then
+  -- What pybreaker does when the state key is gone: re-initialise it as closed.
+  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('SET', KEYS[2], 0)
+  return 1
+end
+local changed = 0
+if state ~= ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('DEL', KEYS[3])
+  changed = 1
+end
+if redis.call('GET', KEYS[2]) ~= '0' then
+  redis.call('SET', KEYS[2], 0)
+  changed = 1
+end
+return changed
+"""
+
 
 class _MemoryCircuit:
     """One named circuit in this process: pybreaker's memory storage, a lock, and the trial lease."""
@@ -83,6 +107,13 @@ class Breaker:
         self._redis_storage: pybreaker.CircuitRedisStorage | None = None
         if client is not None:
             self._redis_storage = pybreaker.CircuitRedisStorage(CLOSED, client, namespace=self._namespace)
+            self._record_success_script = client.register_script(_RECORD_SUCCESS_LUA)
+            # pybreaker's own key layout, so `state`, `failure_count` and its storage keep working.
+            self._record_success_keys = [
+                f"{self._namespace}:pybreaker:state",
+                f"{self._namespace}:pybreaker:fail_counter",
+                self._trial_key,
+            ]
         else:
             self._memory = _memory_circuit(name)
         self._lock = self._memory.lock if self._memory is not None else threading.RLock()
@@ -126,6 +157,9 @@ class Breaker:
     def record_success(self) -> None:
         """A request succeeded: close the circuit and forget earlier failures."""
         with self._lock:
+            if self._redis is not None:
+                self._record_success_redis()
+                return
             if self._storage.state != CLOSED:
                 self._storage.state = CLOSED
                 self._release_trial()
@@ -164,6 +198,13 @@ class Breaker:
     @property
     def _trial_key(self) -> str:
         return f"{self._namespace}:trial"
+
+    def _record_success_redis(self) -> None:
+        try:
+            self._record_success_script(keys=self._record_success_keys, args=[CLOSED])
+        except redis.RedisError:
+            # As pybreaker's storage does: a success that cannot be recorded must not fail the request.
+            logger.exception("circuit %s: Redis unavailable while recording a success", self.name)
 
     def _open(self) -> None:
         self._storage.state = OPEN

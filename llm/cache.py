@@ -4,6 +4,11 @@ The Django cache stores the values (with OPENAI_CACHE_TTL) but cannot cap the ll
 it, count evictions, or find one task's or one user's entries. So an index lives next to it: in
 Redis (sorted sets + sets, changed atomically by Lua) when the cache is django-redis, so every
 process shares one LRU and one set of counters; in an OrderedDict under a lock otherwise.
+
+On Redis a read is one round trip (a script reads the value and counts the hit or miss) and so is a
+write (a script stores the value and updates the index, deleting evicted values). The values stay
+where the Django cache keeps them (its key function and its serializer), so `cache.get`,
+`cache.ttl` and `cache.clear` still see them.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 
 import redis
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from redis.commands.core import Script
 
 from llm.redis import llm_key, redis_client, register_memory_reset
@@ -63,12 +68,11 @@ def cache_get(*, key: str) -> dict | None:
     """The cached response or None; counts a hit (refreshing LRU recency) or a miss."""
     if not settings.OPENAI_CACHE_ENABLED:
         return None
-    value = cache.get(_VALUE_PREFIX + key)
     client = redis_client()
     if client is not None:
-        _redis_record_read(client=client, key=key, hit=value is not None)
-    else:
-        _memory.record_read(key=key, hit=value is not None)
+        return _redis_get(client=client, key=key)
+    value = cache.get(_VALUE_PREFIX + key)
+    _memory.record_read(key=key, hit=value is not None)
     return value
 
 
@@ -77,14 +81,14 @@ def cache_set(*, key: str, value: dict, task_name: str, user_id: int | None = No
     if not settings.OPENAI_CACHE_ENABLED:
         return
     ttl = settings.OPENAI_CACHE_TTL
-    cache.set(_VALUE_PREFIX + key, value, ttl)
     now = time.time()
     client = redis_client()
     if client is not None:
-        victims = _redis_index_add(
-            client=client, key=key, task_name=task_name, user_id=user_id, now=now, expires_at=now + ttl
+        victims = _redis_set(
+            client=client, key=key, value=value, task_name=task_name, user_id=user_id, now=now, ttl=ttl
         )
     else:
+        cache.set(_VALUE_PREFIX + key, value, ttl)
         victims = _memory.add(key=key, task_name=task_name, user_id=user_id, now=now, expires_at=now + ttl)
     _delete_values(keys=victims)
 
@@ -93,9 +97,10 @@ def cache_clear(*, task_name: str | None = None, user_id: int | None = None) -> 
     """Remove all entries, one task's, one user's (or both filters: their intersection); returns the count."""
     client = redis_client()
     if client is not None:
-        removed = _redis_clear(client=client, task_name=task_name, user_id=user_id)
-    else:
-        removed = _memory.clear(task_name=task_name, user_id=user_id)
+        removed, values_left = _redis_clear(client=client, task_name=task_name, user_id=user_id)
+        _delete_values(keys=values_left)
+        return len(removed)
+    removed = _memory.clear(task_name=task_name, user_id=user_id)
     _delete_values(keys=removed)
     return len(removed)
 
@@ -133,6 +138,17 @@ _LUA_COMMON = """
 local LRU, EXP, OWNER = KEYS[1], KEYS[2], KEYS[3]
 local TASK_PREFIX, USER_PREFIX = ARGV[1], ARGV[2]
 
+-- The Django cache's key for an entry's value is VALUE_PREFIX .. key ('' when its key function
+-- does not compose like that: Python then deletes the values through the Django cache).
+local function drop_values(value_prefix, members)
+  if value_prefix == '' then return end
+  for i = 1, #members, 1000 do
+    local chunk = {}
+    for j = i, math.min(i + 999, #members) do chunk[#chunk + 1] = value_prefix .. members[j] end
+    redis.call('DEL', unpack(chunk))
+  end
+end
+
 local function forget(k)
   local owner = redis.call('HGET', OWNER, k)
   if owner then
@@ -153,12 +169,18 @@ local function purge_expired(now)
 end
 """
 
-# KEYS: lru exp owner stats | ARGV: task_prefix user_prefix key now expires_at max_size task user
-_ADD_LUA = (
+# KEYS: lru exp owner stats value | ARGV: task_prefix user_prefix key now expires_at max_size task user
+#   encoded_value ttl_ms value_prefix
+_SET_LUA = (
     _LUA_COMMON
     + """
 local key, now, expires_at, max_size = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
 local task, user = ARGV[7], ARGV[8]
+if tonumber(ARGV[10]) > 0 then
+  redis.call('SET', KEYS[5], ARGV[9], 'PX', ARGV[10])
+else
+  redis.call('DEL', KEYS[5])  -- as the Django cache does with a timeout of 0: nothing stored
+end
 purge_expired(now)
 forget(key)
 redis.call('ZADD', LRU, now, key)
@@ -172,22 +194,31 @@ if over > 0 then
   victims = redis.call('ZRANGE', LRU, 0, over - 1)
   for _, k in ipairs(victims) do forget(k) end
   redis.call('HINCRBY', KEYS[4], 'evictions', #victims)
+  drop_values(ARGV[11], victims)
 end
 return victims
 """
 )
 
-# KEYS: lru exp owner stats | ARGV: task_prefix user_prefix key
-_MISS_LUA = (
+# KEYS: lru exp owner stats value | ARGV: task_prefix user_prefix key now
+# The value, counting a hit (recency refreshed; XX never resurrects an evicted entry), or nil,
+# counting a miss (an index entry whose value is gone is dropped).
+_GET_LUA = (
     _LUA_COMMON
     + """
+local value = redis.call('GET', KEYS[5])
+if value then
+  redis.call('ZADD', LRU, 'XX', ARGV[4], ARGV[3])
+  redis.call('HINCRBY', KEYS[4], 'hits', 1)
+  return value
+end
 redis.call('HINCRBY', KEYS[4], 'misses', 1)
 if redis.call('ZSCORE', LRU, ARGV[3]) then forget(ARGV[3]) end
-return 1
+return false
 """
 )
 
-# KEYS: lru exp owner | ARGV: task_prefix user_prefix now task user
+# KEYS: lru exp owner | ARGV: task_prefix user_prefix now task user value_prefix
 _CLEAR_LUA = (
     _LUA_COMMON
     + """
@@ -204,6 +235,7 @@ else
   members = redis.call('ZRANGE', LRU, 0, -1)
 end
 for _, k in ipairs(members) do forget(k) end
+drop_values(ARGV[6], members)
 return members
 """
 )
@@ -231,46 +263,65 @@ def _script(client: redis.Redis, source: str) -> Script:
     return script
 
 
-def _redis_record_read(*, client: redis.Redis, key: str, hit: bool) -> None:
-    if hit:
-        # One round trip, no script: XX refreshes recency without resurrecting an evicted entry.
-        pipe = client.pipeline(transaction=False)
-        pipe.zadd(_LRU, {key: time.time()}, xx=True)
-        pipe.hincrby(_STATS, "hits", 1)
-        pipe.execute()
-    else:
-        _script(client, _MISS_LUA)(
-            keys=[_LRU, _EXP, _OWNER, _STATS], args=[_TASK_PREFIX, _USER_PREFIX, key], client=client
-        )
+def _value_keys(key: str) -> tuple[object, str, str]:
+    """(the django-redis backend, the Django cache's key for `key`'s value, the prefix for Lua or '')."""
+    backend = caches["default"]
+    prefix = backend.make_key(_VALUE_PREFIX)
+    # A custom KEY_FUNCTION may not compose as prefix + key: Lua then leaves value deletes to Python.
+    composes = backend.make_key(_VALUE_PREFIX + "0") == prefix + "0"
+    return backend, backend.make_key(_VALUE_PREFIX + key), prefix if composes else ""
 
 
-def _redis_index_add(
-    *, client: redis.Redis, key: str, task_name: str, user_id: int | None, now: float, expires_at: float
+def _redis_get(*, client: redis.Redis, key: str) -> dict | None:
+    backend, value_key, _ = _value_keys(key)
+    raw = _script(client, _GET_LUA)(
+        keys=[_LRU, _EXP, _OWNER, _STATS, value_key], args=[_TASK_PREFIX, _USER_PREFIX, key, time.time()], client=client
+    )
+    return None if raw is None else backend.client.decode(raw)
+
+
+def _redis_set(
+    *, client: redis.Redis, key: str, value: dict, task_name: str, user_id: int | None, now: float, ttl: int
 ) -> list[str]:
-    victims = _script(client, _ADD_LUA)(
-        keys=[_LRU, _EXP, _OWNER, _STATS],
+    """Store the value and index it in one script; returns the evicted keys whose values are left to delete."""
+    backend, value_key, value_prefix = _value_keys(key)
+    victims = _script(client, _SET_LUA)(
+        keys=[_LRU, _EXP, _OWNER, _STATS, value_key],
         args=[
             _TASK_PREFIX,
             _USER_PREFIX,
             key,
             now,
-            expires_at,
+            now + ttl,
             settings.OPENAI_CACHE_MAX_SIZE,
             task_name,
             "" if user_id is None else user_id,
+            backend.client.encode(value),
+            max(0, int(ttl * 1000)),
+            value_prefix,
         ],
         client=client,
     )
-    return [_text(victim) for victim in victims]
+    return [] if value_prefix else [_text(victim) for victim in victims]
 
 
-def _redis_clear(*, client: redis.Redis, task_name: str | None, user_id: int | None) -> list[str]:
+def _redis_clear(*, client: redis.Redis, task_name: str | None, user_id: int | None) -> tuple[list[str], list[str]]:
+    """(keys removed from the index, keys whose values are left to delete)."""
+    _, _, value_prefix = _value_keys("")
     members = _script(client, _CLEAR_LUA)(
         keys=[_LRU, _EXP, _OWNER],
-        args=[_TASK_PREFIX, _USER_PREFIX, time.time(), task_name or "", "" if user_id is None else user_id],
+        args=[
+            _TASK_PREFIX,
+            _USER_PREFIX,
+            time.time(),
+            task_name or "",
+            "" if user_id is None else user_id,
+            value_prefix,
+        ],
         client=client,
     )
-    return [_text(member) for member in members]
+    removed = [_text(member) for member in members]
+    return removed, [] if value_prefix else removed
 
 
 def _text(value: bytes | str) -> str:

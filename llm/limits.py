@@ -84,12 +84,21 @@ class SlotLease:
     waited_seconds: float
     _tpm_item: RateLimitItem | None = field(default=None, repr=False)
     _token: str = field(default_factory=lambda: uuid.uuid4().hex, repr=False)
+    # Set while the slot is held. Tokens settled then without a TPM limit known at admission wait
+    # for the release, whose round trip also looks for a limit learned in the meantime.
+    _held: bool = field(default=False, repr=False)
+    _unsettled: int | None = field(default=None, repr=False)
 
     def settle(self, *, actual_tokens: int) -> None:
         """Replace the estimate with the tokens the provider actually billed (either direction)."""
-        item = self._tpm_item or self.governor._tpm_item()
+        item = self._tpm_item
         if item is None:
-            return
+            if self._held and self.governor._redis is not None:
+                self._unsettled = actual_tokens
+                return
+            item = self.governor._tpm_item()
+            if item is None:
+                return
         self.governor._tpm_adjust(item=item, delta=actual_tokens - self.charged_tokens)
         self._tpm_item = item
         self.charged_tokens = actual_tokens
@@ -131,17 +140,24 @@ def _memory_state(name: str) -> _MemoryGovernorState:
         return _memory_states.setdefault(name, _MemoryGovernorState())
 
 
-# KEYS: semaphore zset | ARGV: token, max holders, lease ms. Server time, so hosts' clocks don't matter.
-_SEMAPHORE_ACQUIRE_LUA = """
+# Admission in one round trip when no RPM/TPM limit applies (the common case):
+# KEYS: pause key, learned-limits hash, semaphore zset | ARGV: token, max holders, lease ms.
+# Returns {ms still paused, learned rpm, learned tpm, 1 if the slot was taken}; no slot while paused.
+_ENTER_LUA = """
+local pause = redis.call('PTTL', KEYS[1])
+local learned = redis.call('HMGET', KEYS[2], 'rpm', 'tpm')
+if pause > 0 then
+  return {pause, learned[1], learned[2], 0}
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  return 1
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+if redis.call('ZCARD', KEYS[3]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[3], ARGV[3])
+  return {0, learned[1], learned[2], 1}
 end
-return 0
+return {0, learned[1], learned[2], 0}
 """
 
 # KEYS: semaphore zset | returns the live holders.
@@ -188,7 +204,7 @@ class RateGovernor:
             self._storage = RedisStorage(
                 "redis://", connection_pool=client.connection_pool, key_prefix=llm_key("limits")
             )
-            self._semaphore = client.register_script(_SEMAPHORE_ACQUIRE_LUA)
+            self._enter_script = client.register_script(_ENTER_LUA)
             self._semaphore_count = client.register_script(_SEMAPHORE_COUNT_LUA)
             self._pause_script = client.register_script(_PAUSE_LUA)
         else:
@@ -211,17 +227,18 @@ class RateGovernor:
         `deadline` is a `time.monotonic()` value. The concurrency slot is held until the block exits.
         """
         started = time.monotonic()
-        self._wait_while_paused(deadline=deadline)
         lease = SlotLease(governor=self, estimated_tokens=estimated_tokens, charged_tokens=0, waited_seconds=0.0)
-        self._acquire_concurrency(token=lease._token, deadline=deadline)
+        learned = self._enter(token=lease._token, deadline=deadline)
+        lease._held = True
         try:
             lease._tpm_item, lease.charged_tokens = self._acquire_rate(
-                estimated_tokens=estimated_tokens, deadline=deadline
+                estimated_tokens=estimated_tokens, deadline=deadline, learned=learned
             )
             lease.waited_seconds = time.monotonic() - started
             yield lease
         finally:
-            self._release_concurrency(token=lease._token)
+            lease._held = False
+            self._release(lease=lease)
 
     def pause(self, *, seconds: float) -> None:
         """Stop every process from sending for `seconds` (after a 429); never shortens a longer pause."""
@@ -274,19 +291,57 @@ class RateGovernor:
 
     # --- admission ------------------------------------------------------------------------------
 
+    def _enter(self, *, token: str, deadline: float | None) -> tuple[int | None, int | None] | None:
+        """Wait out any pause and take a concurrency slot; returns the learned (rpm, tpm) read on the way.
+
+        On Redis that is one round trip per try; in memory the view is free, so None (read it later).
+        """
+        if self._memory is not None:
+            self._wait_while_paused(deadline=deadline)
+            self._acquire_concurrency(token=token, deadline=deadline)
+            return None
+        delay = _POLL_MIN
+        lease_ms = math.ceil(self.lease_seconds * 1000)
+        keys = [self._pause_key, self._learned_key, self._sem_key]
+        while True:
+            paused_ms, learned_rpm, learned_tpm, taken = self._enter_script(
+                keys=keys, args=[token, self.max_concurrency, lease_ms]
+            )
+            if taken:
+                return _as_int(learned_rpm), _as_int(learned_tpm)
+            if paused_ms > 0:
+                self._sleep(seconds=paused_ms / 1000, deadline=deadline, why="paused after a provider rate limit")
+                continue
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise RateBudgetTimeout(f"{self.name}: no concurrency slot before the deadline")
+            # Slots free up in other processes; polling with backoff keeps Redis load low.
+            time.sleep(min(delay, remaining) if remaining is not None else delay)
+            delay = min(delay * 2, _POLL_MAX)
+
     def _wait_while_paused(self, *, deadline: float | None) -> None:
         while (paused_for := self._shared_view()[0]) > 0:
             self._sleep(seconds=paused_for, deadline=deadline, why="paused after a provider rate limit")
 
-    def _acquire_rate(self, *, estimated_tokens: int, deadline: float | None) -> tuple[RateLimitItem | None, int]:
-        """Take one request and the estimated tokens; returns the TPM item and tokens charged."""
+    def _acquire_rate(
+        self, *, estimated_tokens: int, deadline: float | None, learned: tuple[int | None, int | None] | None = None
+    ) -> tuple[RateLimitItem | None, int]:
+        """Take one request and the estimated tokens; returns the TPM item and tokens charged.
+
+        `learned` is the (rpm, tpm) view read while admitting (no pause then); later tries re-read it.
+        """
         while True:
-            paused_for, learned_rpm, learned_tpm = self._shared_view()
-            if paused_for > 0:
-                self._sleep(seconds=paused_for, deadline=deadline, why="paused after a provider rate limit")
-                continue
+            if learned is not None:
+                (learned_rpm, learned_tpm), learned = learned, None
+            else:
+                paused_for, learned_rpm, learned_tpm = self._shared_view()
+                if paused_for > 0:
+                    self._sleep(seconds=paused_for, deadline=deadline, why="paused after a provider rate limit")
+                    continue
             requests_item = _requests_item(self.rpm or learned_rpm)
             tokens_item = _tokens_item(self.tpm or learned_tpm)
+            if requests_item is None and tokens_item is None:
+                return None, 0
             # A request bigger than the whole budget can only go when the window is empty; the
             # provider then decides. Charging more would make it wait forever.
             cost = min(max(estimated_tokens, 0), tokens_item.amount) if tokens_item else 0
@@ -345,37 +400,46 @@ class RateGovernor:
     # --- concurrency ----------------------------------------------------------------------------
 
     def _acquire_concurrency(self, *, token: str, deadline: float | None) -> None:
-        if self._memory is not None:
-            state = self._memory
-            with state.cond:
-                while state.in_flight >= self.max_concurrency:
-                    timeout = None if deadline is None else deadline - time.monotonic()
-                    if timeout is not None and timeout <= 0:
-                        raise RateBudgetTimeout(f"{self.name}: no concurrency slot before the deadline")
-                    state.cond.wait(timeout=timeout)
-                state.in_flight += 1
-            return
-        delay = _POLL_MIN
-        lease_ms = math.ceil(self.lease_seconds * 1000)
-        while not self._semaphore(keys=[self._sem_key], args=[token, self.max_concurrency, lease_ms]):
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                raise RateBudgetTimeout(f"{self.name}: no concurrency slot before the deadline")
-            # Slots free up in other processes; polling with backoff keeps Redis load low.
-            time.sleep(min(delay, remaining) if remaining is not None else delay)
-            delay = min(delay * 2, _POLL_MAX)
+        """In memory only: on Redis `_enter` takes the slot with the rest of the admission."""
+        state = self._memory
+        with state.cond:
+            while state.in_flight >= self.max_concurrency:
+                timeout = None if deadline is None else deadline - time.monotonic()
+                if timeout is not None and timeout <= 0:
+                    raise RateBudgetTimeout(f"{self.name}: no concurrency slot before the deadline")
+                state.cond.wait(timeout=timeout)
+            state.in_flight += 1
 
-    def _release_concurrency(self, *, token: str) -> None:
+    def _release(self, *, lease: SlotLease) -> None:
+        """Free the slot; on Redis, also charge tokens settled while no TPM limit was known, if one is now."""
         if self._memory is not None:
             with self._memory.cond:
                 self._memory.in_flight = max(self._memory.in_flight - 1, 0)
                 self._memory.cond.notify()
             return
+        unsettled, lease._unsettled = lease._unsettled, None
+        learned_tpm = None
         try:
-            self._redis.zrem(self._sem_key, token)
+            if unsettled:
+                # Another process may have learned a TPM limit while this request was in flight.
+                pipe = self._redis.pipeline(transaction=False)
+                pipe.zrem(self._sem_key, lease._token)
+                pipe.hget(self._learned_key, "tpm")
+                learned_tpm = _as_int(pipe.execute()[1])
+            else:
+                self._redis.zrem(self._sem_key, lease._token)
         except RedisError:
             # Raising here would hide the request's own outcome; the lease expires on its own.
             logger.exception("rate governor %s: could not release a concurrency lease", self.name)
+        if not unsettled or not learned_tpm:
+            return
+        item = _tokens_item(learned_tpm)
+        try:
+            self._tpm_adjust(item=item, delta=unsettled - lease.charged_tokens)
+        except RedisError:
+            logger.exception("rate governor %s: could not charge %d tokens", self.name, unsettled)
+            return
+        lease._tpm_item, lease.charged_tokens = item, unsettled
 
     def _in_flight(self) -> int:
         if self._memory is not None:

@@ -104,6 +104,9 @@ class Resume(models.Model):
 
     class Meta:
         ordering = ["-uploaded_at"]
+        # One row per distinct content per person: re-applying a parse (a retry, a batch ingested
+        # twice, the same file uploaded again) updates the row instead of adding one.
+        constraints = [models.UniqueConstraint(fields=["profile", "sha256"], name="resume_unique_content")]
 
     def __str__(self) -> str:
         return f"{self.profile_id}: {self.filename}"

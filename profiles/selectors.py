@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from config.errors import NotFoundError
 from profiles.models import Resume, UserProfile
@@ -36,10 +36,19 @@ def profile_for_request(*, user: AbstractBaseUser | AnonymousUser, user_id: str)
     raise _not_found(user_id)
 
 
-def profile_list(*, skip: int = 0, limit: int = 100) -> QuerySet[UserProfile]:
-    """Profiles for the staff list, in user_id order; one query whatever the page size."""
-    return UserProfile.objects.select_related("owner").order_by("user_id")[skip : skip + limit]
+def profile_page(*, skip: int = 0, limit: int = 100) -> tuple[int, list[UserProfile]]:
+    """(total, one page of profiles in user_id order with owner and resume_count): two queries."""
+    page = (
+        UserProfile.objects.select_related("owner")
+        .annotate(resume_count=Count("resumes"))
+        .order_by("user_id")[skip : skip + limit]
+    )
+    return UserProfile.objects.count(), list(page)
 
 
 def resumes_for_profile(*, profile: UserProfile) -> QuerySet[Resume]:
     return Resume.objects.filter(profile=profile).order_by("-uploaded_at", "-id")
+
+
+def resume_by_content(*, profile: UserProfile, sha256: str) -> Resume | None:
+    return Resume.objects.filter(profile=profile, sha256=sha256).first()

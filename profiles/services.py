@@ -1,13 +1,268 @@
-"""Writes for profiles and resumes."""
+"""Writes for profiles and resumes: first-use creation, user edits, resume upload and parsing.
+
+A resume goes: size cap → type sniffing and text extraction in a limited child process
+(profiles.extract) → the RESUME_PARSE task (model or rule-based fallback) → one transaction that
+writes the profile and records the Resume row. Any refusal before that transaction leaves the
+profile exactly as it was.
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+import hashlib
+import re
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any
 
-from profiles.models import UserProfile
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from catalog.skills import SKILL_CATEGORIES, canonical_skill
+from config.errors import DomainError
+from profiles import extract
+from profiles.models import Resume, UserProfile
+from profiles.resume_heuristics import find_email, find_phone
+
+if TYPE_CHECKING:
+    from llm.task import Provenance
+    from profiles.llm import ParsedResume, ResumeParseInput
+
+SKILL_FIELDS = ("programming_languages", "frameworks_libraries", "tools_platforms", "soft_skills")
+EXPERIENCE_FIELDS = ("job_titles", "companies", "industries", "experience_descriptions")
+EDUCATION_LIST_FIELDS = ("degrees", "institutions", "relevant_coursework")
+PREFERENCE_LIST_FIELDS = ("desired_roles", "preferred_locations", "job_types", "company_size_preference")
+# What a person may change through the API. Everything else (AI insights, timestamps, owner,
+# user_id, scoring state) is written only by the server.
+EDITABLE_FIELDS = (
+    "full_name", "email", "phone", "location", "work_authorization", "time_zone", "language",
+    "years_of_experience", "career_level", "professional_summary",
+    *SKILL_FIELDS, *EXPERIENCE_FIELDS, *EDUCATION_LIST_FIELDS, "graduation_years",
+    *PREFERENCE_LIST_FIELDS, "salary_range_min", "salary_range_max",
+)  # fmt: skip
+SALARY_MAX = 2_147_483_647  # PositiveIntegerField's ceiling on every backend
+PASTED_FILENAME = "pasted-text.txt"
 
 
 def profile_get_or_create(*, user: AbstractBaseUser) -> UserProfile:
     """The user's profile, created on first use with user_id = username (race-safe on the unique owner)."""
-    profile, _ = UserProfile.objects.get_or_create(owner=user, defaults={"user_id": user.get_username()[:100]})
+    username = user.get_username()[:100]
+    try:
+        profile, _ = UserProfile.objects.get_or_create(owner=user, defaults={"user_id": username})
+    except IntegrityError:
+        # Either a concurrent request created it (found below), or staff gave another profile this
+        # user_id: then this person's id gets their primary key as a suffix.
+        profile = UserProfile.objects.filter(owner=user).first()
+        if profile is None:
+            profile, _ = UserProfile.objects.get_or_create(owner=user, defaults={"user_id": f"{username[:90]}-{user.pk}"})
     return profile
+
+
+def profile_update(*, profile: UserProfile, data: dict[str, Any]) -> UserProfile:
+    """Change user-editable fields only (anything else is a DomainError); salary stays min ≤ max."""
+    not_editable = sorted(set(data) - set(EDITABLE_FIELDS))
+    if not_editable:
+        raise DomainError(
+            f"These fields cannot be changed: {', '.join(not_editable)}.",
+            code="read_only_field",
+            detail={"fields": not_editable},
+        )
+    low = data.get("salary_range_min", profile.salary_range_min)
+    high = data.get("salary_range_max", profile.salary_range_max)
+    if low is not None and high is not None and low > high:
+        raise DomainError(
+            "salary_range_min must not exceed salary_range_max.",
+            code="invalid_salary_range",
+            detail={"salary_range_min": low, "salary_range_max": high},
+        )
+    if not data:
+        return profile
+    for field, value in data.items():
+        setattr(profile, field, value)
+    profile.save(update_fields=[*data, "updated_at"])
+    return profile
+
+
+# -- resumes ------------------------------------------------------------------------------------------
+
+
+def resume_upload(*, profile: UserProfile, uploaded_file: UploadedFile) -> Resume:
+    """Extract, parse and apply an uploaded resume (PDF, DOCX, TXT); ResumeFileError (4xx) when refused."""
+    max_bytes = extract.limit("RESUME_MAX_BYTES")
+    if uploaded_file.size is not None and uploaded_file.size > max_bytes:
+        raise extract.ResumeTooLargeError(
+            f"The file is larger than {max_bytes // (1024 * 1024)} MB.",
+            detail={"size_bytes": uploaded_file.size, "max_bytes": max_bytes},
+        )
+    data = uploaded_file.read(max_bytes + 1)  # never more than the cap, whatever the size claimed
+    filename = PurePath(uploaded_file.name or "resume").name[:255]
+    extracted = extract.extract_text(data=data, filename=filename)
+    return _resume_parse(
+        profile=profile,
+        text=extracted.text,
+        language=extracted.language,
+        source={"filename": filename, "kind": extracted.kind, "size_bytes": len(data), "sha256": content_sha256(data)},
+    )
+
+
+def resume_parse_text(*, profile: UserProfile, text: str) -> Resume:
+    """Parse pasted resume text and apply it, like an uploaded TXT file."""
+    normalized = extract.normalize_text(text or "")
+    if not normalized:
+        raise extract.NoTextFoundError("The resume text is empty.")
+    max_chars = extract.limit("RESUME_MAX_TEXT_CHARS")
+    if len(normalized) > max_chars:
+        raise extract.ResumeTooLargeError(
+            f"The resume text is longer than {max_chars} characters.",
+            detail={"characters": len(normalized), "max_characters": max_chars},
+        )
+    data = normalized.encode("utf-8")
+    return _resume_parse(
+        profile=profile,
+        text=normalized,
+        language=extract.text_language(normalized),
+        source={"filename": PASTED_FILENAME, "kind": Resume.Kind.TEXT, "size_bytes": len(data), "sha256": content_sha256(data)},
+    )
+
+
+def content_sha256(data: bytes) -> str:
+    """The Resume row's key: one row per distinct content per person."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _resume_parse(*, profile: UserProfile, text: str, language: str, source: dict[str, Any]) -> Resume:
+    from llm.runtime import run
+    from profiles.llm import RESUME_PARSE, ResumeParseInput, ResumeSource
+
+    task_input = ResumeParseInput(
+        profile_id=profile.pk,
+        text=text,
+        language=language,
+        as_of=timezone.localdate(),
+        source=ResumeSource(**source),
+    )
+    run(RESUME_PARSE, task_input, user_id=profile.owner_id)
+    profile.refresh_from_db()
+    return Resume.objects.get(profile=profile, sha256=source["sha256"])
+
+
+# -- applying a parse -------------------------------------------------------------------------------
+
+
+def _clean_list(values: list[str], *, limit: int = 40, length: int = 300) -> list[str]:
+    seen: dict[str, str] = {}
+    for value in values:
+        value = " ".join(str(value).split())[:length]
+        if value and value.casefold() not in seen:
+            seen[value.casefold()] = value
+    return list(seen.values())[:limit]
+
+
+def _skills(output: ParsedResume) -> dict[str, list[str]]:
+    """Known skills get their dictionary name and list (so matching compares like with like)."""
+    grouped: dict[str, list[str]] = {field: [] for field in SKILL_FIELDS}
+    for field in SKILL_FIELDS:
+        for raw in getattr(output.skills, field):
+            name = canonical_skill(raw) or raw
+            grouped[SKILL_CATEGORIES.get(name, field)].append(name)
+    return {field: _clean_list(values, length=100) for field, values in grouped.items()}
+
+
+def _grounded_email(value: str | None, text: str) -> str:
+    """An email the resume really contains: the model's if valid and present, else the one in the text."""
+    if value and value.strip().lower() in text.lower():
+        try:
+            validate_email(value.strip())
+            return value.strip()[:254]
+        except DjangoValidationError:
+            pass
+    return find_email(text) or ""
+
+
+def _grounded_phone(value: str | None, text: str) -> str:
+    """The model's phone number if its digits appear on one line of the text, else the one found there."""
+    digits = re.sub(r"\D", "", value or "")
+    if value and len(digits) >= 7 and any(digits in re.sub(r"\D", "", line) for line in text.splitlines()):
+        return value.strip()[:50]
+    return find_phone(text) or ""
+
+
+def parsed_profile_fields(*, output: ParsedResume, text: str) -> dict[str, Any]:
+    """The profile fields a parse writes. Model output is untrusted: lengths capped, contact details
+    only as found in the text, salary ordered. What the resume is silent on (personal details,
+    preferences, years) keeps its current value; skills, experience and education are replaced.
+    """
+    personal = output.personal_info
+    fields: dict[str, Any] = {
+        "full_name": " ".join((personal.full_name or "").split())[:255],
+        "email": _grounded_email(personal.email, text),
+        "phone": _grounded_phone(personal.phone, text),
+        "location": " ".join((personal.location or "").split())[:255],
+        "work_authorization": " ".join((personal.work_authorization or "").split())[:100],
+        "professional_summary": output.professional_summary.strip()[:5000],
+        "career_level": output.career_level or "",
+    }
+    fields = {name: value for name, value in fields.items() if value}  # silent → keep
+    if output.years_of_experience is not None:
+        fields["years_of_experience"] = round(min(max(output.years_of_experience, 0.0), 60.0), 1)
+    fields.update(_skills(output))
+    for name in EXPERIENCE_FIELDS:
+        fields[name] = _clean_list(getattr(output.experience, name), limit=20)
+    for name in EDUCATION_LIST_FIELDS:
+        fields[name] = _clean_list(getattr(output.education, name), limit=20)
+    fields["graduation_years"] = sorted(set(output.education.graduation_years))[:10]
+    for name in PREFERENCE_LIST_FIELDS:
+        values = _clean_list(getattr(output.preferences, name), limit=20, length=100)
+        if values:
+            fields[name] = values
+    salary = [
+        min(value, SALARY_MAX)
+        for value in (output.preferences.salary_range_min, output.preferences.salary_range_max)
+        if value is not None
+    ]
+    if salary:
+        fields["salary_range_min"] = min(salary)
+    if len(salary) == 2:
+        fields["salary_range_max"] = max(salary)
+    insights = output.insights
+    fields.update(
+        ai_profile_summary=insights.profile_summary.strip()[:5000],
+        ai_strengths=_clean_list(insights.strengths, limit=6),
+        ai_improvement_areas=_clean_list(insights.improvement_areas, limit=6),
+        ai_career_advice=insights.career_advice.strip()[:5000],
+    )
+    return fields
+
+
+def resume_parse_apply(*, task_input: ResumeParseInput, output: ParsedResume, provenance: Provenance) -> Resume:
+    """Write a parse into the profile and record its Resume row, all or nothing.
+
+    Idempotent: the Resume row is upserted on (profile, sha256), the profile fields are overwritten.
+    """
+    fields = parsed_profile_fields(output=output, text=task_input.text)
+    source = task_input.source
+    with transaction.atomic():
+        profile = UserProfile.objects.select_for_update().get(pk=task_input.profile_id)
+        old_max = profile.salary_range_max
+        if "salary_range_max" not in fields and old_max is not None and fields.get("salary_range_min", 0) > old_max:
+            fields["salary_range_max"] = None  # only a lower bound in the resume, above the old upper one
+        for name, value in fields.items():
+            setattr(profile, name, value)
+        profile.ai_is_fallback = provenance.is_fallback
+        profile.last_resume_upload = timezone.now()
+        profile.save()
+        resume, _ = Resume.objects.update_or_create(
+            profile=profile,
+            sha256=source.sha256,
+            defaults={
+                "filename": source.filename,
+                "kind": source.kind,
+                "size_bytes": source.size_bytes,
+                "text": task_input.text,
+                "language": task_input.language,
+                "parsed_is_fallback": provenance.is_fallback,
+            },
+        )
+    return resume

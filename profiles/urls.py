@@ -1,3 +1,12 @@
 """API routes for profiles, resumes, matches and digests (seed 004)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from profiles import apis
+
+urlpatterns = [
+    path("profiles/upload-resume/<str:user_id>", apis.ResumeUploadApi.as_view(), name="profiles-upload-resume"),
+    path("profiles/parse-text/<str:user_id>", apis.ResumeParseTextApi.as_view(), name="profiles-parse-text"),
+    path("profiles/profile/<str:user_id>", apis.ProfileDetailApi.as_view(), name="profiles-profile"),
+    path("profiles/users", apis.ProfileListApi.as_view(), name="profiles-users"),
+]

@@ -1,0 +1,309 @@
+"""Ingesting results: output and error lines joined to items on custom_id (never on line order),
+applied with bulk writes, and every item settled in exactly one final state.
+
+Per chunk of lines, one transaction: claim the chunk's open items (row locks, skip locked, status
+condition), validate each line like `llm.runtime`, write the ledger rows, apply the outputs, update
+the items and the batch counters. A crash rolls back only the chunk in hand; a rerun skips items
+already applied (or already failed), so ingesting twice changes nothing and nothing is applied twice.
+When every part has been read, `batch_settle` gives the items still open (expired, cancelled, lost,
+transient errors) their end: resubmitted in a new batch within the retry budget, or failed with a
+reason (and the task's `fail` hook).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pydantic
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from pydantic import BaseModel
+
+from batches.conf import setting
+from batches.models import Batch, BatchItem, BatchPart
+from batches.services.common import (
+    FINISHED,
+    TERMINAL_PARTS,
+    BatchLock,
+    batch_lock,
+    batch_provider,
+    batch_task,
+    logger,
+    part_path,
+)
+from batches.services.create import batch_build
+from batches.services.settle import APPLY_FAILED, INVALID_INPUT, RETRYABLE, batch_settle, fail_hooks
+from config.errors import ConflictError
+from llm.batching import (
+    LineOutcome,
+    ResultLine,
+    batch_call_build,
+    batch_calls_save,
+    batch_file_download,
+    interpret_result,
+    read_result_line,
+)
+from llm.errors import ErrorKind
+from llm.models import LLMCall
+from llm.runtime import APPLY_ERRORS
+from llm.task import LLMTask, Provenance
+
+
+@dataclass
+class IngestReport:
+    batch_id: str
+    applied: int = 0
+    failed: int = 0
+    resubmitted: int = 0
+    skipped: int = 0  # lines for items already settled (e.g. a second ingest) or repeated lines
+    unmatched: int = 0  # lines naming no item of this batch, or none at all
+    settled: bool = False
+    retry_batch: Batch | None = None
+
+
+@dataclass
+class _Entry:
+    item: BatchItem
+    task_input: BaseModel | None
+    outcome: LineOutcome
+    answered: bool  # the provider answered the line (a billed call: it gets a ledger row)
+    call: LLMCall | None = None
+
+
+@dataclass
+class _Context:
+    batch: Batch
+    task: LLMTask
+    report: IngestReport
+    lock: BatchLock
+    is_fallback: bool
+    subjects: dict[int, str] = field(default_factory=dict)
+
+    def subject(self, item: BatchItem) -> tuple[str, Any] | None:
+        if item.subject_type_id is None:
+            return None
+        if item.subject_type_id not in self.subjects:
+            ct = ContentType.objects.get_for_id(item.subject_type_id)
+            self.subjects[item.subject_type_id] = f"{ct.app_label}.{ct.model}"
+        return self.subjects[item.subject_type_id], item.subject_id
+
+
+def _ready_parts(batch: Batch) -> list[BatchPart]:
+    return list(batch.parts.filter(status__in=TERMINAL_PARTS, ingested_at__isnull=True).order_by("number"))
+
+
+def batch_ingest(*, batch: Batch) -> IngestReport:
+    """Apply the results of every finished part; once all are read, settle the batch.
+
+    Idempotent: a second ingest of the same output changes nothing. Returns what happened,
+    including the batch that resubmits the items that can clear (already built, not submitted).
+    """
+    batch.refresh_from_db()
+    report = IngestReport(batch_id=batch.batch_id)
+    if batch.ingested_at is not None:
+        report.settled = True
+        return report
+    if batch.status not in FINISHED and not _ready_parts(batch):
+        raise ConflictError(
+            f"Batch {batch.batch_id} is {batch.status}: there are no results to ingest yet.", code="batch_not_finished"
+        )
+    with batch_lock(batch) as lock:
+        context = _Context(batch, batch_task(batch), report, lock, is_fallback=batch.provider == "offline")
+        for part in _ready_parts(batch):
+            part.batch = batch
+            _ingest_part(context, part)
+        batch.refresh_from_db()
+        if batch.status in FINISHED and not _ready_parts(batch):
+            settlement = batch_settle(batch=batch)
+            report.failed += settlement.failed
+            report.resubmitted += settlement.resubmitted
+            report.retry_batch = settlement.retry_batch
+            report.settled = True
+    if report.retry_batch is not None:
+        # A submit may have got to it first (and builds it itself).
+        with contextlib.suppress(ConflictError), batch_lock(report.retry_batch):
+            batch_build(batch=report.retry_batch)
+    logger.info(
+        "batch %s ingested: %d applied, %d failed, %d resubmitted, %d skipped, %d unmatched",
+        batch.batch_id,
+        report.applied,
+        report.failed,
+        report.resubmitted,
+        report.skipped,
+        report.unmatched,
+    )
+    return report
+
+
+def _ingest_part(context: _Context, part: BatchPart) -> None:
+    paths = {kind: part_path(part, kind, batch=context.batch) for kind in ("output", "error")}
+    remote_ids = {"output": part.output_file_id, "error": part.error_file_id}
+    for kind in ("output", "error"):  # outputs first: a line in both files counts as answered
+        if remote_ids[kind] and not paths[kind].exists():
+            batch_file_download(config=batch_provider(context.batch), file_id=remote_ids[kind], destination=paths[kind])
+        if paths[kind].exists():
+            _ingest_file(context, paths[kind])
+    part.ingested_at = timezone.now()
+    part.save(update_fields=["ingested_at"])
+
+
+def _ingest_file(context: _Context, path: Path) -> None:
+    size = int(setting("BATCH_INGEST_CHUNK"))
+    chunk: list[ResultLine] = []
+    with path.open("rb") as lines:
+        for raw in lines:
+            line = read_result_line(raw)
+            if line is None:
+                continue
+            chunk.append(line)
+            if len(chunk) >= size:
+                _ingest_chunk(context, chunk)
+                context.lock.refresh()
+                chunk = []
+    if chunk:
+        _ingest_chunk(context, chunk)
+
+
+def _ingest_chunk(context: _Context, lines: list[ResultLine]) -> None:
+    batch, task, report = context.batch, context.task, context.report
+    by_id: dict[str, ResultLine] = {}
+    for line in lines:
+        if line.custom_id is None:
+            report.unmatched += 1
+            logger.warning("batch %s: a result line names no item (%s)", batch.batch_id, line.corrupt or "no id")
+        elif line.custom_id in by_id:
+            report.skipped += 1
+        else:
+            by_id[line.custom_id] = line
+    if not by_id:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        # The claim: only items still open and not yet judged, locked so a racing ingest skips them.
+        items = list(
+            BatchItem.objects.select_for_update(skip_locked=True)
+            .filter(batch_id=batch.pk, custom_id__in=list(by_id), status=BatchItem.Status.SUBMITTED, error_class="")
+            .only("pk", "custom_id", "input", "subject_type_id", "subject_id", "status")
+        )
+        known = len(items)
+        if known < len(by_id):
+            report.skipped += len(by_id) - known
+        entries = [_judge(context, item, by_id[item.custom_id]) for item in items]
+        rows = []
+        for entry in entries:
+            if entry.answered:
+                entry.call = batch_call_build(
+                    task=task,
+                    provider=batch.provider,
+                    model=batch.model,
+                    outcome=entry.outcome,
+                    subject=context.subject(entry.item),
+                    is_fallback=context.is_fallback,
+                    user_id=batch.created_by_id,
+                )
+                rows.append(entry.call)
+        saved = bool(batch_calls_save(rows=rows))
+        applied = [e for e in entries if e.outcome.ok]
+        errors = _apply(context, applied, now=now, saved=saved)
+        for entry in applied:
+            if entry.item.pk in errors:
+                entry.outcome = LineOutcome(None, APPLY_FAILED, errors[entry.item.pk])
+        applied = [e for e in entries if e.outcome.ok]
+        failed = [e for e in entries if not e.outcome.ok and e.outcome.error_class not in RETRYABLE]
+        transient = [e for e in entries if not e.outcome.ok and e.outcome.error_class in RETRYABLE]
+        _write_items(applied, failed, transient, now=now, saved=saved, is_fallback=context.is_fallback)
+        fail_hooks(task, [(e.task_input, e.outcome.error_message) for e in failed])
+        Batch.objects.filter(pk=batch.pk).update(
+            items_applied=F("items_applied") + len(applied),
+            items_failed=F("items_failed") + len(failed),
+            tokens_in=F("tokens_in") + sum(e.outcome.tokens_in for e in entries),
+            tokens_out=F("tokens_out") + sum(e.outcome.tokens_out for e in entries),
+            cost_usd=F("cost_usd") + sum((row.cost_usd for row in rows), Decimal(0)),
+        )
+    report.applied += len(applied)
+    report.failed += len(failed)
+
+
+def _judge(context: _Context, item: BatchItem, line: ResultLine) -> _Entry:
+    try:
+        task_input = context.task.input_model.model_validate(item.input)
+    except pydantic.ValidationError as exc:
+        outcome = LineOutcome(None, INVALID_INPUT, f"The stored input no longer fits the task: {str(exc)[:300]}")
+        return _Entry(item, None, outcome, answered=False)
+    outcome = interpret_result(context.task, task_input, line)
+    return _Entry(item, task_input, outcome, answered=line.status_code is not None)
+
+
+def _apply(context: _Context, entries: list[_Entry], *, now: Any, saved: bool) -> dict[int, str]:
+    """Apply outputs (bulk when the task can); a bad item is isolated, the others still apply."""
+    task, batch = context.task, context.batch
+    if not entries or (task.apply is None and task.apply_many is None):
+        return {}
+    payload = [
+        (
+            entry.task_input,
+            entry.outcome.output,
+            Provenance(
+                task=task.name,
+                task_version=batch.task_version,
+                provider="fallback" if context.is_fallback else batch.provider,
+                model="rule-based" if context.is_fallback else batch.model,
+                is_fallback=context.is_fallback,
+                generated_at=now,
+                call_id=entry.call.pk if saved and entry.call is not None else None,
+                fallback_reason=str(ErrorKind.OFFLINE) if context.is_fallback else "",
+            ),
+        )
+        for entry in entries
+    ]
+    if task.apply_many is not None:
+        try:
+            with transaction.atomic():
+                task.apply_many(payload)
+            return {}
+        except APPLY_ERRORS:
+            logger.warning("batch %s: apply_many failed; applying one by one", batch.batch_id, exc_info=True)
+    errors: dict[int, str] = {}
+    for entry, args in zip(entries, payload, strict=True):
+        try:
+            with transaction.atomic():
+                if task.apply is not None:
+                    task.apply(*args)
+                else:
+                    task.apply_many([args])
+        except APPLY_ERRORS as exc:
+            errors[entry.item.pk] = f"Applying the output failed: {type(exc).__name__}: {exc}"[:500]
+    return errors
+
+
+def _write_items(
+    applied: list[_Entry], failed: list[_Entry], transient: list[_Entry], *, now: Any, saved: bool, is_fallback: bool
+) -> None:
+    def call_id(entry: _Entry) -> int | None:
+        return entry.call.pk if saved and entry.call is not None else None
+
+    if applied:
+        # Uniform columns in one UPDATE; only the per-item ones go through bulk_update's CASE.
+        BatchItem.objects.filter(pk__in=[e.item.pk for e in applied]).update(
+            status=BatchItem.Status.APPLIED, applied_at=now, is_fallback=is_fallback, error_class="", error_message=""
+        )
+        for entry in applied:
+            entry.item.llm_call_id = call_id(entry)
+            entry.item.output_summary = entry.outcome.summary
+        BatchItem.objects.bulk_update([e.item for e in applied], ["llm_call", "output_summary"], batch_size=250)
+    judged = failed + transient
+    if judged:
+        final = {id(entry) for entry in failed}
+        for entry in judged:
+            entry.item.status = BatchItem.Status.FAILED if id(entry) in final else BatchItem.Status.SUBMITTED
+            entry.item.error_class = entry.outcome.error_class[:40]
+            entry.item.error_message = entry.outcome.error_message[:500] or entry.outcome.error_class
+            entry.item.llm_call_id = call_id(entry)
+        fields = ["status", "error_class", "error_message", "llm_call"]
+        BatchItem.objects.bulk_update([e.item for e in judged], fields, batch_size=250)

@@ -1,0 +1,139 @@
+"""Submitting a batch: upload each part and create its provider job, or, with the offline
+provider, answer every line locally from the task's fallback into an output file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from django.db.models import F
+from django.utils import timezone
+
+from batches.models import Batch, BatchItem, BatchPart
+from batches.services.common import batch_lock, batch_provider, batch_task, logger, part_path
+from batches.services.create import batch_build
+from batches.services.remote import batch_rollup, part_create_job
+from config.errors import ConflictError, DomainError
+from llm.batching import BatchProviderError, batch_file_upload, fallback_result_line
+
+SUBMITTABLE = (Batch.Status.CREATED, Batch.Status.BUILT, Batch.Status.SUBMITTING)
+LOCAL_CHUNK = 1000
+
+
+def batch_submit(*, batch: Batch) -> Batch:
+    """Upload the batch's files and create its provider jobs (offline: process them locally).
+
+    Resumable: a submit interrupted after some uploads continues where it stopped. A transient
+    provider error leaves the batch `submitting` (submit again, or the scheduler will); a permanent
+    one (auth, bad request) fails the batch with the reason.
+    """
+    with batch_lock(batch):
+        batch.refresh_from_db()
+        if batch.status not in SUBMITTABLE:
+            raise ConflictError(f"Batch {batch.batch_id} is {batch.status}; it was already submitted.")
+        if batch.status == Batch.Status.CREATED:
+            batch_build(batch=batch)
+        config = None if batch.provider == "offline" else batch_provider(batch)
+        now = timezone.now()
+        Batch.objects.filter(pk=batch.pk).update(
+            status=Batch.Status.SUBMITTING, submitted_at=now, last_polled_at=now, error_message=""
+        )
+        batch.status, batch.submitted_at, batch.last_polled_at, batch.error_message = (
+            Batch.Status.SUBMITTING,
+            now,
+            now,
+            "",
+        )
+        # Items count a submission once, even when an interrupted submit is repeated.
+        BatchItem.objects.filter(batch=batch, status=BatchItem.Status.PENDING).update(
+            status=BatchItem.Status.SUBMITTED, attempts=F("attempts") + 1
+        )
+        parts = list(batch.parts.order_by("number"))
+        if config is None:
+            for part in parts:
+                _process_locally(batch=batch, part=part)
+        else:
+            for part in parts:
+                if part.status not in (BatchPart.Status.BUILT, BatchPart.Status.UPLOADED) or part.retry_at:
+                    continue
+                try:
+                    if not part.input_file_id:
+                        part.input_file_id = batch_file_upload(
+                            config=config, path=part_path(part, "input", batch=batch), filename=part.filename
+                        )
+                        part.status = BatchPart.Status.UPLOADED
+                        part.save(update_fields=["input_file_id", "status"])
+                except BatchProviderError as exc:
+                    _submit_failed(batch=batch, error=exc)
+                    raise
+                part.batch = batch
+                part_create_job(part=part, config=config)
+        batch_rollup(batch=batch)
+    logger.info("batch %s submitted: %d item(s), status %s", batch.batch_id, batch.item_count, batch.status)
+    return batch
+
+
+def _submit_failed(*, batch: Batch, error: BatchProviderError) -> None:
+    if error.retryable:
+        # Stay `submitting`: a later submit (or the scheduler) resumes with the next upload.
+        Batch.objects.filter(pk=batch.pk).update(error_message=error.message)
+        batch.error_message = error.message
+        return
+    Batch.objects.filter(pk=batch.pk).update(
+        status=Batch.Status.FAILED, error_message=error.message, completed_at=timezone.now()
+    )
+    batch.status, batch.error_message = Batch.Status.FAILED, error.message
+
+
+def _custom_ids(raw_lines: list[bytes]) -> list[str]:
+    """The custom_id of each request line (we wrote them: the id is the first key)."""
+    decoder = json.JSONDecoder()
+    ids = []
+    for raw in raw_lines:
+        text = raw.decode()
+        if not text.startswith('{"custom_id":'):
+            raise DomainError("The batch input file is not one this service wrote; build it again.")
+        ids.append(decoder.raw_decode(text, len('{"custom_id":'))[0])
+    return ids
+
+
+def _chunks(path_lines: Iterator[bytes], size: int) -> Iterator[list[bytes]]:
+    chunk: list[bytes] = []
+    for raw in path_lines:
+        if raw.strip():
+            chunk.append(raw)
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def _process_locally(*, batch: Batch, part: BatchPart) -> None:
+    """The offline provider: read the input JSONL, answer each line from the task's fallback.
+
+    The output file has the provider's shape, so ingest is the same code path as for a real batch.
+    """
+    if part.status == BatchPart.Status.COMPLETED:
+        return
+    task = batch_task(batch)
+    source = part_path(part, "input", batch=batch)
+    target = part_path(part, "output", batch=batch)
+    partial = target.with_name(target.name + ".part")
+    answered = 0
+    with source.open("rb") as lines, partial.open("wb") as out:
+        for chunk in _chunks(lines, LOCAL_CHUNK):
+            ids = _custom_ids(chunk)
+            inputs = dict(BatchItem.objects.filter(batch=batch, custom_id__in=ids).values_list("custom_id", "input"))
+            for custom_id in ids:
+                task_input = task.input_model.model_validate(inputs[custom_id])
+                out.write(fallback_result_line(task=task, custom_id=custom_id, task_input=task_input))
+                answered += 1
+    partial.replace(target)
+    now = timezone.now()
+    part.status = BatchPart.Status.COMPLETED
+    part.provider_job_id = part.provider_job_id or f"local_{batch.batch_id}_{part.number}"
+    part.request_total = part.request_completed = answered
+    part.submitted_at = part.submitted_at or now
+    part.completed_at = now
+    part.save()

@@ -1,0 +1,441 @@
+"""The llm side of the provider Batch API (DESIGN.md §1, mode 3), for any task.
+
+- `LineBuilder` turns a task input into one JSONL request line: the same model, messages, strict
+  response format and token cap that `chat.completions.parse` sends in `llm.runtime`.
+- `read_result_line` + `interpret_result` turn one output/error line back into a validated output
+  or a classified error, with the runtime's validation (finish reason, refusal, schema, checks).
+- `batch_call_build` / `batch_calls_save` write the ledger rows (mode "batch", discounted cost).
+- The provider's files and batches endpoints (`batch_file_upload`, `remote_batch_create`, ...) —
+  the `batches` app never imports the SDK; it calls these with a `ProviderConfig`.
+- `fallback_result_line` is the offline provider's answer: a chat-completion-shaped line from the
+  task's rule-based fallback, so offline batches run through the very same ingest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openai
+import pydantic
+from django.conf import settings
+from openai.lib._parsing._completions import type_to_response_format_param
+from pydantic import BaseModel
+
+from config.errors import ServiceUnavailableError
+from llm.errors import ErrorKind, classify, redact
+from llm.ledger import CallRecord, llm_call_build
+from llm.models import LLMCall
+from llm.providers import ProviderConfig, get_client
+from llm.task import LLMTask
+
+OPENAI_ENDPOINT = "/v1/chat/completions"
+AZURE_ENDPOINT = "/chat/completions"
+COMPLETION_WINDOW = "24h"
+MB = 1024 * 1024
+DOWNLOAD_CHUNK = 1 * MB
+
+# Batch-only error classes (the line never produced a call the runtime would classify).
+CORRUPT_LINE = "corrupt_line"
+EXPIRED = "expired"
+TOKEN_LIMIT_EXCEEDED = "token_limit_exceeded"  # noqa: S105 - an error code, not a secret
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    max_lines: int
+    max_bytes: int
+
+
+def batch_limits(config: ProviderConfig) -> BatchLimits:
+    """Per input file: OpenAI 50,000 requests / 200 MB; Azure 100,000 requests / 200 MB."""
+    if config.kind == "azure":
+        return BatchLimits(max_lines=100_000, max_bytes=200 * MB)
+    return BatchLimits(max_lines=50_000, max_bytes=200 * MB)
+
+
+def batch_endpoint(config: ProviderConfig) -> str:
+    """The endpoint lines and jobs name: Azure routes by deployment and has no /v1 prefix."""
+    return AZURE_ENDPOINT if config.kind == "azure" else OPENAI_ENDPOINT
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class LineBuilder:
+    """Builds request lines for one task and provider; the constant part of the body is encoded once.
+
+    A strict schema can be several kilobytes and is the same on every line, so encoding it once per
+    batch instead of once per line is most of the build time saved.
+    """
+
+    def __init__(self, task: LLMTask, config: ProviderConfig) -> None:
+        self.task = task
+        body: dict[str, Any] = {
+            "model": config.wire_model,
+            # Exactly what `chat.completions.parse(response_format=OutputModel)` sends.
+            "response_format": type_to_response_format_param(task.output_model),
+        }
+        # Local servers (LM Studio, Ollama, older vLLM) know only max_tokens; as in llm.runtime.
+        body["max_tokens" if config.kind == "compatible" else "max_completion_tokens"] = task.max_output_tokens
+        if task.temperature is not None:
+            body["temperature"] = task.temperature
+        url = batch_endpoint(config)
+        self._head = b'","method":"POST","url":' + _dumps(url) + b',"body":{"messages":'
+        self._tail = b"," + _dumps(body)[1:] + b"}\n"
+
+    def line(self, custom_id: str, task_input: BaseModel) -> bytes:
+        """One JSONL line (with its newline) for `task_input`."""
+        messages = self.task.build_messages(task_input)
+        return b'{"custom_id":' + _dumps(custom_id)[:-1] + self._head + _dumps(messages) + self._tail
+
+
+@dataclass(frozen=True)
+class ResultLine:
+    """One line of an output or error file, decoded but not yet validated against the task."""
+
+    custom_id: str | None
+    status_code: int | None = None
+    body: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    request_id: str = ""
+    corrupt: str = ""  # why the line could not be read (then custom_id is a best-effort guess)
+
+
+_CUSTOM_ID = re.compile(rb'"custom_id"\s*:\s*"((?:[^"\\]|\\.){1,200})"')
+
+
+def read_result_line(raw: bytes) -> ResultLine | None:
+    """Decode one line; None for blank lines. A garbled line still names its item when it can."""
+    if not raw.strip():
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        return _corrupt(raw, f"unreadable output line ({exc.msg})")
+    if not isinstance(data, dict) or not isinstance(data.get("custom_id"), str) or not data["custom_id"]:
+        return _corrupt(raw, "output line without a custom_id")
+    response = data.get("response") if isinstance(data.get("response"), dict) else {}
+    body = response.get("body")
+    status = response.get("status_code")
+    error = data.get("error") if isinstance(data.get("error"), dict) else None
+    return ResultLine(
+        custom_id=data["custom_id"],
+        status_code=status if isinstance(status, int) else None,
+        body=body if isinstance(body, dict) else None,
+        error=error,
+        request_id=str(response.get("request_id") or "")[:100],
+    )
+
+
+def _corrupt(raw: bytes, reason: str) -> ResultLine:
+    match = _CUSTOM_ID.search(raw)
+    custom_id = None
+    if match:
+        try:
+            custom_id = json.loads(b'"' + match.group(1) + b'"')
+        except ValueError:
+            custom_id = None
+    return ResultLine(custom_id=custom_id, corrupt=reason)
+
+
+@dataclass(frozen=True)
+class LineOutcome:
+    """A result line judged against its task: an output, or an error class with its reason."""
+
+    output: BaseModel | None
+    error_class: str = ""
+    error_message: str = ""
+    retryable: bool = False
+    tokens_in: int = 0
+    tokens_out: int = 0
+    request_id: str = ""
+    summary: str = ""  # the start of the output's JSON, for listings
+
+    @property
+    def ok(self) -> bool:
+        return self.output is not None
+
+
+def _http_error(status: int, body: dict[str, Any] | None) -> tuple[str, bool]:
+    """(error class, retryable) for a line the provider answered with an HTTP error; as llm.errors."""
+    error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
+    code = f"{error.get('code') or ''} {error.get('type') or ''}".lower()
+    if status == 429:
+        if "quota" in code or "billing" in code:
+            return str(ErrorKind.QUOTA), False
+        return str(ErrorKind.RATE_LIMIT), True
+    if status in (401, 403):
+        return str(ErrorKind.AUTH), False
+    if status == 408:
+        return str(ErrorKind.TIMEOUT), True
+    if status == 409:
+        return str(ErrorKind.CONFLICT), True
+    if status >= 500:
+        return str(ErrorKind.SERVER), True
+    return str(ErrorKind.BAD_REQUEST), False
+
+
+def _message_of(error: Any) -> str:
+    if isinstance(error, dict):
+        inner = error.get("error") if isinstance(error.get("error"), dict) else error
+        return redact(str(inner.get("message") or inner.get("code") or "error"))[:300]
+    return "error"
+
+
+def interpret_result(task: LLMTask, task_input: BaseModel, line: ResultLine) -> LineOutcome:
+    """Validate a result line like `llm.runtime` validates a live answer; never raises for bad data."""
+    if line.corrupt:
+        return LineOutcome(None, CORRUPT_LINE, f"The provider's output line was corrupted: {line.corrupt}.")
+    if line.error is not None and line.status_code is None:
+        code = str(line.error.get("code") or "batch_error")[:40]
+        retryable = code in ("batch_expired", "batch_cancelled") or "rate" in code or "server" in code
+        return LineOutcome(
+            None,
+            EXPIRED if code == "batch_expired" else code,
+            _message_of(line.error),
+            retryable=retryable,
+            request_id=line.request_id,
+        )
+    if line.status_code != 200 or line.body is None:
+        status = line.status_code or 0
+        kind, retryable = _http_error(status, line.body)
+        message = f"HTTP {status}: {_message_of(line.body or line.error)}"
+        return LineOutcome(None, kind, message, retryable=retryable, request_id=line.request_id)
+
+    usage = line.body.get("usage") if isinstance(line.body.get("usage"), dict) else {}
+    tokens = {
+        "tokens_in": int(usage.get("prompt_tokens") or 0),
+        "tokens_out": int(usage.get("completion_tokens") or 0),
+        "request_id": line.request_id,
+    }
+    choices = line.body.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return LineOutcome(None, str(ErrorKind.SCHEMA), "The response has no choices.", **tokens)
+    choice = choices[0]
+    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    # The order of `openai.lib._parsing.parse_chat_completion`: finish reasons first, then content.
+    if choice.get("finish_reason") == "length":
+        text = "The output was cut off at the token limit (finish_reason=length)."
+        return LineOutcome(None, str(ErrorKind.LENGTH), text, **tokens)
+    if choice.get("finish_reason") == "content_filter":
+        text = "The provider's content filter stopped the output."
+        return LineOutcome(None, str(ErrorKind.CONTENT_FILTER), text, **tokens)
+    if message.get("refusal"):
+        text = f"The model refused: {str(message['refusal'])[:200]}"
+        return LineOutcome(None, str(ErrorKind.REFUSAL), text, **tokens)
+    content = message.get("content")
+    if not isinstance(content, str):
+        return LineOutcome(None, str(ErrorKind.SCHEMA), "The model returned no parsable output.", **tokens)
+    try:
+        output = task.output_model.model_validate_json(content)
+    except pydantic.ValidationError as exc:
+        return LineOutcome(None, str(ErrorKind.SCHEMA), f"Output does not match the schema: {str(exc)[:300]}", **tokens)
+    problems = task.quality_problems(task_input, output)
+    if problems:
+        return LineOutcome(None, str(ErrorKind.QUALITY), "; ".join(problems)[:500], **tokens)
+    return LineOutcome(output, summary=content[:300], **tokens)
+
+
+# --- ledger ------------------------------------------------------------------------------------
+
+
+def batch_call_build(
+    *,
+    task: LLMTask,
+    provider: str,
+    model: str,
+    outcome: LineOutcome,
+    subject: tuple[str, Any] | None,
+    is_fallback: bool = False,
+    user_id: int | None = None,
+) -> LLMCall:
+    """An unsaved ledger row for one batch line (mode "batch": the discounted price)."""
+    if outcome.ok:
+        status = LLMCall.Status.FALLBACK if is_fallback else LLMCall.Status.SUCCEEDED
+    else:
+        status = LLMCall.Status.FAILED
+    record = CallRecord(
+        task=task.name,
+        task_version=task.version,
+        provider=provider,
+        model=model,
+        mode=LLMCall.Mode.BATCH,
+        status=status,
+        attempts=0 if is_fallback else 1,
+        tokens_in=outcome.tokens_in,
+        tokens_out=outcome.tokens_out,
+        error_class=str(ErrorKind.OFFLINE) if is_fallback and outcome.ok else outcome.error_class,
+        error_message="No LLM provider is configured." if is_fallback and outcome.ok else outcome.error_message,
+        request_id=outcome.request_id,
+        subject=subject,
+        user_id=user_id,
+    )
+    return llm_call_build(record=record)
+
+
+def batch_calls_save(*, rows: list[LLMCall]) -> list[LLMCall]:
+    """Bulk insert ledger rows (with their ids); nothing when metrics are disabled."""
+    if not rows or not settings.OPENAI_METRICS_ENABLED:
+        return []
+    return LLMCall.objects.bulk_create(rows, batch_size=1000)
+
+
+# --- the offline provider --------------------------------------------------------------------
+
+
+def fallback_result_line(*, task: LLMTask, custom_id: str, task_input: BaseModel) -> bytes:
+    """An output line as a provider would write it, answered by the task's rule-based fallback."""
+    content = task.fallback_output(task_input).model_dump_json()
+    body = {
+        "id": f"chatcmpl-local-{uuid.uuid4().hex[:20]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": "rule-based",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content, "refusal": None},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "system_fingerprint": "contentops-fallback",
+    }
+    line = {
+        "id": f"batch_req_local_{uuid.uuid4().hex[:20]}",
+        "custom_id": custom_id,
+        "response": {"status_code": 200, "request_id": "", "body": body},
+        "error": None,
+    }
+    return _dumps(line) + b"\n"
+
+
+# --- provider endpoints ------------------------------------------------------------------------
+
+
+class BatchProviderError(ServiceUnavailableError):
+    """A files/batches call to the provider failed; `retryable` says whether trying later can help."""
+
+    code = "batch_provider_error"
+
+    def __init__(self, message: str, *, kind: str, retryable: bool, provider_code: str = "") -> None:
+        super().__init__(message, detail={"kind": kind, "retryable": retryable})
+        self.kind = kind
+        self.retryable = retryable
+        self.provider_code = provider_code  # the provider's own error code, e.g. token_limit_exceeded
+
+
+def _provider_code(exc: BaseException) -> str:
+    body = getattr(exc, "body", None)
+    error = body.get("error", body) if isinstance(body, dict) else None
+    return str(error.get("code") or "") if isinstance(error, dict) else ""
+
+
+@contextmanager
+def _provider_errors(action: str) -> Iterator[None]:
+    try:
+        yield
+    except (openai.OpenAIError, pydantic.ValidationError) as exc:
+        classified = classify(exc)
+        code = _provider_code(exc)
+        raise BatchProviderError(
+            f"{action} failed: {classified.message}",
+            kind=str(classified.kind),
+            # Azure answers a full enqueued-token quota this way: it clears as running batches finish.
+            retryable=classified.retryable or code == TOKEN_LIMIT_EXCEEDED,
+            provider_code=code,
+        ) from exc
+
+
+@dataclass(frozen=True)
+class RemoteBatch:
+    """The provider's view of one batch job."""
+
+    id: str
+    status: str
+    input_file_id: str
+    output_file_id: str
+    error_file_id: str
+    total: int
+    completed: int
+    failed: int
+    tokens_in: int
+    tokens_out: int
+    errors: tuple[tuple[str, str], ...]  # (code, message)
+
+    @property
+    def error_codes(self) -> set[str]:
+        return {code for code, _ in self.errors}
+
+
+def _remote(job: Any) -> RemoteBatch:
+    counts = job.request_counts
+    usage = getattr(job, "usage", None)
+    errors = job.errors.data if job.errors is not None and job.errors.data else []
+    return RemoteBatch(
+        id=job.id,
+        status=job.status,
+        input_file_id=job.input_file_id or "",
+        output_file_id=job.output_file_id or "",
+        error_file_id=job.error_file_id or "",
+        total=counts.total if counts else 0,
+        completed=counts.completed if counts else 0,
+        failed=counts.failed if counts else 0,
+        tokens_in=getattr(usage, "input_tokens", 0) or 0,
+        tokens_out=getattr(usage, "output_tokens", 0) or 0,
+        errors=tuple((str(e.code or ""), redact(str(e.message or ""))[:300]) for e in errors),
+    )
+
+
+def batch_file_upload(*, config: ProviderConfig, path: Path, filename: str) -> str:
+    """Upload a JSONL input file (streamed from disk) with purpose "batch"; returns its file id."""
+    with _provider_errors("Uploading the batch input file"), path.open("rb") as stream:
+        uploaded = get_client(config).files.create(file=(filename, stream, "application/jsonl"), purpose="batch")
+    return uploaded.id
+
+
+def remote_batch_create(*, config: ProviderConfig, input_file_id: str, metadata: dict[str, str]) -> RemoteBatch:
+    with _provider_errors("Creating the batch job"):
+        job = get_client(config).batches.create(
+            input_file_id=input_file_id,
+            endpoint=batch_endpoint(config),  # type: ignore[arg-type] - Azure's has no /v1
+            completion_window=COMPLETION_WINDOW,
+            metadata=metadata,
+        )
+    return _remote(job)
+
+
+def remote_batch_retrieve(*, config: ProviderConfig, job_id: str) -> RemoteBatch:
+    with _provider_errors("Polling the batch job"):
+        return _remote(get_client(config).batches.retrieve(job_id))
+
+
+def remote_batch_cancel(*, config: ProviderConfig, job_id: str) -> RemoteBatch:
+    with _provider_errors("Cancelling the batch job"):
+        return _remote(get_client(config).batches.cancel(job_id))
+
+
+def batch_file_download(*, config: ProviderConfig, file_id: str, destination: Path) -> int:
+    """Stream a provider file to `destination` (written to a temporary name, then renamed); bytes."""
+    partial = destination.with_name(destination.name + ".part")
+    size = 0
+    with (
+        _provider_errors("Downloading a batch result file"),
+        get_client(config).files.with_streaming_response.content(file_id) as response,
+        partial.open("wb") as out,
+    ):
+        for chunk in response.iter_bytes(DOWNLOAD_CHUNK):
+            out.write(chunk)
+            size += len(chunk)
+    partial.replace(destination)
+    return size

@@ -1,0 +1,82 @@
+"""Demo step: five people (three English, two Japanese) with bundled resumes, uploaded through the
+same services as the API (offline, the rule-based parser answers, flagged). Idempotent: a person
+whose resume is already recorded is left alone. Scoring and digests join through
+profiles.digests_demo when that module exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from config.demo import DemoReport
+from profiles.selectors import resume_by_content
+from profiles.services import content_sha256, profile_get_or_create, profile_update, resume_upload
+
+DEMO_DATA_DIR = Path(__file__).with_name("demo_data")
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    username: str
+    email: str
+    resume: str  # file in demo_data/
+    time_zone: str
+    language: str
+
+
+DEMO_PEOPLE = (
+    DemoPerson("demo-jane", "jane.doe@example.com", "jane_doe_resume.pdf", "UTC", "en"),
+    DemoPerson("demo-sam", "sam.taylor@example.co.uk", "sam_taylor_cv.docx", "Europe/London", "en"),
+    DemoPerson("demo-priya", "priya.shah@example.com", "priya_shah_resume.txt", "UTC", "en"),
+    DemoPerson("demo-yamada", "taro.yamada@example.jp", "yamada_taro_rirekisho.pdf", "Asia/Tokyo", "ja"),
+    DemoPerson("demo-sato", "hanako.sato@example.jp", "sato_hanako_shokumukeirekisho.docx", "Asia/Tokyo", "ja"),
+)
+
+
+def run(*, report: DemoReport) -> None:
+    people_load(report=report)
+    try:
+        digests_demo = import_module("profiles.digests_demo")
+    except ModuleNotFoundError as exc:
+        if exc.name != "profiles.digests_demo":
+            raise
+        return
+    digests_demo.run(report=report)
+
+
+def people_load(*, report: DemoReport) -> None:
+    """The demo people and their parsed resumes (idempotent)."""
+    user_model = get_user_model()
+    parsed, kept, fallback = [], 0, 0
+    for person in DEMO_PEOPLE:
+        user, created = user_model.objects.get_or_create(username=person.username, defaults={"email": person.email})
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        profile = profile_get_or_create(user=user)
+        profile_update(profile=profile, data={"time_zone": person.time_zone, "language": person.language})
+        data = (DEMO_DATA_DIR / person.resume).read_bytes()
+        if resume_by_content(profile=profile, sha256=content_sha256(data)) is not None:
+            kept += 1
+            continue
+        resume = resume_upload(profile=profile, uploaded_file=SimpleUploadedFile(person.resume, data))
+        parsed.append(f"{person.username} ({resume.kind}, {resume.language})")
+        fallback += resume.parsed_is_fallback
+
+    english = sum(person.language == "en" for person in DEMO_PEOPLE)
+    line = f"profiles: {len(DEMO_PEOPLE)} demo people ({english} English, {len(DEMO_PEOPLE) - english} Japanese)"
+    if parsed:
+        how = f"{fallback} by the rule-based parser (no LLM configured)" if fallback else "by the LLM"
+        line += f"; parsed {len(parsed)} resume(s), {how}: {', '.join(parsed)}"
+    if kept:
+        line += f"; {kept} already had their resume"
+    report.done.append(line)
+    report.look += [
+        "profiles: http://127.0.0.1:8000/admin/profiles/userprofile/ (resumes inline)",
+        "API as staff: GET /api/v1/profiles/users, GET /api/v1/profiles/profile/demo-yamada",
+    ]

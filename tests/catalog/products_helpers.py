@@ -1,0 +1,85 @@
+"""Product-side test helpers: factories, task inputs, a tmp batch directory (no conftest: the
+tests/catalog folder is shared with the job-feed suites)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import factory
+import pytest
+from django.utils import timezone
+
+from catalog.llm import PRODUCT_CONTENT, ProductInput
+from catalog.models import Brand, Category, Product
+from llm.task import Provenance
+
+
+class BrandFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Brand
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Brand {n}")
+    slug = factory.LazyAttribute(lambda o: o.name.lower().replace(" ", "-"))
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    slug = factory.LazyAttribute(lambda o: o.name.lower().replace(" ", "-"))
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    name = factory.Sequence(lambda n: f"Instrument {n}")
+    slug = factory.Sequence(lambda n: f"instrument-{n}")
+    brand = factory.SubFactory(BrandFactory)
+    category = factory.SubFactory(CategoryFactory)
+    description = "A solid-body electric guitar with two humbuckers."
+    msrp_price = Decimal("1299.00")
+    specs = factory.LazyFunction(lambda: {"Body": "Mahogany", "Frets": 22})
+
+
+def product_input(locale: str = "en-US", **overrides) -> ProductInput:
+    values = {
+        "product_id": 1,
+        "locale": locale,
+        "name": "Fender Player Stratocaster",
+        "brand": "Fender",
+        "category": "Guitars",
+        "category_slug": "guitars",
+        "description": "An alder-body electric guitar with three single-coil pickups.",
+        "msrp_price": Decimal("1299.99"),
+        "specs": {"Body": "Alder", "Neck": "Maple", "Pickups": "3 single-coil"},
+    }
+    values.update(overrides)
+    return ProductInput(**values)
+
+
+def provenance(*, is_fallback: bool = False, model: str = "gpt-4o-mini", call_id: int | None = None) -> Provenance:
+    return Provenance(
+        task=PRODUCT_CONTENT.name,
+        task_version=PRODUCT_CONTENT.version,
+        provider="fallback" if is_fallback else "openai",
+        model="rule-based" if is_fallback else model,
+        is_fallback=is_fallback,
+        generated_at=timezone.now(),
+        call_id=call_id,
+    )
+
+
+def content_for(product: Product, locale: str) -> dict:
+    task_input = product_input(locale, product_id=product.pk, name=product.name)
+    return PRODUCT_CONTENT.fallback_output(task_input).model_dump(mode="json")
+
+
+@pytest.fixture(autouse=True)
+def _products_batch_dir(settings, tmp_path):
+    """Batch files of these tests go to a temporary directory (import it into a test module)."""
+    settings.BATCH_DIR = str(tmp_path / "batches")
+    settings.BATCH_POLL_MIN_INTERVAL_S = 0
