@@ -66,6 +66,9 @@ class BatchPartInline(_ReadOnlyInline):
         "files",
     ]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BatchPart]:
+        return super().get_queryset(request).select_related("batch")  # file paths use batch_id
+
     @admin.display(description="files")
     def files(self, part: BatchPart) -> str:
         links = [

@@ -140,4 +140,3 @@ class ProductStatusApi(APIView):
     )
     def get(self, request: Request) -> Response:
         return Response(ProductStatusReportSerializer(products_status_report()).data)
-

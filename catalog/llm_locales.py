@@ -32,6 +32,10 @@ def instrument_kind(*, category_slug: str, category_name: str) -> str:
     return "generic"
 
 
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 @dataclass(frozen=True, kw_only=True)
 class LocaleText:
     language: str  # in English, for logs and the admin
@@ -104,9 +108,7 @@ _EN_T = {
     "a_no_specs": "The listing gives no specifications.",
 }
 
-_EN_WORDS = frozenset(
-    "the and with for this that is are of to you your it its from on in be can has have will".split()
-)
+_EN_WORDS = _words("the and with for this that is are of to you your it its from on in be can has have will")
 
 LOCALE_TEXTS: dict[str, LocaleText] = {
     "en-US": LocaleText(
@@ -198,7 +200,7 @@ LOCALE_TEXTS: dict[str, LocaleText] = {
         thousands_sep=".",
         price_pattern="{amount} {currency}",
         english_source_note=" (en inglés)",
-        words=frozenset("el la los las y con para es una un del que por en de se su sus al".split()),
+        words=_words("el la los las y con para es una un del que por en de se su sus al"),
         t={
             "overview": "{name} es un producto de {brand} de la categoría {category}.",
             "price": "Su precio de venta recomendado (PVP) es de {price}.",
@@ -273,7 +275,7 @@ LOCALE_TEXTS: dict[str, LocaleText] = {
         thousands_sep="\u202f",
         price_pattern="{amount} {currency}",
         english_source_note=" (en anglais)",
-        words=frozenset("le la les et avec pour est une un des du que vous pas en de au sur son ses".split()),
+        words=_words("le la les et avec pour est une un des du que vous pas en de au sur son ses"),
         t={
             "overview": "{name} est un produit de la marque {brand}, dans la catégorie {category}.",
             "price": "Son prix public conseillé est de {price}.",
@@ -355,7 +357,7 @@ LOCALE_TEXTS: dict[str, LocaleText] = {
         thousands_sep=".",
         price_pattern="{amount} {currency}",
         english_source_note=" (auf Englisch)",
-        words=frozenset("der die das und mit für ist ein eine nicht sie zu auf den dem des im von bei".split()),
+        words=_words("der die das und mit für ist ein eine nicht sie zu auf den dem des im von bei"),
         t={
             "overview": "{name} ist ein Produkt von {brand} aus der Kategorie {category}.",
             "price": "Die unverbindliche Preisempfehlung (UVP) beträgt {price}.",
@@ -396,8 +398,7 @@ LOCALE_TEXTS: dict[str, LocaleText] = {
             "keys": "Stelle es auf einen stabilen Ständer in bequemer Höhe und richte die Bedienelemente vor dem "
             "Spielen ein.",
             "drums": "Stimme jedes Fell gleichmäßig und stelle die Hardware so ein, dass du entspannt spielen kannst.",
-            "wind": "Wärme dich mit langen Tönen auf und beachte die Herstellerhinweise zu Blättern oder "
-            "Mundstücken.",
+            "wind": "Wärme dich mit langen Tönen auf und beachte die Herstellerhinweise zu Blättern oder Mundstücken.",
             "electronics": "Beginne mit heruntergedrehter Lautstärke und schließe alle Kabel an, bevor du das Gerät "
             "einschaltest.",
             "generic": "Befolge vor dem ersten Einsatz die Aufbauanleitung des Herstellers.",
@@ -435,7 +436,7 @@ LOCALE_TEXTS: dict[str, LocaleText] = {
         thousands_sep=".",
         price_pattern="{amount} {currency}",
         english_source_note=" (in inglese)",
-        words=frozenset("il lo la le gli e con per è una un di che del della non in da su al".split()),
+        words=_words("il lo la le gli e con per è una un di che del della non in da su al"),
         t={
             "overview": "{name} è un prodotto {brand} della categoria {category}.",
             "price": "Il prezzo di listino consigliato è di {price}.",
@@ -446,8 +447,7 @@ LOCALE_TEXTS: dict[str, LocaleText] = {
             "tech_none": "La scheda non riporta specifiche dettagliate.",
             "no_specs_item": "Non sono state indicate specifiche",
             "verify": "Verifica le specifiche esatte con il produttore o il rivenditore prima dell'acquisto.",
-            "value_price": "Il prezzo di listino è di {price}; i prezzi dei negozi spesso differiscono, "
-            "confrontali.",
+            "value_price": "Il prezzo di listino è di {price}; i prezzi dei negozi spesso differiscono, confrontali.",
             "value_none": "Non è stato indicato un prezzo di listino; confronta i prezzi attuali dei negozi prima "
             "dell'acquisto.",
             "buy_if": "Cerchi {category} di {brand}.",
@@ -474,8 +474,7 @@ LOCALE_TEXTS: dict[str, LocaleText] = {
             "strings": "Accorda prima di ogni sessione e controlla la regolazione (action e intonazione) se cambi "
             "la scalatura delle corde.",
             "keys": "Sistemalo su un supporto stabile a un'altezza comoda e regola i comandi prima di suonare.",
-            "drums": "Accorda ogni pelle in modo uniforme e posiziona l'hardware per suonare in una postura "
-            "rilassata.",
+            "drums": "Accorda ogni pelle in modo uniforme e posiziona l'hardware per suonare in una postura rilassata.",
             "wind": "Riscaldati con note lunghe e segui i consigli del produttore su ance o bocchini.",
             "electronics": "Parti con il volume al minimo e collega tutti i cavi prima di accendere l'apparecchio.",
             "generic": "Segui le istruzioni di montaggio del produttore prima del primo utilizzo.",
@@ -513,7 +512,7 @@ LOCALE_TEXTS: dict[str, LocaleText] = {
         thousands_sep=".",
         price_pattern="{amount} {currency}",
         english_source_note=" (em inglês)",
-        words=frozenset("o a os as e com para é uma um do da dos das que não em no na ao".split()),
+        words=_words("o a os as e com para é uma um do da dos das que não em no na ao"),
         t={
             "overview": "{name} é um produto da marca {brand}, na categoria {category}.",
             "price": "O preço de venda recomendado (PVP) é de {price}.",

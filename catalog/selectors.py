@@ -18,14 +18,12 @@ DEFAULT_LOCALE = "en-US"
 def locale_validate(locale: str) -> str:
     """The locale if we generate content in it; DomainError (400) naming the valid ones otherwise."""
     if locale not in LOCALES:
-        raise DomainError(
-            f"Unknown locale {locale!r}.", code="invalid_locale", detail={"valid_locales": list(LOCALES)}
-        )
+        raise DomainError(f"Unknown locale {locale!r}.", code="invalid_locale", detail={"valid_locales": list(LOCALES)})
     return locale
 
 
 def locales_parse(raw: str | Sequence[str] | None) -> list[str]:
-    """"de-DE,fr-FR" or a list → validated locales in LOCALES order; nothing given → all of them."""
+    """ "de-DE,fr-FR" or a list → validated locales in LOCALES order; nothing given → all of them."""
     if raw is None or raw == "" or raw == []:
         return list(LOCALES)
     items = raw.split(",") if isinstance(raw, str) else list(raw)
@@ -92,9 +90,7 @@ def products_for_generation(
         need=need,
         rank=Window(RowNumber(), partition_by=[F("category_id")], order_by=[need.asc(), F("id").asc()]),
     )
-    return (
-        ranked.filter(rank__lte=per_category).select_related("brand", "category").order_by("category__name", "rank")
-    )
+    return ranked.filter(rank__lte=per_category).select_related("brand", "category").order_by("category__name", "rank")
 
 
 def products_for_inputs(*, product_ids: Sequence[int]) -> QuerySet[Product]:

@@ -86,7 +86,7 @@ class ResumeUploadApi(APIView):
         if content_length > max_bytes + MULTIPART_OVERHEAD_BYTES:
             # Refused before the body is read: an oversized upload never reaches a temporary file.
             raise extract.ResumeTooLargeError(
-                f"The file is larger than {max_bytes // (1024 * 1024)} MB.",
+                f"The file is larger than {extract.human_size(max_bytes)}.",
                 detail={"content_length": content_length, "max_bytes": max_bytes},
             )
         serializer = ResumeUploadSerializer(data=request.data)
@@ -102,7 +102,8 @@ class ResumeParseTextApi(APIView):
         operation_id="profiles_parse_text",
         request=ResumeTextSerializer,
         responses={200: ResumeParseResultSerializer, **FILE_ERROR_RESPONSES},
-        description='Parse pasted resume text (`{"text": ...}`, or the seed\'s form field `resume_text`) into the profile.',
+        description='Parse pasted resume text (`{"text": ...}`, or the seed\'s form field `resume_text`) '
+        "into the profile.",
     )
     def post(self, request: Request, user_id: str) -> Response:
         profile = profile_for_request(user=request.user, user_id=user_id)

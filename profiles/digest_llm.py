@@ -76,7 +76,8 @@ def build_messages(task_input: DigestInput) -> list[Message]:
     lines = "\n".join(_job_line(job) for job in task_input.jobs)
     if ja:
         body = (
-            f"日付: {task_input.digest_date}。新着求人: {task_input.total_new_jobs}件。新着マッチ: {task_input.total_matches}件。\n"
+            f"日付: {task_input.digest_date}。新着求人: {task_input.total_new_jobs}件。"
+            f"新着マッチ: {task_input.total_matches}件。\n"
             f"上位マッチ（スコア | 職種 | 会社 | 勤務地）:\n{lines}\n"
             f"新着求人で多いスキル: {trending}\nマッチ求人が求める未習得スキル: {gaps}\nあなたのスキル: {skills}"
         )
@@ -99,15 +100,16 @@ def fallback(task_input: DigestInput) -> DigestOutput:
         title = f"{day.month}月{day.day}日の新着マッチ{n}件"
         summary = f"新着求人{task_input.total_new_jobs}件のうち、{task_input.total_matches}件があなたに合っています。"
         if best is not None:
-            summary = f"本日のトップマッチは{best.company or '企業名非公開'}の「{best.title}」（{best.score}点）です。" + summary
+            summary = (
+                f"本日のトップマッチは{best.company or '企業名非公開'}の「{best.title}」（{best.score}点）です。"
+                + summary
+            )
         trends = [f"新着求人の{t.share}%で{t.name}が求められています。" for t in task_input.trending[:3]]
         advice = [f"{gap}を学ぶと、より多くのマッチ求人に応募できます。" for gap in task_input.skill_gaps[:3]]
         advice = advice or ["プロフィールのスキルを最新に保つと、マッチの精度が上がります。"]
     else:
         title = f"{n} new job match{'es' if n != 1 else ''} for {day:%b} {day.day}"
-        summary = (
-            f"{task_input.total_matches} of today's {task_input.total_new_jobs} new postings match your profile."
-        )
+        summary = f"{task_input.total_matches} of today's {task_input.total_new_jobs} new postings match your profile."
         if best is not None:
             summary = f"Your best match today is {best.title} at {best.company or 'an undisclosed company'} " + (
                 f"({best.score}/100). {summary}"
@@ -115,9 +117,7 @@ def fallback(task_input: DigestInput) -> DigestOutput:
         trends = [f"{t.name} appears in {t.share}% of today's new postings." for t in task_input.trending[:3]]
         advice = [f"Learning {gap} would open more of your matches." for gap in task_input.skill_gaps[:3]]
         advice = advice or ["Keep your profile's skills up to date to sharpen your matches."]
-    return DigestOutput(
-        title=one_line(title, 120), summary=summary, market_trends=trends, skill_recommendations=advice
-    )
+    return DigestOutput(title=one_line(title, 120), summary=summary, market_trends=trends, skill_recommendations=advice)
 
 
 def check_text(task_input: DigestInput, output: DigestOutput) -> list[str]:

@@ -347,9 +347,7 @@ def digest_record_click(*, digest_id: int, job_id: int) -> str:
             digest.user_viewed, digest.user_viewed_at = True, now
         digest.save(update_fields=["jobs_clicked", "email_opened", "email_clicked", "user_viewed", "user_viewed_at"])
     job_url = JobListing.objects.filter(pk=job_id).values_list("url", flat=True).first()
-    return _safe_job_url(job_url or "") or (
-        settings.SITE_URL.rstrip("/") + reverse("v1:jobs-list") + f"?id={job_id}"
-    )
+    return _safe_job_url(job_url or "") or (settings.SITE_URL.rstrip("/") + reverse("v1:jobs-list") + f"?id={job_id}")
 
 
 # --- reads -----------------------------------------------------------------------------------
@@ -373,4 +371,3 @@ def digest_for_user(*, user: AbstractBaseUser | AnonymousUser, digest_id: int) -
     if digest is None:
         raise NotFoundError(f"No digest {digest_id}.", detail={"id": digest_id})
     return digest
-

@@ -47,6 +47,14 @@ def limit(name: str) -> int:
     return int(getattr(settings, name, _DEFAULTS[name]))
 
 
+def human_size(size: int) -> str:
+    """5242880 → "5 MB", 2048 → "2 KB" (for messages)."""
+    for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= factor:
+            return f"{size / factor:.3g} {unit}"
+    return f"{size} bytes"
+
+
 # -- errors (each leaves the profile unchanged: nothing is written before extraction succeeds) --
 
 
@@ -109,7 +117,7 @@ def japanese_ratio(text: str) -> float:
 
 
 def text_language(text: str) -> str:
-    """"ja" when Japanese script is at least 20% of the letters (Latin skill names dilute it)."""
+    """ "ja" when Japanese script is at least 20% of the letters (Latin skill names dilute it)."""
     return "ja" if japanese_ratio(text) >= 0.2 else "en"
 
 
@@ -243,7 +251,15 @@ class Extracted:
 def _run_child(kind: str, data: bytes) -> dict[str, Any]:
     timeout = float(getattr(settings, "RESUME_EXTRACT_TIMEOUT_SECONDS", _DEFAULTS["RESUME_EXTRACT_TIMEOUT_SECONDS"]))
     memory = limit("RESUME_EXTRACT_MEMORY_MB") * 1024 * 1024
-    command = [sys.executable, "-I", str(CHILD), kind, str(memory), str(max(1, math.ceil(timeout))), str(limit("RESUME_MAX_PAGES"))]
+    command = [
+        sys.executable,
+        "-I",
+        str(CHILD),
+        kind,
+        str(memory),
+        str(max(1, math.ceil(timeout))),
+        str(limit("RESUME_MAX_PAGES")),
+    ]
     # A minimal environment: the child needs no settings and must never see API keys.
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
     try:
@@ -282,7 +298,7 @@ def extract_text(*, data: bytes, filename: str) -> Extracted:
     max_bytes = limit("RESUME_MAX_BYTES")
     if len(data) > max_bytes:
         raise ResumeTooLargeError(
-            f"The file is larger than {max_bytes // (1024 * 1024)} MB.",
+            f"The file is larger than {human_size(max_bytes)}.",
             detail={"size_bytes": len(data), "max_bytes": max_bytes},
         )
     if not data.strip():

@@ -21,10 +21,8 @@ def _limit(*, memory_bytes: int, cpu_seconds: int) -> None:
 
 
 def _pdf_text(data: bytes, *, max_pages: int) -> tuple[str, int]:
-    from pypdf import PdfReader
+    from pypdf import PdfReader, errors
     from pypdf.errors import DependencyError, FileNotDecryptedError
-
-    from pypdf import errors
 
     reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted:

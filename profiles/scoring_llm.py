@@ -113,7 +113,8 @@ def build_messages(task_input: JobScoreInput) -> list[Message]:
             f"wants: {_join(p.desired_roles, 3)}; locations: {_join(p.locations, 3)}; salary: {p.salary or '-'}"
         )
         job = (
-            f"Job: {j.title} at {j.company or '-'}; {j.location or 'location not given'}{', remote' if j.remote else ''}; "
+            f"Job: {j.title} at {j.company or '-'}; {j.location or 'location not given'}"
+            f"{', remote' if j.remote else ''}; "
             f"salary: {j.salary or '-'}; skills: {_join(j.skills, 12)}"
         )
         pre_line = (
@@ -124,7 +125,10 @@ def build_messages(task_input: JobScoreInput) -> list[Message]:
         posting = f"Posting: {j.excerpt}"
     return [
         {"role": "system", "content": SYSTEM_JA if ja else SYSTEM_EN},
-        {"role": "user", "content": "\n".join([person, job, posting if j.excerpt else "", pre_line]).replace("\n\n", "\n")},
+        {
+            "role": "user",
+            "content": "\n".join([person, job, posting if j.excerpt else "", pre_line]).replace("\n\n", "\n"),
+        },
     ]
 
 
@@ -158,7 +162,9 @@ def _factors(task_input: JobScoreInput) -> tuple[list[str], list[str]]:
         )
     if pre.location <= 30 and job.location:
         bad.append(
-            f"勤務地（{one_line(job.location, 40)}）が希望外" if ja else f"{one_line(job.location, 40)} is outside your areas"
+            f"勤務地（{one_line(job.location, 40)}）が希望外"
+            if ja
+            else f"{one_line(job.location, 40)} is outside your areas"
         )
     if pre.salary < 60:
         bad.append("給与が希望を下回る可能性" if ja else "Salary may be below your minimum")

@@ -120,7 +120,17 @@ class ResumeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Resume
-        fields = ["id", "filename", "kind", "size_bytes", "sha256", "language", "characters", "uploaded_at", "parsed_is_fallback"]
+        fields = [
+            "id",
+            "filename",
+            "kind",
+            "size_bytes",
+            "sha256",
+            "language",
+            "characters",
+            "uploaded_at",
+            "parsed_is_fallback",
+        ]
         read_only_fields = fields
 
     def get_characters(self, resume: Resume) -> int:

@@ -56,7 +56,9 @@ def profile_get_or_create(*, user: AbstractBaseUser) -> UserProfile:
         # user_id: then this person's id gets their primary key as a suffix.
         profile = UserProfile.objects.filter(owner=user).first()
         if profile is None:
-            profile, _ = UserProfile.objects.get_or_create(owner=user, defaults={"user_id": f"{username[:90]}-{user.pk}"})
+            profile, _ = UserProfile.objects.get_or_create(
+                owner=user, defaults={"user_id": f"{username[:90]}-{user.pk}"}
+            )
     return profile
 
 
@@ -93,7 +95,7 @@ def resume_upload(*, profile: UserProfile, uploaded_file: UploadedFile) -> Resum
     max_bytes = extract.limit("RESUME_MAX_BYTES")
     if uploaded_file.size is not None and uploaded_file.size > max_bytes:
         raise extract.ResumeTooLargeError(
-            f"The file is larger than {max_bytes // (1024 * 1024)} MB.",
+            f"The file is larger than {extract.human_size(max_bytes)}.",
             detail={"size_bytes": uploaded_file.size, "max_bytes": max_bytes},
         )
     data = uploaded_file.read(max_bytes + 1)  # never more than the cap, whatever the size claimed
@@ -123,7 +125,12 @@ def resume_parse_text(*, profile: UserProfile, text: str) -> Resume:
         profile=profile,
         text=normalized,
         language=extract.text_language(normalized),
-        source={"filename": PASTED_FILENAME, "kind": Resume.Kind.TEXT, "size_bytes": len(data), "sha256": content_sha256(data)},
+        source={
+            "filename": PASTED_FILENAME,
+            "kind": Resume.Kind.TEXT,
+            "size_bytes": len(data),
+            "sha256": content_sha256(data),
+        },
     )
 
 

@@ -100,8 +100,11 @@ def batch_settle(*, batch: Batch) -> Settlement:
         parts = {part.pk: part for part in locked.parts.all()}
         # (target status, error_class, error_message or None to keep the item's own) → item ids
         groups: dict[tuple[str, str, str | None], list[int]] = defaultdict(list)
+        # Row locks: an item another ingest has claimed but not committed is waited for, then
+        # re-checked (PostgreSQL re-evaluates the status condition), so it is never settled twice.
         open_items = (
-            BatchItem.objects.filter(batch=locked, status__in=[BatchItem.Status.PENDING, BatchItem.Status.SUBMITTED])
+            BatchItem.objects.select_for_update()
+            .filter(batch=locked, status__in=[BatchItem.Status.PENDING, BatchItem.Status.SUBMITTED])
             .order_by("pk")
             .values_list("pk", "attempts", "error_class", "error_message", "part_id")
         )

@@ -5,8 +5,12 @@ Feed text (titles, descriptions, errors) is untrusted: shown only through autoes
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count, QuerySet
+from django.forms import Field
 from django.http import HttpRequest
 from django.utils.text import Truncator
 
@@ -14,8 +18,17 @@ from catalog.jobs_tasks import job_feeds_refresh_request
 from catalog.models import JobFeed, JobListing
 
 
+class _HttpsURLs:
+    """URL inputs without a scheme mean https (Django 6's default; silences its deprecation warning)."""
+
+    def formfield_for_dbfield(self, db_field: models.Field, request: HttpRequest, **kwargs: Any) -> Field | None:
+        if isinstance(db_field, models.URLField):
+            kwargs.setdefault("assume_scheme", "https")
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
 @admin.register(JobFeed)
-class JobFeedAdmin(admin.ModelAdmin):
+class JobFeedAdmin(_HttpsURLs, admin.ModelAdmin):
     list_display = [
         "name",
         "url",
@@ -71,7 +84,7 @@ class JobFeedAdmin(admin.ModelAdmin):
 
 
 @admin.register(JobListing)
-class JobListingAdmin(admin.ModelAdmin):
+class JobListingAdmin(_HttpsURLs, admin.ModelAdmin):
     list_display = [
         "title",
         "company",

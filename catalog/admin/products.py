@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
@@ -30,7 +31,9 @@ def _render(value: Any) -> SafeString:
         return format_html(
             "<dl>{}</dl>",
             format_html_join(
-                "", "<dt><strong>{}</strong></dt><dd>{}</dd>", ((k.replace("_", " "), _render(v)) for k, v in value.items())
+                "",
+                "<dt><strong>{}</strong></dt><dd>{}</dd>",
+                ((k.replace("_", " "), _render(v)) for k, v in value.items()),
             ),
         )
     if isinstance(value, list):
@@ -89,6 +92,8 @@ class ProductAdmin(admin.ModelAdmin):
         ("Timestamps", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
     actions = ["generate_now", "generate_via_batch", "regenerate_fallback"]
+    # Django 6 makes https the default scheme of URL form fields; say so now (and silence the warning).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
         # Counted in the page query itself, so the changelist stays at a fixed number of queries.
@@ -121,7 +126,8 @@ class ProductAdmin(admin.ModelAdmin):
             body = row.content if isinstance(row.content, dict) else {"content": row.content}
             blocks.append(
                 format_html(
-                    '<details{}><summary><strong>{}</strong> — {}</summary><div class="product-content">{}</div></details>',
+                    "<details{}><summary><strong>{}</strong> — {}</summary>"
+                    '<div class="product-content">{}</div></details>',
                     " open" if row.locale == LOCALES[0] else "",
                     row.locale,
                     provenance,

@@ -56,9 +56,7 @@ def product_custom_id(*, product_id: int, locale: str) -> str:
     return f"product-{product_id}-{locale}"
 
 
-def _inputs(
-    *, products: Iterable[Product], locales: Sequence[str], only_fallback: bool
-) -> list[ProductInput]:
+def _inputs(*, products: Iterable[Product], locales: Sequence[str], only_fallback: bool) -> list[ProductInput]:
     products = list(products)
     wanted = [locale for locale in LOCALES if locale in set(locales)]
     fallback_locales = product_fallback_locales(product_ids=[p.pk for p in products]) if only_fallback else {}
@@ -100,7 +98,9 @@ def product_content_generate_now(
     for outcome in run_many(PRODUCT_CONTENT, inputs, user_id=user_id, on_progress=on_progress):
         if outcome.result is None:
             summary.failed += 1
-            summary.errors.append(f"product {outcome.task_input.product_id} {outcome.task_input.locale}: {outcome.error}")
+            summary.errors.append(
+                f"product {outcome.task_input.product_id} {outcome.task_input.locale}: {outcome.error}"
+            )
         elif outcome.result.is_fallback:
             summary.fallbacks += 1
         else:

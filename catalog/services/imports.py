@@ -381,7 +381,9 @@ def _ensure_named(model: type[Brand] | type[Category], names: set[str]) -> tuple
     unresolved = sorted(slug for slug in by_slug if slug not in existing)
     if unresolved:
         # Same name under another slug (created by hand): the unique name refused our row.
-        existing.update({slugify(obj.name): obj for obj in model.objects.filter(name__in=[by_slug[s] for s in unresolved])})
+        existing.update(
+            {slugify(obj.name): obj for obj in model.objects.filter(name__in=[by_slug[s] for s in unresolved])}
+        )
     return {name: existing[slugify(name)] for name in names}, len(missing)
 
 

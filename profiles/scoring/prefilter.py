@@ -61,11 +61,15 @@ _YEARS = re.compile(r"(\d{1,2})\s*\+?\s*(?:years?|yrs?)\b|(?:経験|実務)?(\d{
 _LEVELS: tuple[tuple[re.Pattern[str], float], ...] = (
     (re.compile(r"\b(?:intern|internship)\b|インターン", re.IGNORECASE), 0.0),
     (re.compile(r"new\s*grad|graduate|entry[\s-]*level|\bjunior\b|\bjr\.?\s|新卒|未経験|第二新卒", re.IGNORECASE), 0.0),
-    (re.compile(r"\b(?:principal|staff|lead|head of|manager|director)\b|リード|マネージャー|責任者", re.IGNORECASE), 7.0),
+    (
+        re.compile(r"\b(?:principal|staff|lead|head of|manager|director)\b|リード|マネージャー|責任者", re.IGNORECASE),
+        7.0,
+    ),
     (re.compile(r"\b(?:senior|sr)\b|シニア|上級", re.IGNORECASE), 5.0),
     (re.compile(r"\bmid[\s-]*level\b|中途", re.IGNORECASE), 3.0),
 )
 CURRENCY_CODES = {"": 0, "USD": 1, "JPY": 2}
+ANNUAL_FACTOR = {"": 1.0, "year": 1.0, "day": 250.0, "hour": 2000.0}
 
 
 def norm_skill(name: str) -> str:
@@ -132,6 +136,7 @@ class JobRow:
     created_ts: float
     text_excerpt: str = ""
     company: str = ""
+    salary_period: str = ""  # "" or "year": annual; "day" / "hour" are annualized for comparison
 
 
 @dataclass(frozen=True)
@@ -209,8 +214,13 @@ class JobIndex:
         self.location_strings = list(location_ids)
         self.location_token_lists = [location_tokens(text) for text in self.location_strings]
         nan = math.nan
-        mins = [float(j.salary_min) if j.salary_min is not None else nan for j in self.jobs]
-        maxs = [float(j.salary_max) if j.salary_max is not None else nan for j in self.jobs]
+        factor = [ANNUAL_FACTOR.get(j.salary_period, 1.0) for j in self.jobs]
+        mins = [
+            float(j.salary_min) * f if j.salary_min is not None else nan for j, f in zip(self.jobs, factor, strict=True)
+        ]
+        maxs = [
+            float(j.salary_max) * f if j.salary_max is not None else nan for j, f in zip(self.jobs, factor, strict=True)
+        ]
         self.salary_min = np.asarray(mins, dtype=np.float64)
         self.salary_max = np.asarray(maxs, dtype=np.float64)
         top = np.where(np.isnan(self.salary_max), self.salary_min, self.salary_max)
@@ -234,7 +244,9 @@ class JobIndex:
             if len(key) < 2:
                 continue
             if key not in self._role_masks:
-                self._role_masks[key] = np.fromiter((key in title for title in self.titles), dtype=bool, count=len(self))
+                self._role_masks[key] = np.fromiter(
+                    (key in title for title in self.titles), dtype=bool, count=len(self)
+                )
             mask |= self._role_masks[key]
         return mask
 
@@ -315,9 +327,7 @@ def _salary_scores(index: JobIndex, low: float | None, high: float | None) -> np
     return np.where(comparable, scores, UNKNOWN_SALARY).astype(np.float32)
 
 
-def score_person(
-    index: JobIndex, person: PersonRow, *, top_k: int, floor: float, window_end_ts: float
-) -> PersonResult:
+def score_person(index: JobIndex, person: PersonRow, *, top_k: int, floor: float, window_end_ts: float) -> PersonResult:
     """The person's new jobs scored; up to `top_k` at or above `floor`, best first (newer wins ties)."""
     n = len(index)
     new = (index.created > person.window_start_ts) & (index.created <= window_end_ts)

@@ -70,6 +70,7 @@ JOB_FIELDS = (
     "salary_min",
     "salary_max",
     "salary_currency",
+    "salary_period",
     "skills",
     "created_at",
     "excerpt",
@@ -166,25 +167,29 @@ def _load_jobs(*, since: datetime, until: datetime, limit: int | None) -> tuple[
     if limit is not None:
         queryset = queryset[: limit + 1]
     jobs = [
-        JobRow(
-            id=job_id,
-            title=title,
-            location=location,
-            remote=remote,
-            salary_min=float(salary_min) if salary_min is not None else None,
-            salary_max=float(salary_max) if salary_max is not None else None,
-            salary_currency=currency,
-            skills=[s for s in skills if isinstance(s, str)] if isinstance(skills, list) else [],
-            created_ts=created_at.timestamp(),
-            text_excerpt=excerpt or "",
-            company=company,
-        )
-        for job_id, title, company, location, remote, salary_min, salary_max, currency, skills, created_at, excerpt in (
-            queryset.values_list(*JOB_FIELDS).iterator(chunk_size=5000)
-        )
+        _job_row(dict(zip(JOB_FIELDS, row, strict=True)))
+        for row in queryset.values_list(*JOB_FIELDS).iterator(chunk_size=5000)
     ]
     truncated = limit is not None and len(jobs) > limit
     return (jobs[:limit] if truncated else jobs), truncated
+
+
+def _job_row(v: dict[str, Any]) -> JobRow:
+    skills = v["skills"] if isinstance(v["skills"], list) else []
+    return JobRow(
+        id=v["id"],
+        title=v["title"],
+        location=v["location"],
+        remote=v["remote"],
+        salary_min=float(v["salary_min"]) if v["salary_min"] is not None else None,
+        salary_max=float(v["salary_max"]) if v["salary_max"] is not None else None,
+        salary_currency=v["salary_currency"],
+        salary_period=v["salary_period"],
+        skills=[s for s in skills if isinstance(s, str)],
+        created_ts=v["created_at"].timestamp(),
+        text_excerpt=v["excerpt"] or "",
+        company=v["company"],
+    )
 
 
 def _stored_pairs(*, profile_ids: Sequence[int] | None, since: datetime) -> dict[int, set[int]]:
@@ -353,9 +358,11 @@ def _score_chunk(
 ) -> None:
     rescored = [p.row.profile_id for p in chunk if p.rescore]
     if rescored:
-        summary.replaced += JobScore.objects.filter(
-            profile_id__in=rescored, score_version=SCORE_VERSION, job__created_at__gt=since
-        ).filter(untouched_by_user()).delete()[0]
+        summary.replaced += (
+            JobScore.objects.filter(profile_id__in=rescored, score_version=SCORE_VERSION, job__created_at__gt=since)
+            .filter(untouched_by_user())
+            .delete()[0]
+        )
     inputs: list[JobScoreInput] = []
     pairs: list[ScoredPair] = []
     for person in chunk:

@@ -31,7 +31,7 @@ def money(amount: float | None) -> str:
 
 
 def salary_range(low: float | None, high: float | None, currency: str = "") -> str:
-    """"4,000,000–6,000,000 JPY", "from 50,000 USD", or "" when nothing is known."""
+    """ "4,000,000–6,000,000 JPY", "from 50,000 USD", or "" when nothing is known."""
     suffix = f" {currency}" if currency else ""
     if low and high:
         return f"{money(low)}–{money(high)}{suffix}"

@@ -71,8 +71,8 @@ def failed_names() -> list[str]:
 def final_states(custom_ids: list[str]) -> dict[str, list[str]]:
     """Every status each custom_id had across a batch and its resubmissions, oldest first."""
     states: dict[str, list[str]] = {cid: [] for cid in custom_ids}
-    for custom_id, status in BatchItem.objects.filter(custom_id__in=custom_ids).order_by("pk").values_list(
-        "custom_id", "status"
+    for custom_id, status in (
+        BatchItem.objects.filter(custom_id__in=custom_ids).order_by("pk").values_list("custom_id", "status")
     ):
         states[custom_id].append(status)
     return states
@@ -94,6 +94,12 @@ def _crash_switch():
     CRASH.update(after=None, applied=0)
     yield
     CRASH.update(after=None, applied=0)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # The user fixtures hash a password; the production hasher costs seconds per test here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

@@ -34,7 +34,11 @@ def result_line(content: str | None, *, finish: str = "stop", refusal: str | Non
         "object": "chat.completion",
         "model": "gpt-4o-mini",
         "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": content, "refusal": refusal}, "finish_reason": finish}
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content, "refusal": refusal},
+                "finish_reason": finish,
+            }
         ],
         "usage": {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150},
     }

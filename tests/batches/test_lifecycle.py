@@ -192,9 +192,7 @@ def test_transient_line_errors_are_resubmitted_and_bad_outputs_are_not(sim, sett
 
     # Then every custom_id ends once; 500s were resubmitted, refusals failed at once with a reason
     ends = assert_each_ends_once([f"item-{i}" for i in range(40)])
-    assert set(BatchItem.objects.filter(status="resubmitted").values_list("error_class", flat=True)) == {
-        "server_error"
-    }
+    assert set(BatchItem.objects.filter(status="resubmitted").values_list("error_class", flat=True)) == {"server_error"}
     refused = BatchItem.objects.filter(status="failed")
     assert refused.exists() and set(refused.values_list("error_class", flat=True)) == {"refusal"}
     assert set(refused.values_list("attempts", flat=True)) <= {1, 2, 3, 4, 5, 6}
@@ -369,7 +367,9 @@ def _apply_many(items):
     Group.objects.bulk_create([Group(name=f"applied:{name}") for name in names])
 
 
-BULK_TASK = register(dataclasses.replace(TEST_TASK, name="batches_test_fields_bulk", apply=None, apply_many=_apply_many))
+BULK_TASK = register(
+    dataclasses.replace(TEST_TASK, name="batches_test_fields_bulk", apply=None, apply_many=_apply_many)
+)
 
 
 def test_apply_many_applies_in_bulk_and_one_bad_item_fails_alone(sim, make_batch):

@@ -45,8 +45,14 @@ def test_offline_batches_run_locally_through_the_same_ingest_flagged_as_fallback
     assert (batch.status, batch.items_applied, batch.cost_usd) == (Batch.Status.INGESTED, 4, 0)
     assert [name for name, _, _ in SEEN] == ["f00000", "f00001", "f00002", "f00003"]
     for name, output_model, provenance in SEEN:
-        assert output_model == TEST_TASK.fallback_output(next(s.task_input for s in specs(4) if s.task_input.field_name == name))
-        assert (provenance.is_fallback, provenance.provider, provenance.fallback_reason) == (True, "fallback", "offline")
+        assert output_model == TEST_TASK.fallback_output(
+            next(s.task_input for s in specs(4) if s.task_input.field_name == name)
+        )
+        assert (provenance.is_fallback, provenance.provider, provenance.fallback_reason) == (
+            True,
+            "fallback",
+            "offline",
+        )
         assert provenance.call_id is not None
     assert set(BatchItem.objects.values_list("is_fallback", flat=True)) == {True}
     calls = LLMCall.objects.filter(task=RECORDING_TASK.name)

@@ -79,7 +79,9 @@ def content_for(product: Product, locale: str) -> dict:
 
 
 @pytest.fixture(autouse=True)
-def _products_batch_dir(settings, tmp_path):
-    """Batch files of these tests go to a temporary directory (import it into a test module)."""
+def _products_settings(settings, tmp_path):
+    """Import into a test module: batch files go to a temporary directory, and the shared user
+    fixtures hash passwords with a fast hasher (PBKDF2 costs seconds per user on this machine)."""
     settings.BATCH_DIR = str(tmp_path / "batches")
     settings.BATCH_POLL_MIN_INTERVAL_S = 0
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

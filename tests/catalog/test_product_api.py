@@ -11,7 +11,7 @@ from tests.catalog.products_helpers import (  # noqa: F401 - autouse fixture
     BrandFactory,
     CategoryFactory,
     ProductFactory,
-    _products_batch_dir,
+    _products_settings,
     content_for,
     provenance,
 )
@@ -69,7 +69,8 @@ def test_list_is_paginated(user_client):
 
     assert first["count"] == 3
     assert len(first["results"]) == 2
-    assert first["next"] and len(second["results"]) == 1
+    assert first["next"]
+    assert len(second["results"]) == 1
 
 
 @pytest.mark.parametrize("count", [3, 30])
@@ -141,9 +142,7 @@ def catalog_of(per_category: int = 4, categories: int = 2) -> list[Product]:
     ]
 
 
-@pytest.mark.parametrize(
-    "path", ["/api/v1/batch/create", "/api/v1/batch/create-test", "/api/v1/batch/products/status"]
-)
+@pytest.mark.parametrize("path", ["/api/v1/batch/create", "/api/v1/batch/create-test", "/api/v1/batch/products/status"])
 def test_batch_endpoints_are_for_staff_and_service_keys_only(user_client, path):
     response = user_client.post(path) if "status" not in path else user_client.get(path)
 

@@ -27,7 +27,9 @@ def test_task_is_registered_with_a_strict_schema_and_the_catalog_hooks():
     assert get_task("product_content") is PRODUCT_CONTENT
     # Strict mode: every object closed and fully required, so no free-form dict fields either.
     assert strict_schema_problems(PRODUCT_CONTENT.schema) == []
-    assert PRODUCT_CONTENT.apply and PRODUCT_CONTENT.apply_many and PRODUCT_CONTENT.fail
+    assert PRODUCT_CONTENT.apply is not None
+    assert PRODUCT_CONTENT.apply_many is not None
+    assert PRODUCT_CONTENT.fail is not None
     assert PRODUCT_CONTENT.subject(product_input(product_id=42)) == ("catalog.product", 42)
 
 
@@ -50,7 +52,9 @@ def test_fallback_validates_and_passes_every_check_in_each_locale(locale):
 
 
 def test_fallback_is_written_in_each_locales_own_words():
-    overviews = {locale: PRODUCT_CONTENT.fallback_output(product_input(locale)).basic_info.overview for locale in LOCALES}
+    overviews = {
+        locale: PRODUCT_CONTENT.fallback_output(product_input(locale)).basic_info.overview for locale in LOCALES
+    }
 
     assert "1.299,99 USD" in overviews["de-DE"]
     assert "unverbindliche Preisempfehlung" in overviews["de-DE"]
@@ -76,7 +80,9 @@ def test_fallback_without_price_specs_or_description_says_so_instead_of_guessing
 
 
 def test_fallback_gives_family_specific_care_advice():
-    drums = PRODUCT_CONTENT.fallback_output(product_input("de-DE", category="Drums & Percussion", category_slug="drums"))
+    drums = PRODUCT_CONTENT.fallback_output(
+        product_input("de-DE", category="Drums & Percussion", category_slug="drums")
+    )
     unknown = PRODUCT_CONTENT.fallback_output(product_input("de-DE", category="Zubehör", category_slug="zubehor"))
 
     assert drums.maintenance_care.tips == [LOCALE_TEXTS["de-DE"].kind_care["drums"]]

@@ -204,3 +204,73 @@ def test_get_breaker_uses_the_settings_and_is_cached(settings, clock):
     assert breaker.opened_until == T0 + timedelta(seconds=10)
     breaker.reset()
     assert get_breaker("provider-x").state == "closed"
+
+
+@pytest.fixture
+def round_trips(monkeypatch):
+    """Counts the Redis round trips made in this thread (single commands, scripts, pipelines)."""
+    import redis
+
+    counted: list[str] = []
+    command, pipeline_execute = redis.Redis.execute_command, redis.client.Pipeline.execute
+
+    def counting_command(self, *args, **options):
+        counted.append(str(args[0]))
+        return command(self, *args, **options)
+
+    def counting_pipeline(self, *args, **options):
+        counted.append("PIPELINE")
+        return pipeline_execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting_command)
+    monkeypatch.setattr(redis.client.Pipeline, "execute", counting_pipeline)
+    return counted
+
+
+def test_on_redis_a_success_is_one_round_trip_and_writes_only_what_needs_resetting(needs_redis, round_trips):
+    breaker = Breaker(f"test-{uuid.uuid4().hex[:8]}", storage="redis", fail_max=3, reset_timeout=60)
+    client = redis_client()
+    counter_key = f"contentops:llm:breaker:{breaker.name}:pybreaker:fail_counter"
+    breaker.record_success()  # loads the script
+
+    round_trips.clear()
+    breaker.record_success()
+    assert len(round_trips) == 1
+    # Nothing to reset, so nothing written: a SET would have dropped this marker TTL.
+    client.expire(counter_key, 100)
+    breaker.record_success()
+    assert client.ttl(counter_key) > 0
+
+    breaker.record_failure()
+    breaker.record_success()
+    assert (breaker.state, breaker.failure_count) == ("closed", 0)
+    assert client.ttl(counter_key) == -1  # this time it was written
+
+
+def test_on_redis_a_success_after_the_state_was_lost_reinitialises_a_closed_circuit(needs_redis):
+    breaker = Breaker(f"test-{uuid.uuid4().hex[:8]}", storage="redis", fail_max=3, reset_timeout=60)
+    fail(breaker, 2)
+    reset_shared_state_for_tests()  # e.g. Redis restarted without persistence
+
+    breaker.record_success()
+
+    client = redis_client()
+    namespace = f"contentops:llm:breaker:{breaker.name}:pybreaker"
+    assert client.get(f"{namespace}:state") == b"closed"
+    assert client.get(f"{namespace}:fail_counter") == b"0"
+    fail(breaker, 2)
+    assert (breaker.state, breaker.failure_count) == ("closed", 2)
+
+
+def test_a_successful_trial_frees_the_trial_for_the_next_opening(make_breaker, clock):
+    first, second = make_breaker(), make_breaker()
+    fail(first, 3)
+    clock.shift(timedelta(seconds=60))
+    assert first.allow() is True
+
+    first.record_success()
+    fail(second, 3)
+    clock.shift(timedelta(seconds=60))
+
+    # Had the success left the first trial's lease behind, nobody could try again until it expired.
+    assert second.allow() is True

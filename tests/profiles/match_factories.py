@@ -46,7 +46,7 @@ class JobFactory(factory.django.DjangoModelFactory):
         model = JobListing
 
     guid = factory.Sequence(lambda n: f"job-{n}")
-    title = "Backend Engineer (New Grad)"
+    title = factory.Sequence(lambda n: f"Backend Engineer (New Grad) {n}")
     company = "Acme KK"
     location = "Tokyo, Japan"
     remote = False

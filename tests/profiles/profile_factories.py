@@ -1,8 +1,9 @@
-"""Factories for profiles and resumes (this folder's resume/profile tests)."""
+"""Factories for profiles and resumes, and the autouse fixture their test modules import."""
 
 import hashlib
 
 import factory
+import pytest
 from django.contrib.auth import get_user_model
 
 from profiles.models import Resume, UserProfile
@@ -33,7 +34,14 @@ class ResumeFactory(factory.django.DjangoModelFactory):
     profile = factory.SubFactory(UserProfileFactory)
     filename = "resume.txt"
     kind = Resume.Kind.TEXT
-    text = "Jane Doe\nPython developer"
+    text = factory.Sequence(lambda n: f"Resume {n}\nPython developer")
     size_bytes = factory.LazyAttribute(lambda resume: len(resume.text.encode()))
     sha256 = factory.LazyAttribute(lambda resume: hashlib.sha256(resume.text.encode()).hexdigest())
     language = "en"
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Import into a test module: the shared user fixtures hash passwords with a fast hasher
+    (PBKDF2 costs about a second per user on a busy machine)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

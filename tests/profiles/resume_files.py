@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from pathlib import Path
 
 # Japanese text uses a predefined Adobe-Japan1 CMap (codes are UTF-16BE), so viewers substitute a
 # Japanese font; the ToUnicode CMap makes text extraction exact without embedding a font.
@@ -56,7 +55,9 @@ def make_pdf(lines: list[str], *, japanese: bool = False, pages: int = 1) -> byt
         ops += [encode(line) + b" Tj", b"T*"]
     ops.append(b"ET")
     content = b"\n".join(ops)
-    font = _JA_FONT if japanese else b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+    font = (
+        _JA_FONT if japanese else b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+    )
     cmap = _to_unicode_cmap(set("".join(lines))) if japanese else b""
 
     page_ids = list(range(7, 7 + pages))
@@ -99,7 +100,7 @@ def make_inflating_pdf(*, inflated_mb: int) -> bytes:
     return plain[:start] + stream + plain[end:]
 
 
-def make_encrypted_pdf(lines: list[str], *, password: str = "s3cret") -> bytes:
+def make_encrypted_pdf(lines: list[str], *, password: str = "s3cret") -> bytes:  # noqa: S107 - a test file's
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_pdf(lines))))

@@ -59,12 +59,19 @@ def test_japanese_pdf_text_comes_out_exactly():
 
 def test_docx_paragraphs_and_table_rows_keep_their_order():
     # given a 履歴書-style DOCX: a heading, a paragraph, then a field/value grid
-    data = make_docx(["職務経歴書", "バックエンドエンジニア"], table=[("氏名", "佐藤 花子"), ("連絡先", "080-9876-5432")])
+    data = make_docx(
+        ["職務経歴書", "バックエンドエンジニア"], table=[("氏名", "佐藤 花子"), ("連絡先", "080-9876-5432")]
+    )
 
     result = extract_text(data=data, filename="shokumu.docx")
 
     assert result.kind == "docx"
-    assert result.text.splitlines() == ["職務経歴書", "バックエンドエンジニア", "氏名\t佐藤 花子", "連絡先\t080-9876-5432"]
+    assert result.text.splitlines() == [
+        "職務経歴書",
+        "バックエンドエンジニア",
+        "氏名\t佐藤 花子",
+        "連絡先\t080-9876-5432",
+    ]
     assert result.language == "ja"
 
 
@@ -150,7 +157,12 @@ def test_a_file_over_the_size_cap_is_413(settings):
         ("resume.pdf", lambda: make_docx(["Jane"]), "pdf", "docx"),
         ("resume.docx", lambda: b"Jane Doe\nPython developer\n", "docx", "text"),
         ("resume.txt", lambda: make_pdf(["Jane"]), "text", "pdf"),
-        ("resume.docx", lambda: make_many_entries_zip(entries=0).replace(b"document.xml", b"documenX.xml"), "docx", "zip"),
+        (
+            "resume.docx",
+            lambda: make_many_entries_zip(entries=0).replace(b"document.xml", b"documenX.xml"),
+            "docx",
+            "zip",
+        ),
     ],
 )
 def test_a_mislabeled_file_is_415_and_says_what_it_really_is(filename, make, declared, actual):

@@ -7,14 +7,17 @@ from pathlib import Path
 import pytest
 from django.db import DatabaseError
 from django.forms.models import model_to_dict
+from django.utils import timezone
 
 from llm.models import LLMCall
 from llm.runtime import run
+from llm.task import Provenance
 from profiles.extract import japanese_ratio, normalize_text
 from profiles.llm import RESUME_PARSE, ParsedResume, ResumeParseInput, ResumeSource, check_japanese
 from profiles.models import Resume, UserProfile
 from profiles.resume_heuristics import NOT_AVAILABLE, find_phone, parse_resume, western_years
 from profiles.services import content_sha256, profile_get_or_create, resume_parse_apply, resume_parse_text
+from tests.profiles.profile_factories import _fast_passwords  # noqa: F401 - autouse fixture
 
 DEMO = Path(__file__).resolve().parents[2] / "profiles" / "demo_data"
 AS_OF = date(2025, 6, 1)
@@ -186,7 +189,9 @@ def test_parse_through_the_simulator_sets_profile_fields(sim, profile):
     profile.refresh_from_db()
     assert resume.parsed_is_fallback is False
     assert profile.ai_is_fallback is False
-    assert profile.full_name and profile.professional_summary and profile.ai_profile_summary
+    assert profile.full_name
+    assert profile.professional_summary
+    assert profile.ai_profile_summary
     assert profile.ai_strengths
     # The simulator invents contact details; only those actually in the resume are kept.
     assert profile.email == "jane.doe@example.com"
@@ -234,6 +239,13 @@ def test_model_output_breaking_the_check_is_reasked_then_falls_back(sim, profile
 # -- applying a parse ----------------------------------------------------------------------------------
 
 
+def model_provenance() -> Provenance:
+    return Provenance(
+        task="resume_parse", task_version=1, provider="openai", model="gpt-4o-mini", is_fallback=False,
+        generated_at=timezone.now(),
+    )  # fmt: skip
+
+
 def _parsed(profile: UserProfile, **changes) -> ParsedResume:
     output = RESUME_PARSE.fallback_output(task_input(profile, demo_text("priya_shah_resume.txt")))
     return output.model_copy(update=changes)
@@ -274,9 +286,7 @@ def test_apply_treats_model_output_as_untrusted(profile):
     output.personal_info.phone = "+1 999 999 9999"
     output.preferences.salary_range_min, output.preferences.salary_range_max = 150_000, 90_000
     output.skills.frameworks_libraries = ["docker", "JS", "Obscure Framework"]
-    provenance = run(RESUME_PARSE, given, apply=False).provenance
-
-    resume_parse_apply(task_input=given, output=output, provenance=provenance)
+    resume_parse_apply(task_input=given, output=output, provenance=model_provenance())
 
     profile.refresh_from_db()
     assert profile.email == "priya.shah@example.com"
@@ -296,9 +306,7 @@ def test_what_the_resume_is_silent_on_keeps_its_value(profile):
     output = _parsed(profile)
     output.personal_info.location = None
     output.preferences.desired_roles = []
-    provenance = run(RESUME_PARSE, given, apply=False).provenance
-
-    resume_parse_apply(task_input=given, output=output, provenance=provenance)
+    resume_parse_apply(task_input=given, output=output, provenance=model_provenance())
 
     profile.refresh_from_db()
     assert profile.desired_roles == ["Product Analyst"]

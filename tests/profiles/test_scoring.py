@@ -42,13 +42,20 @@ def ledger_rows_per_person(task="job_score"):
 def test_offline_run_stores_only_scores_at_or_above_the_threshold_flagged_as_rule_based(offline):
     profile = ProfileFactory()
     good = JobFactory()  # Python/Django/AWS in Tokyo, new grad, salary in range
-    weak = JobFactory(title="Senior Go Engineer", skills=["Go", "Kubernetes"], location="Osaka", salary_min=2_000_000, salary_max=3_000_000)
+    weak = JobFactory(
+        title="Senior Go Engineer",
+        skills=["Go", "Kubernetes"],
+        location="Osaka",
+        salary_min=2_000_000,
+        salary_max=3_000_000,
+    )
 
     summary = job_scores_run()
 
     assert summary.considered == 2
     score = JobScore.objects.get()
-    assert score.job == good and score.profile == profile
+    assert score.job == good
+    assert score.profile == profile
     assert score.compatibility_score >= 60
     assert score.is_fallback
     assert "no AI provider is configured" in score.ai_reasoning
@@ -99,7 +106,8 @@ def test_simulated_model_scores_are_stored_with_the_models_fields(sim, settings)
     assert all(0 <= s.compatibility_score <= 100 and 0 <= s.confidence_score <= 1 for s in scores)
     assert all(s.ai_reasoning for s in scores)
     prompt = [c for c in sim.calls if c.endpoint == "chat.completions"][0].json["messages"][1]["content"]
-    assert "Pat Example" not in prompt and "@example.com" not in prompt  # no identifiers in prompts
+    assert "Pat Example" not in prompt
+    assert "@example.com" not in prompt
 
 
 def test_japanese_profiles_get_japanese_reasoning_from_the_model(sim, settings):
@@ -177,7 +185,8 @@ def test_bounded_on_demand_run_does_not_move_the_watermark_past_unconsidered_job
 
     summary = job_scores_run(profile_ids=[profile.id], job_limit=2, days_back=1)
 
-    assert summary.considered == 2 and summary.truncated
+    assert summary.considered == 2
+    assert summary.truncated
     profile.refresh_from_db()
     assert profile.last_scored_at is None
     stored = JobScore.objects.filter(profile=profile).count()

@@ -157,7 +157,8 @@ def test_a_desired_role_in_the_title_adds_a_bonus():
     scored, _ = only(index, person(desired_roles=["data scientist"]))
     plain, _ = only(index, person())
 
-    assert scored[1].role_match and scored[1].overall == pytest.approx(min(100.0, plain[1].overall + 10), abs=0.1)
+    assert scored[1].role_match
+    assert scored[1].overall == pytest.approx(min(100.0, plain[1].overall + 10), abs=0.1)
 
 
 def test_only_jobs_in_the_persons_window_count_and_excluded_ids_are_skipped():

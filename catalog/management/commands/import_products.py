@@ -14,9 +14,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):  # noqa: ANN001
         parser.add_argument("file", type=Path)
-        parser.add_argument(
-            "--format", choices=["csv", "json", "jsonl"], help="Default: from the file extension."
-        )
+        parser.add_argument("--format", choices=["csv", "json", "jsonl"], help="Default: from the file extension.")
 
     def handle(self, *args: object, file: Path, format: str | None, **options: object) -> None:  # noqa: A002
         if not file.is_file():

@@ -93,7 +93,9 @@ class Command(BaseCommand):
         if not batches:
             self.stdout.write("No product content batches yet.")
             return
-        self.stdout.write(f"{'batch id':<40} {'status':<11} {'lines':>6} {'applied':>7} {'failed':>6} {'cost':>9}  created")
+        self.stdout.write(
+            f"{'batch id':<40} {'status':<11} {'lines':>6} {'applied':>7} {'failed':>6} {'cost':>9}  created"
+        )
         for batch in batches:
             self.stdout.write(
                 f"{batch.batch_id:<40} {batch.status:<11} {batch.item_count:>6} {batch.items_applied:>7} "
@@ -109,9 +111,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{row.category[:24]:<24} {row.total:>6} " + " ".join(f"{row.by_status[s]:>9}" for s in statuses)
             )
-        self.stdout.write(
-            f"{'all':<24} {report.total:>6} " + " ".join(f"{report.by_status[s]:>9}" for s in statuses)
-        )
+        self.stdout.write(f"{'all':<24} {report.total:>6} " + " ".join(f"{report.by_status[s]:>9}" for s in statuses))
         self.stdout.write(
             f"Stored contents: {report.contents} (product × locale), {report.fallback_contents} rule-based fallback(s)."
         )

@@ -1,0 +1,111 @@
+"""Batch admin: lists in constant queries, a limited items inline, file downloads, thin actions."""
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from batches.admin import ITEMS_SHOWN
+from batches.models import Batch, BatchItem
+from batches.services import batch_run_pipeline, batch_submit
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "admin:batches_batch_changelist"
+
+
+def queries_for(client, path: str) -> tuple[int, object]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    assert response.status_code == 200, response.content[:500]
+    return len(captured), response
+
+
+def test_the_changelist_shows_progress_and_cost_in_constant_queries(admin_client, make_batch, sim):
+    first = make_batch(3)
+    batch_run_pipeline(batch=first, poll_interval=0)
+    few, response = queries_for(admin_client, reverse(CHANGELIST))
+    assert b"3 / 0 / 3" in response.content
+
+    for _ in range(5):
+        make_batch(2)
+    many, response = queries_for(admin_client, reverse(CHANGELIST) + "?status=built")
+
+    assert many == few
+    assert response.content.count(b"0 / 0 / 2") == 5
+
+
+def test_the_change_page_shows_the_first_items_in_constant_queries(admin_client, make_batch, settings):
+    settings.LLM_PROVIDER = "offline"
+    small = make_batch(3)
+    large = make_batch(ITEMS_SHOWN + 10)
+    batch_run_pipeline(batch=large, poll_interval=0)
+
+    queries_for(admin_client, reverse("admin:batches_batch_change", args=[small.pk]))  # warms the content-type cache
+    few, _ = queries_for(admin_client, reverse("admin:batches_batch_change", args=[small.pk]))
+    many, response = queries_for(admin_client, reverse("admin:batches_batch_change", args=[large.pk]))
+
+    assert many == few
+    content = response.content.decode()
+    assert "item-0" in content and f"item-{ITEMS_SHOWN - 1}<" in content and f"item-{ITEMS_SHOWN}<" not in content
+    assert f"all {ITEMS_SHOWN + 10} items" in content
+    assert reverse("admin:batches_batch_file", args=[large.pk, 1, "output"]) in content
+
+
+def test_files_download_from_disk(admin_client, make_batch, settings):
+    settings.LLM_PROVIDER = "offline"
+    batch = make_batch(2)
+    batch_submit(batch=batch)
+
+    response = admin_client.get(reverse("admin:batches_batch_file", args=[batch.pk, 1, "input"]))
+    body = b"".join(response.streaming_content)
+
+    assert response.status_code == 200
+    assert body.count(b"\n") == 2 and b'"custom_id":"item-0"' in body
+    assert admin_client.get(reverse("admin:batches_batch_file", args=[batch.pk, 1, "error"])).status_code == 404
+    assert admin_client.get(reverse("admin:batches_batch_file", args=[batch.pk, 1, "secrets"])).status_code == 404
+    assert admin_client.get(reverse("admin:batches_batch_file", args=[batch.pk, 9, "input"])).status_code == 404
+
+
+def test_actions_call_the_services_and_report_errors(admin_client, make_batch, sim, django_capture_on_commit_callbacks):
+    built, submitted = make_batch(2), make_batch(2)
+    batch_submit(batch=submitted)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse(CHANGELIST), {"action": "submit", ACTION_CHECKBOX_NAME: [built.pk, submitted.pk]}, follow=True
+        )
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("Queued submission of 2 batch(es)" in m for m in messages)
+    built.refresh_from_db()
+    assert built.status == Batch.Status.SUBMITTED  # the queued task ran; the other one's conflict was logged
+
+    response = admin_client.post(
+        reverse(CHANGELIST), {"action": "cancel", ACTION_CHECKBOX_NAME: [built.pk]}, follow=True
+    )
+    assert any("Cancelled 1 batch(es)" in str(m) for m in response.context["messages"])
+    response = admin_client.post(
+        reverse(CHANGELIST), {"action": "cancel", ACTION_CHECKBOX_NAME: [built.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    built.refresh_from_db()
+    assert built.status == Batch.Status.CANCELLING
+
+    response = admin_client.post(
+        reverse(CHANGELIST), {"action": "poll_now", ACTION_CHECKBOX_NAME: [built.pk]}, follow=True
+    )
+    assert any("Polled 1 batch(es)" in str(m) for m in response.context["messages"])
+
+
+def test_the_items_list_pages_and_output_is_escaped(admin_client, make_batch):
+    batch = make_batch(2)
+    BatchItem.objects.filter(batch=batch, custom_id="item-0").update(output_summary="<script>alert(1)</script>")
+
+    _, response = queries_for(
+        admin_client, reverse("admin:batches_batchitem_changelist") + f"?batch__id__exact={batch.pk}"
+    )
+    _, change = queries_for(admin_client, reverse("admin:batches_batch_change", args=[batch.pk]))
+
+    assert b"item-1" in response.content
+    assert b"<script>alert(1)" not in change.content and b"&lt;script&gt;" in change.content

@@ -1,0 +1,117 @@
+"""Email tracking: the open pixel and click redirects are signed, idempotent, and redirect only
+to http(s) postings or our own pages."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from emails import tracking
+from profiles.models import DailyDigest
+from tests.profiles.match_factories import DigestFactory, JobFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def path_of(url):
+    return url.removeprefix("http://localhost:8000")
+
+
+@pytest.fixture
+def digest():
+    return DigestFactory()
+
+
+def test_the_open_pixel_marks_the_digest_opened_idempotently(client, digest):
+    url = path_of(tracking.open_url(digest_id=digest.id))
+
+    first = client.get(url)
+    second = client.get(url)
+
+    assert first.status_code == second.status_code == 200
+    assert first["Content-Type"] == "image/gif"
+    assert "no-store" in first["Cache-Control"]
+    digest.refresh_from_db()
+    assert digest.email_opened
+    assert not digest.email_clicked
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "garbage",
+        "eyJkIjoxfQ:1tXyZ:forgedsignature",
+        None,  # a valid click token is not an open token (different salt)
+    ],
+)
+def test_bad_open_tokens_are_404(client, digest, token):
+    if token is None:
+        token = tracking.click_token(digest_id=digest.id, job_id=1)
+
+    response = client.get(f"/e/o/{token}.gif")
+
+    assert response.status_code == 404
+    digest.refresh_from_db()
+    assert not digest.email_opened
+
+
+def test_a_tampered_token_is_refused(client, digest):
+    token = tracking.open_token(digest_id=digest.id)
+    other = tracking.open_token(digest_id=digest.id + 1)
+    tampered = other.split(":")[0] + token[token.index(":") :]  # another id with this signature
+
+    assert client.get(f"/e/o/{tampered}.gif").status_code == 404
+
+
+def test_a_click_redirects_to_the_posting_and_records_the_job_once(client, digest):
+    job = JobFactory(url="https://jobs.example.com/42")
+    url = path_of(tracking.click_url(digest_id=digest.id, job_id=job.id))
+
+    first = client.get(url)
+    client.get(url)
+
+    assert first.status_code == 302
+    assert first["Location"] == "https://jobs.example.com/42"
+    assert first["Referrer-Policy"] == "no-referrer"
+    digest.refresh_from_db()
+    assert digest.jobs_clicked == [job.id]
+    assert digest.email_clicked
+    assert digest.email_opened
+    assert digest.user_viewed
+    assert digest.user_viewed_at is not None
+
+
+@pytest.mark.parametrize("target", ["javascript:alert(1)", "data:text/html,hi", "//evil.example/x", "ftp://x/y", ""])
+def test_non_http_targets_redirect_to_our_own_jobs_page(client, digest, target):
+    job = JobFactory(url=target)
+
+    response = client.get(path_of(tracking.click_url(digest_id=digest.id, job_id=job.id)))
+
+    assert response.status_code == 302
+    assert response["Location"] == f"http://localhost:8000/api/v1/jobs/?id={job.id}"
+
+
+def test_bad_or_expired_click_tokens_are_404(client, digest, settings):
+    settings.EMAIL_TRACKING_MAX_AGE_DAYS = 30
+    job = JobFactory()
+    url = path_of(tracking.click_url(digest_id=digest.id, job_id=job.id))
+
+    assert client.get(url + "x").status_code == 404
+    assert client.get("/e/c/not-a-token").status_code == 404
+    with time_machine.travel(timezone.now() + timedelta(days=31)):
+        assert client.get(url).status_code == 404
+    assert DailyDigest.objects.get().jobs_clicked == []
+
+
+def test_tokens_for_a_deleted_digest_are_404(client, digest):
+    url = path_of(tracking.open_url(digest_id=digest.id))
+    digest.delete()
+
+    assert client.get(url).status_code == 404
+
+
+def test_tracking_routes_accept_only_get(client, digest):
+    url = path_of(tracking.open_url(digest_id=digest.id))
+
+    assert client.post(url).status_code == 405

@@ -1,0 +1,171 @@
+"""Daily digests: one per person per local day across time zones, who is due, the DIGEST task
+(simulator, Japanese, offline fallback), the tasks and the declared schedules."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+import time_machine
+from django.db import IntegrityError, transaction
+
+from config.periodic import periodic_specs
+from profiles.digests import digests_generate, local_date
+from profiles.models import DailyDigest
+from profiles.schedules import SCHEDULE
+from profiles.scoring.text import mostly_japanese
+from profiles.tasks import generate_daily_digests, score_jobs_for_all_users
+from tests.profiles.match_factories import DigestFactory, JobScoreFactory, ProfileFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def at(*args):
+    return time_machine.travel(datetime(*args, tzinfo=UTC), tick=False)
+
+
+@pytest.fixture
+def offline(settings):
+    settings.LLM_PROVIDER = "offline"
+    settings.DIGEST_LOCAL_HOUR = 7
+    settings.DIGEST_WINDOW_HOURS = 3
+
+
+@pytest.fixture
+def tokyo_and_london():
+    with at(2025, 1, 15, 12, 0):
+        tokyo = ProfileFactory(time_zone="Asia/Tokyo")
+        utc = ProfileFactory(time_zone="UTC", location="London", preferred_locations=["London"])
+        JobScoreFactory(profile=tokyo)
+        JobScoreFactory(profile=utc)
+    return tokyo, utc
+
+
+def test_local_date_follows_the_persons_time_zone():
+    moment = datetime(2025, 1, 15, 22, 30, tzinfo=UTC)
+
+    assert local_date(time_zone="Asia/Tokyo", now=moment) == date(2025, 1, 16)
+    assert local_date(time_zone="UTC", now=moment) == date(2025, 1, 15)
+    assert local_date(time_zone="Not/AZone", now=moment) == date(2025, 1, 15)  # unknown: UTC
+
+
+def test_digests_go_to_each_person_in_their_own_morning_once_per_local_day(offline, tokyo_and_london):
+    tokyo, utc = tokyo_and_london
+
+    with at(2025, 1, 15, 22, 30):  # 07:30 in Tokyo on the 16th; 22:30 in UTC
+        first = digests_generate()
+    assert first.generated == 1
+    assert DailyDigest.objects.get().profile == tokyo
+    assert DailyDigest.objects.get().digest_date == date(2025, 1, 16)
+
+    with at(2025, 1, 15, 23, 30):  # still Tokyo's morning of the 16th: nothing new
+        again = digests_generate()
+    assert again.due == 0
+    assert DailyDigest.objects.count() == 1
+
+    with at(2025, 1, 16, 7, 5):  # UTC's morning of the 16th; Tokyo's afternoon
+        london_morning = digests_generate()
+    assert london_morning.generated == 1
+    assert DailyDigest.objects.get(profile=utc).digest_date == date(2025, 1, 16)
+
+    with at(2025, 1, 16, 12, 0):
+        JobScoreFactory(profile=tokyo)
+    with at(2025, 1, 16, 22, 10):  # Tokyo's next morning: a new local day, a new digest
+        digests_generate()
+    assert list(DailyDigest.objects.filter(profile=tokyo).values_list("digest_date", flat=True)) == [
+        date(2025, 1, 17),
+        date(2025, 1, 16),
+    ]
+
+
+def test_people_without_new_matches_get_no_digest(offline):
+    with at(2025, 1, 15, 12, 0):
+        ProfileFactory(time_zone="UTC")
+
+    with at(2025, 1, 16, 7, 0):
+        summary = digests_generate()
+
+    assert (summary.due, summary.no_new_matches, summary.generated) == (1, 1, 0)
+    assert not DailyDigest.objects.exists()
+
+
+def test_matches_already_in_a_digest_are_not_new_the_next_day(offline, tokyo_and_london):
+    _tokyo, utc = tokyo_and_london
+    with at(2025, 1, 16, 7, 0):
+        digests_generate()
+
+    with at(2025, 1, 17, 7, 0):
+        next_day = digests_generate(profile_ids=[utc.id])
+
+    assert next_day.no_new_matches == 1
+
+
+def test_the_database_allows_one_digest_per_person_and_local_date():
+    digest = DigestFactory()
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DigestFactory(profile=digest.profile, digest_date=digest.digest_date)
+
+
+def test_offline_digest_is_the_flagged_rule_based_text_with_the_top_jobs(offline, tokyo_and_london):
+    tokyo, _ = tokyo_and_london
+    with at(2025, 1, 15, 22, 0):
+        digests_generate()
+
+    digest = DailyDigest.objects.get(profile=tokyo)
+    assert digest.is_fallback
+    assert digest.digest_title == "1 new job match for Jan 16"
+    assert "Your best match today is" in digest.digest_summary
+    assert digest.top_jobs[0]["score"] == 80
+    assert digest.total_matches == 1
+    assert digest.generation_time_seconds is not None
+    assert "/e/c/" in digest.digest_html
+    assert "/e/o/" in digest.digest_html
+
+
+def test_japanese_people_get_a_japanese_digest_from_the_model(sim, settings):
+    settings.DIGEST_LOCAL_HOUR = 7
+    with at(2025, 1, 15, 12, 0):
+        person = ProfileFactory(language="ja", time_zone="Asia/Tokyo")
+        JobScoreFactory(profile=person, job__title="バックエンドエンジニア")
+
+    with at(2025, 1, 15, 22, 0):
+        summary = digests_generate()
+
+    assert summary.fallbacks == 0
+    digest = DailyDigest.objects.get()
+    assert not digest.is_fallback
+    assert mostly_japanese(f"{digest.digest_title} {digest.digest_summary}")
+    assert 'lang="ja"' in digest.digest_html
+    assert "<wbr>" in digest.digest_html  # BudouX phrase breaks
+
+
+def test_the_hourly_digest_task_emails_each_new_digest_once(
+    offline, tokyo_and_london, mailoutbox, django_capture_on_commit_callbacks
+):
+    with at(2025, 1, 15, 22, 0), django_capture_on_commit_callbacks(execute=True) as sends:
+        result = generate_daily_digests()
+        generate_daily_digests()
+
+    assert result["generated"] == 1
+    assert len(sends) == 1  # enqueued on commit, one send task per new digest
+    assert len(mailoutbox) == 1
+    assert DailyDigest.objects.get().email_sent
+
+
+def test_the_scoring_task_skips_while_another_run_holds_the_lock(offline):
+    from django.core.cache import cache
+
+    from profiles.tasks import SCORING_LOCK
+
+    cache.add(SCORING_LOCK, "1", timeout=60)
+    assert score_jobs_for_all_users() == {"skipped": True}
+    cache.delete(SCORING_LOCK)
+    assert "people" in score_jobs_for_all_users()
+
+
+def test_schedules_are_declared_offset_from_the_feed_refresh():
+    crontabs = {spec.task: spec.crontab for spec in SCHEDULE}
+
+    assert crontabs["profiles.tasks.score_jobs_for_all_users"] == "30 * * * *"
+    assert crontabs["profiles.tasks.generate_daily_digests"] == "0 * * * *"
+    assert crontabs["profiles.tasks.cleanup_old_job_scores"].split()[-1] == "0"  # weekly
+    assert {spec.name for spec in SCHEDULE} <= {spec.name for spec in periodic_specs()}
