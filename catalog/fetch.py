@@ -180,7 +180,9 @@ def address_is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) ->
     )
 
 
-def _is_allowed(host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address | None, allowed: tuple[str, ...]) -> bool:
+def _is_allowed(
+    host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address | None, allowed: tuple[str, ...]
+) -> bool:
     if not allowed:
         return False
     if host in allowed:

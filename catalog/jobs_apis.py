@@ -49,7 +49,9 @@ class JobRefreshApi(APIView):
         request=JobRefreshRequestSerializer,
         responses={
             200: OpenApiResponse(JobRefreshResponseSerializer, description="Ran inline (no broker); the summary."),
-            202: OpenApiResponse(JobRefreshResponseSerializer, description="Queued for a worker; each feed's outcome shows in the admin."),
+            202: OpenApiResponse(
+                JobRefreshResponseSerializer, description="Queued for a worker; each feed's outcome shows in the admin."
+            ),
         },
     )
     def post(self, request: Request) -> Response:

@@ -148,7 +148,7 @@ _JAPANESE_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uf
 
 
 def detect_language(text: str) -> str:
-    """"ja" when Japanese script is a real share of the letters, else "en" (or "" for no text)."""
+    """ "ja" when Japanese script is a real share of the letters, else "en" (or "" for no text)."""
     letters = [ch for ch in text if ch.isalpha()]
     if not letters:
         return ""
@@ -167,7 +167,9 @@ _REMOTE_POSITIVE = re.compile(
     r"|リモート|在宅|テレワーク|ハイブリッド勤務",
     re.IGNORECASE,
 )
-_TRUE_WORDS = frozenset({"true", "yes", "1", "remote", "fully remote", "hybrid", "可", "あり", "フルリモート", "リモート可"})
+_TRUE_WORDS = frozenset(
+    {"true", "yes", "1", "remote", "fully remote", "hybrid", "可", "あり", "フルリモート", "リモート可"}
+)
 
 
 def detect_remote(*, explicit: str, texts: list[str]) -> bool:

@@ -97,7 +97,9 @@ class RefreshTotalsSerializer(serializers.Serializer):
 
 
 class JobRefreshResponseSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["queued", "done"], help_text="queued: a worker will run it; done: ran now.")
+    status = serializers.ChoiceField(
+        choices=["queued", "done"], help_text="queued: a worker will run it; done: ran now."
+    )
     task_id = serializers.CharField(allow_null=True, help_text="Celery task id when queued.")
     feeds = FeedOutcomeSerializer(many=True, allow_null=True, help_text="Per-feed outcome when it ran now.")
     totals = RefreshTotalsSerializer(allow_null=True)

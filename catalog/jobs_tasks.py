@@ -12,6 +12,9 @@ from catalog.jobs_selectors import job_feeds_due
 from catalog.jobs_services import RefreshReport, job_feeds_refresh
 from catalog.models import JobFeed
 
+# What `from catalog.jobs_tasks import *` in catalog/tasks.py brings in (Celery autodiscovery).
+__all__ = ["job_feeds_refresh_task"]
+
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=False)
 def job_feeds_refresh_task(feed_ids: list[int] | None = None) -> dict:

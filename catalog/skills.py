@@ -167,7 +167,15 @@ _SOFT_SKILLS: dict[str, tuple[str, ...]] = {
     "Mentoring": ("mentorship", "メンタリング", "後輩指導"),
     "English": ("英語", "business English", "fluent English", "English fluency", "TOEIC", "ビジネス英語"),
     # Not bare 日本語: Japanese postings mention it for the product ("日本語の文書") more than as a requirement.
-    "Japanese": ("business Japanese", "fluent Japanese", "native Japanese", "JLPT", "ビジネス日本語", "日本語能力", "日本語ネイティブ"),
+    "Japanese": (
+        "business Japanese",
+        "fluent Japanese",
+        "native Japanese",
+        "JLPT",
+        "ビジネス日本語",
+        "日本語能力",
+        "日本語ネイティブ",
+    ),
 }
 
 # Canonical names that are too common as plain words to be matched themselves ("a Japanese

@@ -37,3 +37,4 @@ def product_content_batch_create_task(category_limit: int, locales: list[str] | 
 # Celery autodiscovers `<app>.tasks` only; the job-feed tasks live in catalog/jobs_tasks.py.
 if find_spec("catalog.jobs_tasks") is not None:
     import_module("catalog.jobs_tasks")
+from catalog.jobs_tasks import *  # noqa: E402,F401,F403

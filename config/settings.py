@@ -211,6 +211,13 @@ LOGGING = {
     },
 }
 
+# --- job feeds (the guarded fetcher; see catalog/fetch.py) -----------------------------------
+FEED_ALLOWED_HOSTS = env.list("FEED_ALLOWED_HOSTS", default=[])
+FEED_MAX_BYTES = env.int("FEED_MAX_BYTES", default=5 * 1024 * 1024)
+FEED_CONNECT_TIMEOUT = env.float("FEED_CONNECT_TIMEOUT", default=5.0)
+FEED_READ_TIMEOUT = env.float("FEED_READ_TIMEOUT", default=15.0)
+FEED_TOTAL_TIMEOUT = env.float("FEED_TOTAL_TIMEOUT", default=30.0)
+
 # --- LLM layer (DESIGN.md §4; names from seed 001) ----------------------------------------------
 # Provider: explicit LLM_PROVIDER wins; otherwise Azure when its endpoint and key are set,
 # `compatible` when OPENAI_BASE_URL is set, `openai` with a key, and `offline` with nothing.

@@ -38,6 +38,7 @@ from batches.services.common import (
     part_path,
 )
 from batches.services.create import batch_build
+from batches.services.rows import rows_update
 from batches.services.settle import APPLY_FAILED, INVALID_INPUT, RETRYABLE, batch_settle, fail_hooks
 from config.errors import ConflictError
 from llm.batching import (
@@ -289,21 +290,27 @@ def _write_items(
         return entry.call.pk if saved and entry.call is not None else None
 
     if applied:
-        # Uniform columns in one UPDATE; only the per-item ones go through bulk_update's CASE.
+        # Uniform columns in one UPDATE; the per-item ones in one UPDATE ... FROM (VALUES ...).
         BatchItem.objects.filter(pk__in=[e.item.pk for e in applied]).update(
             status=BatchItem.Status.APPLIED, applied_at=now, is_fallback=is_fallback, error_class="", error_message=""
         )
-        for entry in applied:
-            entry.item.llm_call_id = call_id(entry)
-            entry.item.output_summary = entry.outcome.summary
-        BatchItem.objects.bulk_update([e.item for e in applied], ["llm_call", "output_summary"], batch_size=250)
-    judged = failed + transient
-    if judged:
-        final = {id(entry) for entry in failed}
-        for entry in judged:
-            entry.item.status = BatchItem.Status.FAILED if id(entry) in final else BatchItem.Status.SUBMITTED
-            entry.item.error_class = entry.outcome.error_class[:40]
-            entry.item.error_message = entry.outcome.error_message[:500] or entry.outcome.error_class
-            entry.item.llm_call_id = call_id(entry)
-        fields = ["status", "error_class", "error_message", "llm_call"]
-        BatchItem.objects.bulk_update([e.item for e in judged], fields, batch_size=250)
+        rows_update(
+            model=BatchItem,
+            fields=["llm_call", "output_summary"],
+            rows=[(e.item.pk, call_id(e), e.outcome.summary) for e in applied],
+        )
+    final = {id(entry) for entry in failed}
+    rows_update(
+        model=BatchItem,
+        fields=["status", "error_class", "error_message", "llm_call"],
+        rows=[
+            (
+                entry.item.pk,
+                BatchItem.Status.FAILED if id(entry) in final else BatchItem.Status.SUBMITTED,
+                entry.outcome.error_class[:40],
+                entry.outcome.error_message[:500] or entry.outcome.error_class,
+                call_id(entry),
+            )
+            for entry in failed + transient
+        ],
+    )

@@ -4,43 +4,60 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0001_initial'),
+        ("catalog", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='jobfeed',
-            name='last_status',
-            field=models.CharField(choices=[('never', 'never fetched'), ('ok', 'ok'), ('not_modified', 'not modified (304)'), ('error', 'error')], default='never', help_text='Outcome of the last fetch.', max_length=20),
+            model_name="jobfeed",
+            name="last_status",
+            field=models.CharField(
+                choices=[
+                    ("never", "never fetched"),
+                    ("ok", "ok"),
+                    ("not_modified", "not modified (304)"),
+                    ("error", "error"),
+                ],
+                default="never",
+                help_text="Outcome of the last fetch.",
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='jobfeed',
-            name='last_success_at',
+            model_name="jobfeed",
+            name="last_success_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='jobfeed',
-            name='last_summary',
-            field=models.CharField(blank=True, help_text='Counts of the last fetch.', max_length=200),
+            model_name="jobfeed",
+            name="last_summary",
+            field=models.CharField(blank=True, help_text="Counts of the last fetch.", max_length=200),
         ),
         migrations.AddField(
-            model_name='joblisting',
-            name='language',
-            field=models.CharField(blank=True, help_text='Language of the posting (en, ja), detected.', max_length=8),
+            model_name="joblisting",
+            name="language",
+            field=models.CharField(blank=True, help_text="Language of the posting (en, ja), detected.", max_length=8),
         ),
         migrations.AddField(
-            model_name='joblisting',
-            name='salary_period',
-            field=models.CharField(blank=True, choices=[('year', 'per year'), ('day', 'per day'), ('hour', 'per hour')], max_length=4),
+            model_name="joblisting",
+            name="salary_period",
+            field=models.CharField(
+                blank=True, choices=[("year", "per year"), ("day", "per day"), ("hour", "per hour")], max_length=4
+            ),
         ),
         migrations.AddConstraint(
-            model_name='jobfeed',
-            constraint=models.CheckConstraint(condition=models.Q(('last_status__in', ['never', 'ok', 'not_modified', 'error'])), name='job_feed_last_status_valid'),
+            model_name="jobfeed",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("last_status__in", ["never", "ok", "not_modified", "error"])),
+                name="job_feed_last_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='joblisting',
-            constraint=models.CheckConstraint(condition=models.Q(('salary_period__in', ['', 'year', 'day', 'hour'])), name='job_listing_salary_period_valid'),
+            model_name="joblisting",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("salary_period__in", ["", "year", "day", "hour"])),
+                name="job_listing_salary_period_valid",
+            ),
         ),
     ]

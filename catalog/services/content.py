@@ -9,10 +9,11 @@ click) cannot overwrite each other's view:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Subquery, TextField, Value, When
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThanOrEqual
@@ -72,25 +73,80 @@ def products_status_refresh(*, product_ids: Iterable[int]) -> int:
     return updated
 
 
-def _content_row(*, product_id: int, locale: str, content: dict[str, Any], provenance: Provenance) -> ProductContent:
-    return ProductContent(
-        product_id=product_id,
-        locale=locale,
-        content=content,
-        provider=provenance.provider[:40],
-        model=provenance.model[:100],
-        task_version=provenance.task_version,
-        is_fallback=provenance.is_fallback,
-        generated_at=provenance.generated_at,
-        llm_call_id=provenance.call_id,
+def _content_values(*, product_id: int, locale: str, content: dict[str, Any], provenance: Provenance) -> dict[str, Any]:
+    """Column → value of one content row (bulk paths skip building model instances)."""
+    return {
+        "product_id": product_id,
+        "locale": locale,
+        "content": content,
+        "provider": provenance.provider[:40],
+        "model": provenance.model[:100],
+        "task_version": provenance.task_version,
+        "is_fallback": provenance.is_fallback,
+        "generated_at": provenance.generated_at,
+        "llm_call_id": provenance.call_id,
+    }
+
+
+# (field, PostgreSQL type) of the columns the bulk upsert writes.
+_PG_COLUMNS = (
+    ("product", "bigint"),
+    ("locale", "text"),
+    ("content", "jsonb"),
+    ("provider", "text"),
+    ("model", "text"),
+    ("task_version", "integer"),
+    ("is_fallback", "boolean"),
+    ("generated_at", "timestamptz"),
+    ("llm_call_id", "bigint"),
+)
+
+
+def _pg_upsert_sql() -> str:
+    meta, quote = ProductContent._meta, connection.ops.quote_name
+    columns = [(meta.get_field(name).column, sql_type) for name, sql_type in _PG_COLUMNS]
+    names = ", ".join(quote(column) for column, _ in columns)
+    updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c, _ in columns if c not in ("product_id", "locale"))
+    record = ", ".join(f"{quote(column)} {sql_type}" for column, sql_type in columns)
+    # Only identifiers from the model's own metadata go into the text; the data is the one parameter.
+    return (
+        f"INSERT INTO {quote(meta.db_table)} ({names}) "  # noqa: S608
+        f"SELECT {names} FROM jsonb_to_recordset(%s::jsonb) AS r({record}) "
+        f"ON CONFLICT ({quote('product_id')}, {quote('locale')}) DO UPDATE SET {updates}"
     )
+
+
+def _upsert(rows: list[dict[str, Any]], *, chunk_size: int) -> None:
+    """INSERT ... ON CONFLICT (product, locale) DO UPDATE for many rows, one statement per chunk.
+
+    On PostgreSQL the chunk travels as one JSON parameter expanded by jsonb_to_recordset: Django's
+    bulk_create would send UNNEST arrays, whose client-side quoting of ~3 KB JSON documents costs
+    about twice as much, and a 50,000-line batch ingest must fit in a minute.
+    """
+    if connection.vendor != "postgresql":
+        ProductContent.objects.bulk_create(
+            [ProductContent(**row) for row in rows],
+            batch_size=chunk_size,
+            update_conflicts=True,
+            unique_fields=["product", "locale"],
+            update_fields=CONTENT_UPDATE_FIELDS,
+        )
+        return
+    sql = _pg_upsert_sql()
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), chunk_size):
+            chunk = rows[start : start + chunk_size]
+            payload = [{**row, "generated_at": row["generated_at"].isoformat()} for row in chunk]
+            cursor.execute(sql, [json.dumps(payload, ensure_ascii=False, separators=(",", ":"))])
 
 
 def product_content_apply(
     *, product_id: int, locale: str, content: dict[str, Any], provenance: Provenance
 ) -> ProductContent:
     """Upsert one locale's content with its provenance and refresh the product's status (idempotent)."""
-    row = _content_row(product_id=product_id, locale=locale, content=content, provenance=provenance)
+    row = ProductContent(
+        **_content_values(product_id=product_id, locale=locale, content=content, provenance=provenance)
+    )
     with transaction.atomic():
         ProductContent.objects.bulk_create(
             [row], update_conflicts=True, unique_fields=["product", "locale"], update_fields=CONTENT_UPDATE_FIELDS
@@ -109,22 +165,16 @@ def product_contents_apply_many(
     All or nothing: if any product is gone, nothing is written and NotFoundError names it (the
     caller can then apply item by item). A pair given twice keeps its last output.
     """
-    latest: dict[tuple[int, str], ProductContent] = {}
+    latest: dict[tuple[int, str], dict[str, Any]] = {}
     for product_id, locale, content, provenance in items:
-        latest[(product_id, locale)] = _content_row(
+        latest[(product_id, locale)] = _content_values(
             product_id=product_id, locale=locale, content=content, provenance=provenance
         )
     if not latest:
         return 0
     product_ids = {product_id for product_id, _ in latest}
     with transaction.atomic():
-        ProductContent.objects.bulk_create(
-            list(latest.values()),
-            batch_size=chunk_size,
-            update_conflicts=True,
-            unique_fields=["product", "locale"],
-            update_fields=CONTENT_UPDATE_FIELDS,
-        )
+        _upsert(list(latest.values()), chunk_size=chunk_size)
         if products_status_refresh(product_ids=product_ids) != len(product_ids):
             existing = set(Product.objects.filter(pk__in=product_ids).values_list("pk", flat=True))
             missing = sorted(product_ids - existing)

@@ -7,7 +7,8 @@ are too many for Python loops, so per person everything is a numpy vector over t
 - experience and salary: vector arithmetic on per-job arrays (NaN = the posting doesn't say);
 - desired roles: a substring mask per distinct role phrase (memoized across people).
 Sub-scores are 0-100. The composite uses the seed's weights (skills 40, experience 30, location
-20, salary 10) plus a bonus when the title names a role the person wants.
+20, salary 10), scaled down when few skills are shared, plus a bonus when the title names a role
+the person wants.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from catalog.skills import canonical_skill
 
 WEIGHTS = {"skills": 0.40, "experience": 0.30, "location": 0.20, "salary": 0.10}
 ROLE_BONUS = 10.0
+SKILLS_GATE = 0.6  # the weighted sum is multiplied by 0.6 (no shared skill) … 1.0 (all of them)
 # What a sub-score is when one side says nothing: neutral-ish, so silence neither wins nor loses.
 UNKNOWN_SKILLS = 40.0
 NO_PERSON_SKILLS = 30.0
@@ -54,7 +56,16 @@ CITY_ALIASES = {
     "nyc": "new york",
     "sf": "san francisco",
 }
+# Cities people write without their country, so "Tokyo" and "Remote (Japan)" share a token.
+COUNTRY_OF = {
+    **dict.fromkeys(
+        ("tokyo", "osaka", "kyoto", "yokohama", "nagoya", "fukuoka", "sapporo", "kobe", "sendai"), "japan"
+    ),
+    **dict.fromkeys(("london", "manchester", "edinburgh", "cambridge"), "uk"),
+    **dict.fromkeys(("san francisco", "new york", "chicago", "seattle", "austin", "boston", "los angeles"), "us"),
+}
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+_CJK_CITY_NAMES = sorted((name for name in CITY_ALIASES if _CJK.search(name)), key=len, reverse=True)
 _SPLIT = re.compile(r"[,/|;・、()（）\-–]+|\s{2,}")
 # Required experience, most specific first: an explicit "3+ years" / "3年以上" beats a level word.
 _YEARS = re.compile(r"(\d{1,2})\s*\+?\s*(?:years?|yrs?)\b|(?:経験|実務)?(\d{1,2})\s*年以上", re.IGNORECASE)
@@ -95,9 +106,16 @@ def location_tokens(text: str) -> list[str]:
             continue
         tokens.append(CITY_ALIASES.get(piece, piece))
         # Japanese addresses run together ("東京都港区"): also keep any known city inside them.
+        # Longest names first, each consumed once: "東京都" must not also read as "京都" (Kyoto).
         if _CJK.search(piece):
-            tokens.extend(alias for name, alias in CITY_ALIASES.items() if name in piece and alias != piece)
-    return tokens
+            rest = piece
+            for name in _CJK_CITY_NAMES:
+                if name in rest:
+                    rest = rest.replace(name, "|")
+                    if CITY_ALIASES[name] != piece:
+                        tokens.append(CITY_ALIASES[name])
+    countries = [COUNTRY_OF[t] for t in tokens if t in COUNTRY_OF]
+    return list(dict.fromkeys([*tokens, *countries]))
 
 
 def required_years(text: str) -> float:
@@ -259,32 +277,35 @@ class JobIndex:
         wants_remote = any(is_remote_text(text) for text in key)
         person_tokens = [location_tokens(text) for text in key]
         person_tokens = [tokens for tokens in person_tokens if tokens]
-        per_location = np.empty(len(self.location_strings), dtype=np.float32)
+        onsite = np.empty(len(self.location_strings), dtype=np.float32)
+        remote = np.empty(len(self.location_strings), dtype=np.float32)
         for i, job_tokens in enumerate(self.location_token_lists):
-            per_location[i] = _location_score(person_tokens, job_tokens)
-        scores = per_location[self.location_id] if len(self) else np.zeros(0, dtype=np.float32)
-        scores = np.where(self.remote, 100.0 if wants_remote else 90.0, scores).astype(np.float32)
-        if not person_tokens:
-            # Nothing but "remote" (or nothing at all) on the profile: on-site jobs score low (or unknown).
-            onsite = REMOTE_ONLY_ONSITE if wants_remote else UNKNOWN_LOCATION
-            scores = np.where(self.remote, scores, onsite).astype(np.float32)
+            onsite[i], remote[i] = _location_score(person_tokens, job_tokens, wants_remote=wants_remote)
+        if not len(self):
+            return np.zeros(0, dtype=np.float32)
+        scores = np.where(self.remote, remote[self.location_id], onsite[self.location_id]).astype(np.float32)
         self._location_scores[key] = scores
         return scores
 
 
-def _location_score(person: list[list[str]], job: list[str]) -> float:
-    if not job:
-        return JOB_WITHOUT_LOCATION
+def _location_score(person: list[list[str]], job: list[str], *, wants_remote: bool) -> tuple[float, float]:
+    """(score if the job is on-site, score if it's flagged remote) for one job location string."""
     if not person:
-        return UNKNOWN_LOCATION
+        # Nothing but "remote" (or nothing at all) on the profile.
+        onsite = REMOTE_ONLY_ONSITE if wants_remote else UNKNOWN_LOCATION
+        remote = (100.0 if wants_remote else 90.0) if not job else (70.0 if wants_remote else UNKNOWN_LOCATION)
+        return onsite, remote
+    if not job:
+        return JOB_WITHOUT_LOCATION, 100.0 if wants_remote else 90.0
     job_set = set(job)
     for tokens in person:
         # The first piece is the most specific one people write (a city): a match there is a match.
         if tokens[0] in job_set or job[0] in tokens:
-            return 100.0
+            return 100.0, 100.0
     if any(job_set.intersection(tokens) for tokens in person):
-        return 65.0  # same country or region, different city
-    return 15.0
+        return 65.0, 100.0  # same country or region: on-site means moving cities; remote is fine
+    # Elsewhere: "remote" postings that name a place are hybrid or tied to that country.
+    return 15.0, 60.0 if wants_remote else 40.0
 
 
 def _skills_scores(index: JobIndex, person_keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -295,8 +316,7 @@ def _skills_scores(index: JobIndex, person_keys: Sequence[str]) -> tuple[np.ndar
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         coverage = np.where(index.coverage_den > 0, np.minimum(overlap / index.coverage_den, 1.0), 0.0)
-    # Share of the job's skills the person has, plus 10 points per shared skill beyond the first.
-    scores = 100.0 * np.minimum(1.0, coverage + 0.1 * np.maximum(0.0, overlap - 1.0))
+    scores = 100.0 * coverage  # the share of the job's skills (at most SKILL_COVERAGE_CAP counted) they have
     scores = np.where(index.skill_counts > 0, scores, UNKNOWN_SKILLS)
     if not person_keys:
         scores = np.full(n, NO_PERSON_SKILLS, dtype=np.float32)
@@ -344,13 +364,14 @@ def score_person(index: JobIndex, person: PersonRow, *, top_k: int, floor: float
     experience = _experience_scores(index, person.years)
     salary = _salary_scores(index, person.salary_min, person.salary_max)
     roles = index.role_mask(person.desired_roles) if person.desired_roles else np.zeros(n, dtype=bool)
-    overall = (
+    base = (
         WEIGHTS["skills"] * skills
         + WEIGHTS["experience"] * experience
         + WEIGHTS["location"] * location
         + WEIGHTS["salary"] * salary
-        + np.where(roles, ROLE_BONUS, 0.0)
     )
+    # Skills also gate the rest: a convenient location and salary don't make a job you can't do a match.
+    overall = base * (SKILLS_GATE + (1.0 - SKILLS_GATE) * skills / 100.0) + np.where(roles, ROLE_BONUS, 0.0)
     overall = np.minimum(overall, 100.0)
     eligible = new & (overall >= floor)
     positions = np.flatnonzero(eligible)

@@ -61,7 +61,9 @@ class FeedServer:
                 return
 
             def do_GET(self) -> None:  # noqa: N802 - stdlib name
-                server.requests.append(SeenRequest(path=self.path, headers={k.lower(): v for k, v in self.headers.items()}))
+                server.requests.append(
+                    SeenRequest(path=self.path, headers={k.lower(): v for k, v in self.headers.items()})
+                )
                 route = server.routes.get(self.path)
                 if route is None:
                     route = Route(status=404, body=b"not found")
@@ -82,7 +84,7 @@ class FeedServer:
 
         self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     def start(self) -> FeedServer:
         self.thread.start()
@@ -105,7 +107,7 @@ def rss(items: list[dict], *, title: str = "Test feed") -> bytes:
     parts = []
     for item in items:
         pub = item.get("pub") or datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
-        guid = f"<guid isPermaLink=\"false\">{escape(item['guid'])}</guid>" if item.get("guid") else ""
+        guid = f'<guid isPermaLink="false">{escape(item["guid"])}</guid>' if item.get("guid") else ""
         parts.append(
             "<item>"
             f"<title>{escape(item['title'])}</title>"

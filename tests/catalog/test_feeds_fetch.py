@@ -100,6 +100,15 @@ def test_every_resolved_address_is_checked_not_just_the_first(monkeypatch, setti
         fetch_url("http://mixed.test/feed.xml")
 
 
+def test_unresolvable_host_is_a_resolution_error(monkeypatch):
+    def no_such_host(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
+    with pytest.raises(fetch.HostResolutionError):
+        fetch_url("https://no-such-host.invalid/feed.xml")
+
+
 def test_redirect_to_a_private_address_is_refused(server, allow_local):
     # Given an allowed server that redirects to an intranet address
     url = server.add("/moved", status=302, headers={"Location": "http://10.1.2.3/internal-feed"})
@@ -210,9 +219,7 @@ def test_connection_is_pinned_to_the_vetted_address(server, settings, monkeypatc
     settings.FEED_ALLOWED_HOSTS = ["127.0.0.1"]
     answers = iter([["127.0.0.1"], ["10.9.9.9"], ["10.9.9.9"]])
     calls: list[str] = []
-    monkeypatch.setattr(
-        socket, "getaddrinfo", fake_getaddrinfo({"rebind.test": lambda: next(answers)}, calls=calls)
-    )
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo({"rebind.test": lambda: next(answers)}, calls=calls))
     server.add("/feed.xml", body=FEED)
 
     # When fetching, the name is resolved once and the connection goes to the vetted address
@@ -353,4 +360,3 @@ def test_connect_failure_is_a_connection_error(allow_local):
         port = probe.getsockname()[1]
     with pytest.raises(fetch.FetchConnectionError):
         fetch_url(f"http://127.0.0.1:{port}/feed.xml")
-

@@ -60,7 +60,8 @@ def test_japanese_atom_with_details_in_html():
     assert (backend.salary_min, backend.salary_max) == (Decimal(4_000_000), Decimal(5_500_000))
     assert backend.remote is True  # リモート可
     assert backend.language == "ja"
-    assert backend.posted_at is not None and backend.posted_at.tzinfo is not None
+    assert backend.posted_at is not None
+    assert backend.posted_at.tzinfo is not None
 
     frontend = listings["urn:contentops-demo:shinsotsu:shinsotsu-2002"]
     assert frontend.remote is False  # リモート不可
@@ -149,7 +150,8 @@ def test_explicit_remote_field_wins():
 
 def test_html_to_text_drops_scripts_and_decodes_entities():
     text = html_to_text('<p>Tom &amp; Jerry</p><script>alert("x")</script><style>p{}</style><ul><li>Python</li></ul>')
-    assert "alert" not in text and "p{}" not in text
+    assert "alert" not in text
+    assert "p{}" not in text
     assert "Tom & Jerry" in text
     assert "- Python" in text
 
@@ -188,3 +190,9 @@ def test_feedparser_never_fetches_a_url_given_as_body():
 def test_non_http_links_are_dropped():
     body = rss([{"title": "X", "guid": "g", "link": "javascript:alert(1)"}])
     assert parse_feed(body).listings[0].url == ""
+
+
+def test_a_well_formed_empty_feed_is_not_an_error():
+    parsed = parse_feed(rss([]))
+    assert parsed.listings == []
+    assert parsed.title == "Test feed"

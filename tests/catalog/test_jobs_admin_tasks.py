@@ -87,7 +87,8 @@ def test_refresh_now_action(admin_client, server, settings):
 
     assert response.status_code == 200
     message = " ".join(str(m) for m in response.context["messages"])
-    assert "1 new" in message and "1 error(s)" in message
+    assert "1 new" in message
+    assert "1 error(s)" in message
     assert JobListing.objects.filter(feed=feed).count() == 1
     broken.refresh_from_db()
     assert broken.last_status == JobFeed.FetchStatus.ERROR

@@ -13,6 +13,7 @@ from tests.catalog.jobs_helpers import FeedServer, JobFeedFactory, JobListingFac
 
 pytestmark = pytest.mark.django_db
 
+
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     fast_password_hashing(settings)
@@ -165,14 +166,14 @@ def test_refresh_with_a_service_api_key(api_client, other_user, served_feed, set
     assert [f["feed_name"] for f in response.json()["feeds"]] == ["served"]
 
 
-def test_refresh_with_a_broker_queues_after_commit(staff_client, settings, monkeypatch, django_capture_on_commit_callbacks):
+def test_refresh_with_a_broker_queues_after_commit(
+    staff_client, settings, monkeypatch, django_capture_on_commit_callbacks
+):
     # Given a broker (not eager), the request only enqueues, once the transaction commits
     settings.CELERY_TASK_ALWAYS_EAGER = False
     feed = JobFeedFactory()
     sent: list[dict] = []
-    monkeypatch.setattr(
-        jobs_tasks.job_feeds_refresh_task, "apply_async", lambda *args, **kwargs: sent.append(kwargs)
-    )
+    monkeypatch.setattr(jobs_tasks.job_feeds_refresh_task, "apply_async", lambda *args, **kwargs: sent.append(kwargs))
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = staff_client.post(REFRESH, {"feed_ids": [feed.pk]}, format="json")

@@ -26,7 +26,11 @@ pytestmark = pytest.mark.django_db
 
 ITEMS = [
     {"title": "Junior Python Developer", "guid": "p-1", "description": "Python, Django. Salary: $60,000 - $70,000"},
-    {"title": "バックエンドエンジニア（新卒）", "guid": "p-2", "description": "勤務地：大阪府\n給与：年収400万円〜500万円\nフルリモート"},
+    {
+        "title": "バックエンドエンジニア（新卒）",
+        "guid": "p-2",
+        "description": "勤務地：大阪府\n給与：年収400万円〜500万円\nフルリモート",
+    },
     {"title": "QA Intern", "guid": "p-3", "description": "Selenium. On-site only."},
 ]
 
@@ -55,10 +59,17 @@ def test_refresh_creates_listings_and_records_the_fetch(server):
     assert feed.etag == '"v1"'
     assert feed.last_modified == "Sun, 01 Nov 2026 09:00:00 GMT"
     assert feed.last_error == ""
-    assert feed.last_fetched_at is not None and feed.last_success_at is not None
+    assert feed.last_fetched_at is not None
+    assert feed.last_success_at is not None
     assert feed.last_summary == "3 new, 0 updated, 0 unchanged"
     ja = JobListing.objects.get(feed=feed, guid="p-2")
-    assert (ja.location, ja.remote, ja.salary_min, ja.salary_currency, ja.language) == ("大阪府", True, 4_000_000, "JPY", "ja")
+    assert (ja.location, ja.remote, ja.salary_min, ja.salary_currency, ja.language) == (
+        "大阪府",
+        True,
+        4_000_000,
+        "JPY",
+        "ja",
+    )
     assert JobListing.objects.get(feed=feed, guid="p-1").skills == ["Python", "Django"]
 
 
@@ -151,7 +162,12 @@ def test_a_broken_feed_never_stops_the_others(server, settings):
         "good-b.rss": "ok",
     }
     assert (report.new, report.errors) == (4, 4)
-    for feed, fragment in [(bad_xml, "not a readable feed"), (private, "10.20.30.40"), (failing, "HTTP 500"), (huge, "cap")]:
+    for feed, fragment in [
+        (bad_xml, "not a readable feed"),
+        (private, "10.20.30.40"),
+        (failing, "HTTP 500"),
+        (huge, "cap"),
+    ]:
         feed.refresh_from_db()
         assert fragment in feed.last_error
         assert feed.last_status == JobFeed.FetchStatus.ERROR
@@ -262,7 +278,8 @@ def test_fetch_jobs_file_prints_a_summary(tmp_path):
     call_command("fetch_jobs", "--file", str(path), "--name", "Local", stdout=out)
 
     text = out.getvalue()
-    assert "Local" in text and "TOTAL" in text
+    assert "Local" in text
+    assert "TOTAL" in text
     row = next(line for line in text.splitlines() if line.startswith("Local"))
     assert row.split()[1:5] == ["ok", "3", "0", "0"]
 

@@ -207,3 +207,89 @@ def test_the_redis_index_is_namespaced_and_shared(needs_redis):
     assert client.zcard("contentops:llm:cache:lru") == 1
     reset_shared_state_for_tests()
     assert not list(client.scan_iter(match="contentops:llm:*"))
+
+
+@pytest.fixture
+def round_trips(monkeypatch):
+    """Counts the Redis round trips made in this thread (single commands, scripts, pipelines)."""
+    import redis
+
+    counted: list[str] = []
+    command, pipeline_execute = redis.Redis.execute_command, redis.client.Pipeline.execute
+
+    def counting_command(self, *args, **options):
+        counted.append(str(args[0]))
+        return command(self, *args, **options)
+
+    def counting_pipeline(self, *args, **options):
+        counted.append("PIPELINE")
+        return pipeline_execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting_command)
+    monkeypatch.setattr(redis.client.Pipeline, "execute", counting_pipeline)
+    return counted
+
+
+def test_on_redis_a_hit_a_miss_and_a_store_are_one_round_trip_each(needs_redis, round_trips):
+    warm = key_for(99)  # loads the scripts
+    cache_get(key=warm)
+    cache_set(key=warm, value={"v": 0}, task_name="t")
+    key = key_for()
+
+    round_trips.clear()
+    assert cache_get(key=key) is None
+    assert len(round_trips) == 1
+    cache_set(key=key, value={"v": 1}, task_name="t", user_id=5)
+    assert len(round_trips) == 2
+    assert cache_get(key=key) == {"v": 1}
+    assert len(round_trips) == 3
+    assert cache_stats() == CacheStats(hits=1, misses=2, evictions=0, size=2)
+
+
+def test_values_live_in_the_django_cache_and_leave_it_when_evicted_or_cleared(backend, settings):
+    settings.OPENAI_CACHE_MAX_SIZE = 2
+    a, b, c = (key_for(i) for i in range(3))
+    for key in (a, b):
+        cache_set(key=key, value={"k": key}, task_name="t", user_id=1)
+
+    assert cache.get(f"llm:resp:{a}") == {"k": a}  # any process can read it the Django way
+    cache_set(key=c, value={"k": c}, task_name="t")
+
+    assert cache.get(f"llm:resp:{a}") is None  # evicted: the value went with the index entry
+    assert cache.get(f"llm:resp:{b}") == {"k": b}
+    assert cache_clear(user_id=1) == 1
+    assert cache.get(f"llm:resp:{b}") is None
+    assert cache.get(f"llm:resp:{c}") == {"k": c}
+    assert cache_clear() == 1
+    assert cache.get(f"llm:resp:{c}") is None
+
+
+def test_a_value_gone_from_the_cache_is_a_miss_and_leaves_the_index(backend):
+    key = key_for()
+    cache_set(key=key, value={"v": 1}, task_name="t")
+
+    cache.delete(f"llm:resp:{key}")  # e.g. the Django cache evicted it under memory pressure
+
+    assert cache_get(key=key) is None
+    assert cache_stats() == CacheStats(hits=0, misses=1, evictions=0, size=0)
+
+
+def reversed_key(key: str, key_prefix: str, version: int) -> str:
+    """A KEY_FUNCTION under which a value's key is not the entries' common prefix + the entry key."""
+    return f"{key[::-1]}:{version}:{key_prefix}"
+
+
+def test_values_are_deleted_under_any_cache_key_function(needs_redis, settings):
+    caches_setting = {"default": {**settings.CACHES["default"], "KEY_FUNCTION": reversed_key}}
+    settings.CACHES = caches_setting
+    settings.OPENAI_CACHE_MAX_SIZE = 1
+    a, b = key_for(1), key_for(2)
+
+    cache_set(key=a, value={"v": 1}, task_name="t")
+    assert redis_client().exists(reversed_key(f"llm:resp:{a}", cache.key_prefix, cache.version))
+    cache_set(key=b, value={"v": 2}, task_name="t")
+
+    assert cache.get(f"llm:resp:{a}") is None
+    assert cache_get(key=b) == {"v": 2}
+    assert cache_clear() == 1
+    assert cache.get(f"llm:resp:{b}") is None

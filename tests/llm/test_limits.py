@@ -298,3 +298,75 @@ def test_two_processes_share_one_request_budget(needs_redis, settings):
     assert most_in_any_window(stamps, seconds=0.95) <= 2
     assert 5 <= len(stamps) <= 6
     assert all(start_at - 0.01 <= t < start_at + 3.0 for t in stamps)
+
+
+@pytest.fixture
+def round_trips(monkeypatch):
+    """Counts the Redis round trips made in this thread (single commands, scripts, pipelines)."""
+    import redis
+
+    counted: list[str] = []
+    command, pipeline_execute = redis.Redis.execute_command, redis.client.Pipeline.execute
+
+    def counting_command(self, *args, **options):
+        counted.append(str(args[0]))
+        return command(self, *args, **options)
+
+    def counting_pipeline(self, *args, **options):
+        counted.append("PIPELINE")
+        return pipeline_execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting_command)
+    monkeypatch.setattr(redis.client.Pipeline, "execute", counting_pipeline)
+    return counted
+
+
+def test_without_limits_a_slot_costs_one_round_trip_in_and_one_out(needs_redis, round_trips):
+    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=None, tpm=None, max_concurrency=2)
+    with governor.slot(estimated_tokens=10):  # loads the script
+        pass
+
+    round_trips.clear()
+    with governor.slot(estimated_tokens=10) as lease:
+        assert len(round_trips) == 1
+        lease.settle(actual_tokens=12)
+        assert len(round_trips) == 1
+    assert len(round_trips) == 2
+    assert governor.effective_limits()["in_flight"] == 0
+
+
+def test_a_tpm_limit_learned_while_a_request_is_in_flight_still_gets_its_tokens(make_governor):
+    sender, learner = make_governor(), make_governor()
+
+    with sender.slot(estimated_tokens=100) as lease:
+        learner.observe_headers({"x-ratelimit-limit-tokens": "1000", "x-ratelimit-remaining-tokens": "1000"})
+        lease.settle(actual_tokens=900)
+
+    assert lease.charged_tokens == 900
+    # 900 of the minute's 1000 tokens are spent: 200 more do not fit.
+    with pytest.raises(RateBudgetTimeout), sender.slot(estimated_tokens=200, deadline=time.monotonic() + 0.2):
+        pass
+    with sender.slot(estimated_tokens=50, deadline=time.monotonic() + 0.2):
+        pass
+
+
+def test_a_pause_set_while_waiting_for_a_slot_is_waited_out(make_governor):
+    governor, holder = make_governor(max_concurrency=1), make_governor(max_concurrency=1)
+    held = holder.slot(estimated_tokens=1)
+    held.__enter__()
+    entered: list[float] = []
+
+    def enter() -> None:
+        with governor.slot(estimated_tokens=1, deadline=time.monotonic() + 3):
+            entered.append(time.monotonic())
+
+    waiter = threading.Thread(target=enter)
+    waiter.start()
+    time.sleep(0.05)  # the waiter is polling for the slot
+    holder.pause(seconds=0.4)
+    paused_at = time.monotonic()
+    held.__exit__(None, None, None)
+    waiter.join()
+
+    assert entered
+    assert entered[0] - paused_at >= 0.35

@@ -6,13 +6,17 @@ import time
 from threading import Lock
 
 import pytest
+from django.db import IntegrityError, transaction
+from django.db.models.signals import post_save
 from pydantic import BaseModel
 
 from llm.breaker import get_breaker
 from llm.errors import LLMRequestError
 from llm.fields import FIELD_DESCRIPTION, FieldDescription
+from llm.ledger import CallRecord, llm_call_record
 from llm.models import LLMCall
 from llm.providers import provider_config
+from llm.redis import redis_client
 from llm.runtime import run, run_many
 from tests.conftest import CANARY_KEY
 from tests.llm.factories import field_input
@@ -241,3 +245,98 @@ def test_quota_under_concurrency_costs_a_single_call(sim):
     assert len(chat_calls(sim)) == 1
     assert all(o.result.is_fallback for o in outcomes)
     assert LLMCall.objects.filter(attempts__gt=0).count() == 1
+
+
+def ledger_record(**overrides) -> CallRecord:
+    values = {
+        "task": "field_description",
+        "task_version": 3,
+        "provider": "openai",
+        "model": "gpt-4o-mini",
+        "mode": "now",
+        "status": "succeeded",
+        "attempts": 2,
+        "tokens_in": 1200,
+        "tokens_out": 300,
+        "latency_ms": 45,
+        "rate_limit_errors": 1,
+        "request_id": "req_123",
+        "cache_key": "c" * 64,
+    }
+    values.update(overrides)
+    return CallRecord(**values)
+
+
+def test_the_ledger_row_is_saved_as_the_orm_would_save_it(user):
+    row = llm_call_record(record=ledger_record(subject=("auth.User", user.pk), user_id=user.pk))
+
+    assert row.pk is not None
+    assert (row._state.adding, row._state.db) == (False, "default")
+    stored = LLMCall.objects.get(pk=row.pk)
+    for model_field in LLMCall._meta.concrete_fields:
+        assert getattr(stored, model_field.attname) == getattr(row, model_field.attname), model_field.name
+    assert stored.created_at is not None
+    assert stored.cost_usd > 0
+    assert (stored.subject, stored.user) == (user, user)
+
+
+def test_the_ledger_refuses_a_row_breaking_its_constraints_and_marks_the_transaction(db):
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            llm_call_record(record=ledger_record(status="failed", error_class=""))
+        assert transaction.get_connection().needs_rollback
+
+    assert not LLMCall.objects.exists()
+
+
+def test_save_signal_receivers_still_see_ledger_rows(db):
+    seen: list[int] = []
+
+    def receiver(sender, instance, created, **kwargs):
+        seen.append(instance.pk)
+
+    post_save.connect(receiver, sender=LLMCall)
+    try:
+        row = llm_call_record(record=ledger_record())
+    finally:
+        post_save.disconnect(receiver, sender=LLMCall)
+
+    assert seen == [row.pk]
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch):
+    """Counts the Redis round trips made in this thread (single commands, scripts, pipelines)."""
+    import redis
+
+    if redis_client() is None:
+        pytest.skip("needs Redis: set REDIS_URL")
+    counted: list[str] = []
+    command, pipeline_execute = redis.Redis.execute_command, redis.client.Pipeline.execute
+
+    def counting_command(self, *args, **options):
+        counted.append(str(args[0]))
+        return command(self, *args, **options)
+
+    def counting_pipeline(self, *args, **options):
+        counted.append("PIPELINE")
+        return pipeline_execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting_command)
+    monkeypatch.setattr(redis.client.Pipeline, "execute", counting_pipeline)
+    return counted
+
+
+def test_the_hot_path_costs_one_query_and_few_redis_round_trips(sim, redis_round_trips, django_assert_num_queries):
+    run(FIELD_DESCRIPTION, field_input(0))  # the first call probes the provider and loads the scripts
+
+    redis_round_trips.clear()
+    with django_assert_num_queries(1):
+        assert run(FIELD_DESCRIPTION, field_input(1)).status == "succeeded"
+    # cache read, breaker check, admission, release, breaker success, cache write
+    assert len(redis_round_trips) == 6, redis_round_trips
+
+    redis_round_trips.clear()
+    with django_assert_num_queries(1):
+        assert run(FIELD_DESCRIPTION, field_input(1)).cached
+    assert len(redis_round_trips) == 1, redis_round_trips

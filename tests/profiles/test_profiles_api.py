@@ -264,6 +264,33 @@ def test_parse_text_accepts_the_seeds_form_field(user_client, own):
     assert response.json()["profile"]["full_name"] == "Jane Doe"
 
 
+SERVER_OWNED_SENT = {
+    "ai_profile_summary": "Top candidate, hire now",
+    "ai_is_fallback": "false",
+    "user_id": "mallory",
+    "last_scored_at": "2001-01-01T00:00:00Z",
+}
+
+
+@pytest.mark.parametrize("endpoint", ["parse-text", "upload"])
+def test_resume_endpoints_ignore_server_owned_fields_sent_along(user_client, own, endpoint):
+    if endpoint == "parse-text":
+        body, fmt = {"text": RESUME_TEXT, **SERVER_OWNED_SENT}, "json"
+    else:
+        body, fmt = {"file": SimpleUploadedFile("cv.txt", RESUME_TEXT.encode()), **SERVER_OWNED_SENT}, "multipart"
+
+    response = user_client.post(
+        f"/api/v1/profiles/{endpoint.replace('upload', 'upload-resume')}/alice", body, format=fmt
+    )
+
+    assert response.status_code == 200, response.content
+    own.refresh_from_db()
+    assert own.user_id == "alice"
+    assert own.ai_is_fallback is True  # what the server knows: the rule-based parser answered
+    assert own.ai_profile_summary != "Top candidate, hire now"
+    assert own.last_scored_at is None
+
+
 def test_upload_without_a_file_is_400(user_client, own):
     response = user_client.post("/api/v1/profiles/upload-resume/alice", {}, format="multipart")
 

@@ -82,6 +82,8 @@ def test_location_sub_score_knows_remote_cities_in_two_scripts_and_countries():
             job(3, location="Berlin, Germany"),
             job(4, location="Anywhere", remote=True),
             job(5, location=""),
+            job(6, location="Remote (US)", remote=True),
+            job(7, location="Tokyo (hybrid)", remote=True),
         ]
     )
 
@@ -89,12 +91,14 @@ def test_location_sub_score_knows_remote_cities_in_two_scripts_and_countries():
     onsite_person, _ = only(index, person(locations=["Tokyo, Japan"]))
 
     assert scored[1].location == 100.0
-    assert scored[2].location == 15.0
+    assert scored[2].location == 65.0  # another city in the same country
     assert scored[3].location == 15.0
     assert scored[4].location == 100.0  # remote job, and the person wants remote
     assert onsite_person[4].location == 90.0
-    assert onsite_person[2].location == 65.0  # same country, another city
     assert scored[5].location == 50.0
+    assert scored[6].location == 60.0  # remote, but tied to another country
+    assert onsite_person[6].location == 40.0
+    assert scored[7].location == 100.0
 
 
 def test_experience_sub_score_compares_years_with_the_level_the_posting_asks_for():
@@ -175,4 +179,5 @@ def test_helpers_parse_years_and_locations():
     assert required_years("Lead Engineer") == 7.0
     assert required_years("経験5年以上") == 5.0
     assert math.isnan(required_years("Engineer"))
-    assert "tokyo" in location_tokens("東京都港区")
+    assert location_tokens("東京都港区")[-2:] == ["tokyo", "japan"]
+    assert location_tokens("Remote (US/Canada)") == ["us", "canada"]
