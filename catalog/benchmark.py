@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
+import httpx2
 from django.db import transaction
 from django.test import override_settings
 
@@ -72,6 +73,20 @@ def products_create(*, count: int, nonce: str) -> list[int]:
     return ids
 
 
+class StreamingSimTransport(httpx2.BaseTransport):
+    """`sim.transport()` without `httpx2.MockTransport`'s `request.read()`.
+
+    MockTransport buffers every request body before handing it over, so a 270 MB upload would sit
+    in this process's memory, as it never does over a socket; the simulator streams uploads itself.
+    """
+
+    def __init__(self, sim: Any) -> None:
+        self.sim = sim
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        return self.sim.handle(request)
+
+
 @contextmanager
 def simulated_openai(seed: int) -> Iterator[Any]:
     """Point the layer at an in-process simulator as the `openai` provider."""
@@ -81,7 +96,7 @@ def simulated_openai(seed: int) -> Iterator[Any]:
     try:
         with (
             override_settings(LLM_PROVIDER="openai", OPENAI_API_KEY="sk-benchmark", OPENAI_BASE_URL=""),
-            use_transport(sim.transport()),
+            use_transport(StreamingSimTransport(sim)),
         ):
             yield sim
     finally:
@@ -111,7 +126,7 @@ def batch_benchmark(
     started = time.perf_counter()
     product_ids = products_create(count=products, nonce=nonce)
     create_products_s = time.perf_counter() - started
-    say(f"created {len(product_ids)} products in {create_products_s:.1f}s")
+    say(f"created {len(product_ids)} products in {create_products_s:.1f}s (peak RSS {peak_rss_mb()} MB)")
     batch_pks: list[int] = []
     try:
         with simulated_openai(seed) as sim:
@@ -122,7 +137,10 @@ def batch_benchmark(
             batch = batch_submit(batch=batch)
             build_upload_s = time.perf_counter() - started
             build_upload_cpu_s = time.process_time() - cpu
-            say(f"built {batch.item_count} lines in {built_s:.1f}s, uploaded + submitted by {build_upload_s:.1f}s")
+            say(
+                f"built {batch.item_count} lines in {built_s:.1f}s, uploaded + submitted by {build_upload_s:.1f}s"
+                f" (peak RSS {peak_rss_mb()} MB)"
+            )
 
             started = time.perf_counter()
             polls = 0
@@ -130,13 +148,16 @@ def batch_benchmark(
                 batch = batch_poll(batch=batch, min_interval_s=0)
                 polls += 1
             provider_s = time.perf_counter() - started
-            say(f"simulator answered every line in {provider_s:.1f}s ({polls} polls): {batch.status}")
+            say(
+                f"simulator answered every line in {provider_s:.1f}s ({polls} polls): {batch.status}"
+                f" ({peak_rss_mb()} MB)"
+            )
 
             started, cpu = time.perf_counter(), time.process_time()
             report = batch_ingest(batch=batch)
             ingest_s = time.perf_counter() - started
             ingest_cpu_s = time.process_time() - cpu
-            say(f"ingested in {ingest_s:.1f}s: {report.applied} applied, {report.failed} failed")
+            say(f"ingested in {ingest_s:.1f}s: {report.applied} applied, {report.failed} failed ({peak_rss_mb()} MB)")
             batch.refresh_from_db()
             parts = list(batch.parts.order_by("number"))
             uploaded_mb = sum(p.byte_size for p in parts) / 1024 / 1024

@@ -218,6 +218,16 @@ FEED_CONNECT_TIMEOUT = env.float("FEED_CONNECT_TIMEOUT", default=5.0)
 FEED_READ_TIMEOUT = env.float("FEED_READ_TIMEOUT", default=15.0)
 FEED_TOTAL_TIMEOUT = env.float("FEED_TOTAL_TIMEOUT", default=30.0)
 
+# --- resumes (profiles/extract.py: extraction runs in a separate, limited process) --------------
+RESUME_MAX_BYTES = env.int("RESUME_MAX_BYTES", default=5 * 1024 * 1024)
+RESUME_EXTRACT_TIMEOUT_SECONDS = env.float("RESUME_EXTRACT_TIMEOUT_SECONDS", default=15.0)
+RESUME_EXTRACT_MEMORY_MB = env.int("RESUME_EXTRACT_MEMORY_MB", default=512)
+RESUME_MAX_PAGES = env.int("RESUME_MAX_PAGES", default=30)
+RESUME_MAX_TEXT_CHARS = env.int("RESUME_MAX_TEXT_CHARS", default=30000)
+RESUME_ZIP_MAX_ENTRIES = env.int("RESUME_ZIP_MAX_ENTRIES", default=500)
+RESUME_ZIP_MAX_UNCOMPRESSED_BYTES = env.int("RESUME_ZIP_MAX_UNCOMPRESSED_BYTES", default=50 * 1024 * 1024)
+RESUME_ZIP_MAX_RATIO = env.int("RESUME_ZIP_MAX_RATIO", default=200)
+
 # --- LLM layer (DESIGN.md §4; names from seed 001) ----------------------------------------------
 # Provider: explicit LLM_PROVIDER wins; otherwise Azure when its endpoint and key are set,
 # `compatible` when OPENAI_BASE_URL is set, `openai` with a key, and `offline` with nothing.

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, QuerySet
+from django.db.models import Count
 
 from config.errors import NotFoundError
 from profiles.models import Resume, UserProfile
+from profiles.services import profile_get_or_create  # the one write here: a profile is created on first use
 
 
 def _not_found(user_id: str) -> NotFoundError:
@@ -26,8 +27,6 @@ def profile_for_request(*, user: AbstractBaseUser | AnonymousUser, user_id: str)
         profile = UserProfile.objects.select_related("owner").filter(user_id=user_id).first()
         if profile is not None:
             return profile
-    from profiles.services import profile_get_or_create  # services import selectors, not the reverse at load
-
     own = UserProfile.objects.select_related("owner").filter(owner=user).first()
     if own is None and user.get_username() == user_id:
         own = profile_get_or_create(user=user)
@@ -44,10 +43,6 @@ def profile_page(*, skip: int = 0, limit: int = 100) -> tuple[int, list[UserProf
         .order_by("user_id")[skip : skip + limit]
     )
     return UserProfile.objects.count(), list(page)
-
-
-def resumes_for_profile(*, profile: UserProfile) -> QuerySet[Resume]:
-    return Resume.objects.filter(profile=profile).order_by("-uploaded_at", "-id")
 
 
 def resume_by_content(*, profile: UserProfile, sha256: str) -> Resume | None:

@@ -22,13 +22,14 @@ from django.utils import timezone
 
 from catalog.skills import SKILL_CATEGORIES, canonical_skill
 from config.errors import DomainError
+from llm.runtime import run
 from profiles import extract
+from profiles.llm import RESUME_PARSE, ParsedResume, ResumeParseInput, ResumeSource
 from profiles.models import Resume, UserProfile
 from profiles.resume_heuristics import find_email, find_phone
 
 if TYPE_CHECKING:
     from llm.task import Provenance
-    from profiles.llm import ParsedResume, ResumeParseInput
 
 SKILL_FIELDS = ("programming_languages", "frameworks_libraries", "tools_platforms", "soft_skills")
 EXPERIENCE_FIELDS = ("job_titles", "companies", "industries", "experience_descriptions")
@@ -140,9 +141,6 @@ def content_sha256(data: bytes) -> str:
 
 
 def _resume_parse(*, profile: UserProfile, text: str, language: str, source: dict[str, Any]) -> Resume:
-    from llm.runtime import run
-    from profiles.llm import RESUME_PARSE, ResumeParseInput, ResumeSource
-
     task_input = ResumeParseInput(
         profile_id=profile.pk,
         text=text,
@@ -151,8 +149,10 @@ def _resume_parse(*, profile: UserProfile, text: str, language: str, source: dic
         source=ResumeSource(**source),
     )
     run(RESUME_PARSE, task_input, user_id=profile.owner_id)
-    profile.refresh_from_db()
-    return Resume.objects.get(profile=profile, sha256=source["sha256"])
+    profile.refresh_from_db()  # the caller's object shows what the parse wrote
+    resume = Resume.objects.get(profile=profile, sha256=source["sha256"])
+    resume.profile = profile
+    return resume
 
 
 # -- applying a parse -------------------------------------------------------------------------------

@@ -33,10 +33,12 @@ _STILL_STUDYING = re.compile(r"expected graduation|graduating in|在学中|卒�
 _LEVELS = ((1, "entry"), (3, "junior"), (7, "mid"), (12, "senior"))
 
 
-def career_level(years: float | None, *, text: str, titles: list[str]) -> str:
+def career_level(years: float | None, *, text: str, titles: list[str], graduation_years: list[int], as_of: date) -> str:
     years = years or 0.0
-    # Internships add years while someone is still studying: a graduation ahead outweighs them.
-    if (years < 3 and _STILL_STUDYING.search(text)) or (years < 1 and _STUDENT.search(text)):
+    # Internships add years while someone is still studying: a graduation ahead outweighs them
+    # ("卒業見込み 2025" read in 2026 is a graduate).
+    studying = _STILL_STUDYING.search(text) and max(graduation_years, default=as_of.year) >= as_of.year
+    if (years < 3 and studying) or (years < 1 and _STUDENT.search(text)):
         return "student"
     level = next((name for limit, name in _LEVELS if years < limit), "lead")
     joined = " ".join(titles)
@@ -86,7 +88,10 @@ def parse_resume(text: str, *, language: str, as_of: date) -> dict[str, Any]:
     grouped = skills_by_category(skills)
     years = years_of_experience(text, experience_lines, as_of=as_of)
     work = experience(experience_lines + sections.get("header", [])[:6])
-    level = career_level(years, text=text, titles=work["job_titles"])
+    schooling = education(education_lines, section="education" in sections)
+    level = career_level(
+        years, text=text, titles=work["job_titles"], graduation_years=schooling["graduation_years"], as_of=as_of
+    )
     title = work["job_titles"][0] if work["job_titles"] else None
     na = NOT_AVAILABLE["ja" if language == "ja" else "en"]
     return {
@@ -104,7 +109,7 @@ def parse_resume(text: str, *, language: str, as_of: date) -> dict[str, Any]:
         "career_level": level,
         "skills": {category: values[:40] for category, values in grouped.items()},
         "experience": work,
-        "education": education(education_lines, section="education" in sections),
+        "education": schooling,
         "preferences": preferences(lines, sections.get("preferences", [])),
         "insights": {"profile_summary": na, "strengths": [], "improvement_areas": [], "career_advice": na},
     }

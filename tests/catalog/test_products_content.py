@@ -172,3 +172,13 @@ def test_marking_queued_records_the_batch():
     assert products_mark_queued(product_ids=[p.pk for p in products], batch_id="batch_z") == 3
 
     assert set(Product.objects.values_list("processing_status", "batch_id")) == {("queued", "batch_z")}
+
+
+def test_apply_many_round_trips_quotes_backslashes_and_non_ascii_text():
+    product = ProductFactory()
+    content = content_for(product, "pt-PT")
+    content["basic_info"]["overview"] = 'Diz "olá" \\ it\'s 12" — ação 🎸 %s %(x)s'
+
+    product_contents_apply_many(items=[(product.pk, "pt-PT", content, provenance())])
+
+    assert ProductContent.objects.get().content == content

@@ -111,6 +111,13 @@ def test_heuristics_read_a_japanese_rirekisho():
     assert japanese_ratio(parsed["professional_summary"]) > 0.5
 
 
+def test_an_expected_graduation_in_the_past_is_no_longer_a_student():
+    parsed = parse_resume(demo_text("yamada_taro_rirekisho.txt"), language="ja", as_of=date(2026, 11, 1))
+
+    assert parsed["years_of_experience"] == 3.3
+    assert parsed["career_level"] == "mid"
+
+
 def test_heuristics_read_a_japanese_shokumu_keirekisho():
     parsed = parse_resume(demo_text("sato_hanako_shokumukeirekisho.txt"), language="ja", as_of=AS_OF)
 
