@@ -20,7 +20,7 @@ from catalog.serializers import (
     ProductListSerializer,
     ProductStatusReportSerializer,
 )
-from catalog.services.generation import product_content_batch_create
+from catalog.services.generation import MAX_BATCH_ITEMS, product_content_batch_create
 from config.api.permissions import IsStaffOrServiceKey
 
 TEST_BATCH_LOCALES = ("en-US",)
@@ -104,6 +104,7 @@ class ProductBatchCreateApi(APIView):
             locales=locales,
             include_completed=data["include_completed"],
             created_by=request.user,
+            max_items=MAX_BATCH_ITEMS,
         )
         return _created(batch, locales=locales)
 

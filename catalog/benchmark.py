@@ -26,10 +26,12 @@ from django.db import transaction
 from django.test import override_settings
 
 from batches.models import Batch, BatchItem
-from batches.services import batch_ingest, batch_poll, batch_submit
+from batches.services import ItemSpec, batch_create, batch_ingest, batch_poll, batch_submit
 from batches.services.common import FINISHED, batch_dir
+from catalog.llm import PRODUCT_CONTENT
 from catalog.models import Brand, Category, Product, ProductContent
-from catalog.services.generation import product_content_batch_create
+from catalog.services.content import products_mark_queued
+from catalog.services.generation import product_content_batch_create, product_content_input, product_custom_id
 from llm.models import LLMCall
 from llm.providers import use_transport
 
@@ -117,10 +119,38 @@ def cleanup(*, nonce: str, batch_pks: list[int]) -> None:
         Product.objects.filter(slug__startswith=f"bench-{nonce}-").delete()
 
 
+def product_items(*, nonce: str, locales: list[str]) -> Iterator[ItemSpec]:
+    """The run's (product, locale) lines, streamed: the catalog's own input builder and custom ids,
+    over products read 2,000 at a time (the catalog service loads them all; see `via_service`)."""
+    products = (
+        Product.objects.filter(slug__startswith=f"bench-{nonce}-")
+        .select_related("brand", "category")
+        .order_by("pk")
+        .iterator(chunk_size=2000)
+    )
+    for product in products:
+        for locale in locales:
+            yield ItemSpec(
+                product_custom_id(product_id=product.pk, locale=locale),
+                product_content_input(product=product, locale=locale),
+                ("catalog.product", product.pk),
+            )
+
+
 def batch_benchmark(
-    *, products: int, locales: list[str], seed: int = 4, keep: bool = False, say: Say | None = None
+    *,
+    products: int,
+    locales: list[str],
+    seed: int = 4,
+    keep: bool = False,
+    via_service: bool = False,
+    say: Say | None = None,
 ) -> dict[str, Any]:
-    """One run; returns the figures (see the module docstring)."""
+    """One run; returns the figures (see the module docstring).
+
+    `via_service` creates the batch with `product_content_batch_create` (what the API and
+    `run_batch_processing` call) instead of streaming the inputs into `batch_create`.
+    """
     say = say or (lambda message: print(message, file=sys.stderr))
     nonce = uuid.uuid4().hex[:8]
     started = time.perf_counter()
@@ -131,7 +161,15 @@ def batch_benchmark(
     try:
         with simulated_openai(seed) as sim:
             started, cpu = time.perf_counter(), time.process_time()
-            batch = product_content_batch_create(product_ids=product_ids, locales=locales, name=f"benchmark {nonce}")
+            if via_service:
+                batch = product_content_batch_create(
+                    product_ids=product_ids, locales=locales, name=f"benchmark {nonce}"
+                )
+            else:
+                batch = batch_create(
+                    task=PRODUCT_CONTENT, items=product_items(nonce=nonce, locales=locales), name=f"benchmark {nonce}"
+                )
+                products_mark_queued(product_ids=product_ids, batch_id=batch.batch_id)
             batch_pks.append(batch.pk)
             built_s = time.perf_counter() - started
             batch = batch_submit(batch=batch)
@@ -167,6 +205,7 @@ def batch_benchmark(
         return {
             "products": products,
             "locales": locales,
+            "via_service": via_service,
             "lines": batch.item_count,
             "parts": len(parts),
             "input_mb": round(uploaded_mb, 1),

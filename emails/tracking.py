@@ -17,7 +17,7 @@ OPEN_SALT = "emails.tracking.open"
 CLICK_SALT = "emails.tracking.click"
 
 
-class BadToken(Exception):  # noqa: N818 - reads better at the call site than BadTokenError
+class BadToken(Exception):
     """A tracking token that is forged, altered, malformed or too old."""
 
 

@@ -98,22 +98,23 @@ def fallback(task_input: DigestInput) -> DigestOutput:
     day = date.fromisoformat(task_input.digest_date)
     if task_input.language == "ja":
         title = f"{day.month}月{day.day}日の新着マッチ{n}件"
-        summary = f"新着求人{task_input.total_new_jobs}件のうち、{task_input.total_matches}件があなたに合っています。"
+        summary = f"新着マッチは{task_input.total_matches}件です。"
         if best is not None:
-            summary = (
-                f"本日のトップマッチは{best.company or '企業名非公開'}の「{best.title}」（{best.score}点）です。"
-                + summary
-            )
+            company = best.company or "企業名非公開"
+            summary = f"本日のトップマッチは{company}の「{best.title}」（{best.score}点）です。"
+            if best.reasons:
+                summary += f"理由: {best.reasons[0]}。"
         trends = [f"新着求人の{t.share}%で{t.name}が求められています。" for t in task_input.trending[:3]]
         advice = [f"{gap}を学ぶと、より多くのマッチ求人に応募できます。" for gap in task_input.skill_gaps[:3]]
         advice = advice or ["プロフィールのスキルを最新に保つと、マッチの精度が上がります。"]
     else:
         title = f"{n} new job match{'es' if n != 1 else ''} for {day:%b} {day.day}"
-        summary = f"{task_input.total_matches} of today's {task_input.total_new_jobs} new postings match your profile."
+        summary = f"You have {task_input.total_matches} new matches."
         if best is not None:
-            summary = f"Your best match today is {best.title} at {best.company or 'an undisclosed company'} " + (
-                f"({best.score}/100). {summary}"
-            )
+            company = best.company or "an undisclosed company"
+            summary = f"Your best match today is {best.title} at {company} ({best.score}/100)."
+            if best.reasons:
+                summary += f" Why: {best.reasons[0]}."
         trends = [f"{t.name} appears in {t.share}% of today's new postings." for t in task_input.trending[:3]]
         advice = [f"Learning {gap} would open more of your matches." for gap in task_input.skill_gaps[:3]]
         advice = advice or ["Keep your profile's skills up to date to sharpen your matches."]

@@ -34,7 +34,7 @@ from emails.services import email_send
 from llm.runtime import run_many
 from profiles.digest_llm import DIGEST, DigestInput, DigestJob, DigestOutput, TrendingSkill
 from profiles.models import DailyDigest, JobScore, UserProfile
-from profiles.scoring.prefilter import norm_skill
+from profiles.scoring.prefilter import is_remote_text, norm_skill
 from profiles.scoring.text import one_line
 from profiles.scoring_llm import SCORE_VERSION
 
@@ -45,7 +45,7 @@ LABELS = {
         "matches": "Your top new matches",
         "trends": "Market trends",
         "skills": "Skills to grow",
-        "score": "match",
+        "score": "{score}/100",
         "remote": "remote",
         "rule_based": "rule-based estimate",
         "footer": "You get this email because you have a ContentOps profile.",
@@ -55,7 +55,7 @@ LABELS = {
         "matches": "本日の新着マッチ",
         "trends": "市場動向",
         "skills": "伸ばしたいスキル",
-        "score": "点",
+        "score": "{score}点",
         "remote": "リモート可",
         "rule_based": "ルールベースの推定",
         "footer": "ContentOpsのプロフィールをお持ちの方にお送りしています。",
@@ -96,16 +96,17 @@ def _due_people(*, now: datetime, profile_ids: Sequence[int] | None, respect_hou
     queryset = UserProfile.objects.all()
     if profile_ids is not None:
         queryset = queryset.filter(id__in=list(profile_ids))
-    by_zone: dict[str, list[int]] = defaultdict(list)
-    for profile_id, time_zone in queryset.values_list("id", "time_zone").iterator(chunk_size=5000):
-        by_zone[time_zone].append(profile_id)
-    due: dict[int, date] = {}
-    for time_zone, ids in by_zone.items():
+    # Which zones are in their morning is decided per distinct zone (a few dozen), not per person.
+    dates: dict[str, date] = {}
+    for time_zone in queryset.order_by().values_list("time_zone", flat=True).distinct():
         local = now.astimezone(zone(time_zone))
         # A window, not one hour: a run missed at 07:00 (worker down, deploy) is caught up at 08:00.
-        if respect_hour and not hour <= local.hour < hour + window:
-            continue
-        due.update(dict.fromkeys(ids, local.date()))
+        if not respect_hour or hour <= local.hour < hour + window:
+            dates[time_zone] = local.date()
+    due: dict[int, date] = {}
+    if dates:
+        for profile_id, time_zone in queryset.filter(time_zone__in=list(dates)).values_list("id", "time_zone"):
+            due[profile_id] = dates[time_zone]
     if due:
         existing = DailyDigest.objects.filter(profile_id__in=list(due), digest_date__in=set(due.values()))
         for profile_id, digest_date in existing.values_list("profile_id", "digest_date"):
@@ -260,7 +261,15 @@ def digest_render(*, digest: DailyDigest, language: str) -> RenderedEmail:
     language = language if language in LABELS else "en"
     labels = LABELS[language]
     jobs = [
-        {**job, "click_url": tracking.click_url(digest_id=digest.id, job_id=job["job_id"])}
+        {
+            **job,
+            "click_url": tracking.click_url(digest_id=digest.id, job_id=job["job_id"]),
+            "score_label": labels["score"].format(score=job.get("score", "")),
+            # "Remote · remote" says it twice: the label only when the location doesn't.
+            "remote_label": labels["remote"]
+            if job.get("remote") and not is_remote_text(job.get("location", ""))
+            else "",
+        }
         for job in digest.top_jobs
         if isinstance(job, dict) and isinstance(job.get("job_id"), int)
     ]

@@ -26,7 +26,8 @@ def run(*, report: DemoReport) -> None:
     scoring = job_scores_run(profile_ids=profile_ids)
     report.done.append(
         f"matching: {scoring.considered} new (person, job) pairs prefiltered for {scoring.people} people in "
-        f"{scoring.prefilter_s:.2f}s; top {setting('MATCH_LLM_TOP_K', 20)} per person → {scoring.sent_to_llm} JOB_SCORE call(s) ({scoring.llm_fallbacks} rule-based fallback(s)); "
+        f"{scoring.prefilter_s:.2f}s; top {setting('MATCH_LLM_TOP_K', 20)} per person → {scoring.sent_to_llm} "
+        f"JOB_SCORE call(s) ({scoring.llm_fallbacks} rule-based fallback(s)); "
         f"{scoring.stored} score(s) ≥ {min_score():.0f} stored"
     )
     digests = digests_generate(profile_ids=profile_ids, respect_hour=False)

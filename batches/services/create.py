@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from batches.conf import setting
 from batches.models import Batch, BatchItem, BatchPart
 from batches.services.common import batch_dir, batch_task, new_batch_id, part_path
+from batches.services.rows import rows_insert
 from config.errors import ConflictError, DomainError
 from llm.batching import LineBuilder, batch_limits
 from llm.providers import ProviderConfig, provider_config
@@ -32,6 +33,56 @@ class ItemSpec(NamedTuple):
     custom_id: str
     task_input: BaseModel
     subject: tuple[str, Any] | None = None
+
+
+# Every column of a new item, so the COPY path needs no database defaults.
+ITEM_FIELDS = (
+    "batch",
+    "custom_id",
+    "subject_type",
+    "subject_id",
+    "input",
+    "status",
+    "attempts",
+    "error_class",
+    "error_message",
+    "output_summary",
+    "is_fallback",
+    "applied_at",
+    "llm_call",
+    "retry_of",
+    "part",
+)
+
+
+def _item_row(
+    batch_pk: int,
+    custom_id: str,
+    subject_type_id: int | None,
+    subject_id: str,
+    raw_input: dict[str, Any],
+    *,
+    attempts: int = 0,
+    retry_of: int | None = None,
+) -> tuple[Any, ...]:
+    pending = BatchItem.Status.PENDING.value
+    return (
+        batch_pk,
+        custom_id,
+        subject_type_id,
+        subject_id,
+        raw_input,
+        pending,
+        attempts,
+        "",
+        "",
+        "",
+        False,
+        None,
+        None,
+        retry_of,
+        None,
+    )
 
 
 class _ContentTypes:
@@ -101,7 +152,7 @@ def _batch_record(
     )
     content_types = _ContentTypes()
     seen: set[str] = set()
-    rows: list[BatchItem] = []
+    rows: list[tuple[Any, ...]] = []
     for spec in items:
         custom_id, task_input, *rest = spec
         subject = rest[0] if rest else None
@@ -125,19 +176,11 @@ def _batch_record(
         if subject is None and task.subject is not None:
             subject = task.subject(task_input)
         subject_type_id, subject_id = content_types.resolve(subject)
-        rows.append(
-            BatchItem(
-                batch=batch,
-                custom_id=custom_id,
-                subject_type_id=subject_type_id,
-                subject_id=subject_id,
-                input=task_input.model_dump(mode="json"),
-            )
-        )
+        rows.append(_item_row(batch.pk, custom_id, subject_type_id, subject_id, task_input.model_dump(mode="json")))
         if len(rows) >= WRITE_CHUNK:
-            BatchItem.objects.bulk_create(rows)
+            rows_insert(model=BatchItem, fields=ITEM_FIELDS, rows=rows)
             rows.clear()
-    BatchItem.objects.bulk_create(rows)
+    rows_insert(model=BatchItem, fields=ITEM_FIELDS, rows=rows)
     if not seen:
         raise DomainError("A batch needs at least one item.", code="empty_batch")
     batch.item_count = len(seen)
@@ -168,18 +211,15 @@ def batch_create_retry(*, batch: Batch, item_ids: list[int], config: ProviderCon
     fields = ("id", "custom_id", "subject_type_id", "subject_id", "input", "attempts")
     for start in range(0, len(item_ids), WRITE_CHUNK):
         chunk = item_ids[start : start + WRITE_CHUNK]
-        BatchItem.objects.bulk_create(
-            BatchItem(
-                batch=retry,
-                custom_id=row["custom_id"],
-                subject_type_id=row["subject_type_id"],
-                subject_id=row["subject_id"],
-                input=row["input"],
-                attempts=row["attempts"],
-                retry_of_id=row["id"],
+        rows = [
+            _item_row(retry.pk, custom_id, subject_type_id, subject_id, raw_input, attempts=attempts, retry_of=pk)
+            for pk, custom_id, subject_type_id, subject_id, raw_input, attempts in BatchItem.objects.filter(
+                pk__in=chunk
             )
-            for row in BatchItem.objects.filter(pk__in=chunk).values(*fields)
-        )
+            .order_by("pk")
+            .values_list(*fields)
+        ]
+        rows_insert(model=BatchItem, fields=ITEM_FIELDS, rows=rows)
     return retry
 
 

@@ -16,7 +16,7 @@ import contextlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pydantic
 from django.contrib.contenttypes.models import ContentType
@@ -68,9 +68,19 @@ class IngestReport:
     retry_batch: Batch | None = None
 
 
+class _Item(NamedTuple):
+    """A claimed item: just the columns ingest needs (no model instance per line)."""
+
+    pk: int
+    custom_id: str
+    input: dict
+    subject_type_id: int | None
+    subject_id: str
+
+
 @dataclass
 class _Entry:
-    item: BatchItem
+    item: _Item
     task_input: BaseModel | None
     outcome: LineOutcome
     answered: bool  # the provider answered the line (a billed call: it gets a ledger row)
@@ -86,7 +96,7 @@ class _Context:
     is_fallback: bool
     subjects: dict[int, str] = field(default_factory=dict)
 
-    def subject(self, item: BatchItem) -> tuple[str, Any] | None:
+    def subject(self, item: _Item) -> tuple[str, Any] | None:
         if item.subject_type_id is None:
             return None
         if item.subject_type_id not in self.subjects:
@@ -187,11 +197,12 @@ def _ingest_chunk(context: _Context, lines: list[ResultLine]) -> None:
     now = timezone.now()
     with transaction.atomic():
         # The claim: only items still open and not yet judged, locked so a racing ingest skips them.
-        items = list(
-            BatchItem.objects.select_for_update(skip_locked=True)
+        items = [
+            _Item(*row)
+            for row in BatchItem.objects.select_for_update(skip_locked=True)
             .filter(batch_id=batch.pk, custom_id__in=list(by_id), status=BatchItem.Status.SUBMITTED, error_class="")
-            .only("pk", "custom_id", "input", "subject_type_id", "subject_id", "status")
-        )
+            .values_list("pk", "custom_id", "input", "subject_type_id", "subject_id")
+        ]
         known = len(items)
         if known < len(by_id):
             report.skipped += len(by_id) - known
@@ -231,7 +242,7 @@ def _ingest_chunk(context: _Context, lines: list[ResultLine]) -> None:
     report.failed += len(failed)
 
 
-def _judge(context: _Context, item: BatchItem, line: ResultLine) -> _Entry:
+def _judge(context: _Context, item: _Item, line: ResultLine) -> _Entry:
     try:
         task_input = context.task.input_model.model_validate(item.input)
     except pydantic.ValidationError as exc:
@@ -289,16 +300,18 @@ def _write_items(
     def call_id(entry: _Entry) -> int | None:
         return entry.call.pk if saved and entry.call is not None else None
 
-    if applied:
-        # Uniform columns in one UPDATE; the per-item ones in one UPDATE ... FROM (VALUES ...).
-        BatchItem.objects.filter(pk__in=[e.item.pk for e in applied]).update(
-            status=BatchItem.Status.APPLIED, applied_at=now, is_fallback=is_fallback, error_class="", error_message=""
-        )
-        rows_update(
-            model=BatchItem,
-            fields=["llm_call", "output_summary"],
-            rows=[(e.item.pk, call_id(e), e.outcome.summary) for e in applied],
-        )
+    rows_update(
+        model=BatchItem,
+        fields=["llm_call", "output_summary"],
+        rows=[(e.item.pk, call_id(e), e.outcome.summary) for e in applied],
+        constants={
+            "status": BatchItem.Status.APPLIED,
+            "applied_at": now,
+            "is_fallback": is_fallback,
+            "error_class": "",
+            "error_message": "",
+        },
+    )
     final = {id(entry) for entry in failed}
     rows_update(
         model=BatchItem,

@@ -18,7 +18,11 @@ from django.utils.safestring import SafeString
 
 from catalog.models import LOCALES, Brand, Category, Product
 from catalog.selectors import product_contents_for
-from catalog.services.generation import product_content_batch_create, product_content_generate_now
+from catalog.services.generation import (
+    MAX_BATCH_ITEMS,
+    product_content_batch_create,
+    product_content_generate_now,
+)
 from config.errors import DomainError
 
 # "Generate now" runs in the request (products × 7 calls); more than this goes through a batch.
@@ -182,10 +186,12 @@ class ProductAdmin(admin.ModelAdmin):
 
     @admin.action(description="Generate via Batch API (all locales, half price)", permissions=["change"])
     def generate_via_batch(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
-        from batches.services.submit import batch_submit  # the batches app sits above catalog
+        from batches.services import batch_submit  # the batches app sits above catalog
 
         try:
-            batch = product_content_batch_create(product_ids=self._ids(queryset), created_by=request.user)
+            batch = product_content_batch_create(
+                product_ids=self._ids(queryset), created_by=request.user, max_items=MAX_BATCH_ITEMS
+            )
         except DomainError as exc:
             self.message_user(request, f"No batch created: {exc.message}", messages.ERROR)
             return

@@ -1,22 +1,23 @@
 """Writes of generated product content and of the product's processing status.
 
-A product's status is always computed from its content rows inside one UPDATE statement, never
-read into Python and written back, so concurrent applies (bulk threads, batch ingest, a staff
-click) cannot overwrite each other's view:
+Every write locks the products it touches first (SELECT ... FOR UPDATE, in id order), then
+upserts content, then derives the status from the content rows it can now see. Under READ
+COMMITTED a later statement sees what a concurrent writer committed before our lock was granted,
+so two applies for different locales of one product (bulk threads, batch ingest, a staff click)
+can never leave a status that neither of them would compute alone:
   any fallback locale → fallback; all seven locales from a model → completed;
-  some locales only → pending (more to generate); none → the caller's default.
+  some locales only → pending (more to generate); none → the caller's default (e.g. failed).
 """
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Subquery, TextField, Value, When
-from django.db.models.functions import Coalesce
-from django.db.models.lookups import GreaterThanOrEqual
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from catalog.models import LOCALES, Product, ProductContent
@@ -24,53 +25,57 @@ from config.errors import NotFoundError
 from llm.task import Provenance
 
 Status = Product.ProcessingStatus
-# Ids per UPDATE ... WHERE id IN (...): far below SQLite's variable limit, big enough to stay few.
+# Ids per WHERE id IN (...): far below SQLite's variable limit, big enough to stay few queries.
 STATUS_CHUNK = 2000
 ERROR_MESSAGE_MAX = 2000
 CONTENT_UPDATE_FIELDS = ["content", "provider", "model", "task_version", "is_fallback", "generated_at", "llm_call_id"]
 
 
-def _status_conditions() -> tuple[Exists, GreaterThanOrEqual, Exists]:
-    contents = ProductContent.objects.filter(product=OuterRef("pk"))
-    model_written = (
-        contents.filter(is_fallback=False).order_by().values("product").annotate(n=Count("pk")).values("n")[:1]
-    )
-    has_fallback = Exists(contents.filter(is_fallback=True))
-    all_locales = GreaterThanOrEqual(Coalesce(Subquery(model_written), Value(0)), len(LOCALES))
-    has_any = Exists(contents)
-    return has_fallback, all_locales, has_any
-
-
-def _status_expression(*, without_content: Any) -> Case:
-    has_fallback, all_locales, has_any = _status_conditions()
-    return Case(
-        When(has_fallback, then=Value(Status.FALLBACK)),
-        When(all_locales, then=Value(Status.COMPLETED)),
-        When(has_any, then=Value(Status.PENDING)),
-        default=without_content,
-        output_field=CharField(),
-    )
-
-
-def products_status_refresh(*, product_ids: Iterable[int]) -> int:
-    """Recompute status (and processed_at) of products that just got content; returns rows updated."""
-    ids = sorted(set(product_ids))
-    now = timezone.now()
-    updated = 0
+def _lock_products(ids: list[int]) -> set[int]:
+    """Lock these product rows for the transaction (id order: no deadlocks); the ids that exist."""
+    locked: set[int] = set()
     for start in range(0, len(ids), STATUS_CHUNK):
-        has_fallback, all_locales, _ = _status_conditions()
-        updated += Product.objects.filter(pk__in=ids[start : start + STATUS_CHUNK]).update(
-            processing_status=_status_expression(without_content=Value(Status.PENDING)),
-            # A product whose every locale is now model-written has nothing left to report.
-            error_message=Case(
-                When(~has_fallback & all_locales, then=Value("")),
-                default=F("error_message"),
-                output_field=TextField(),
-            ),
-            processed_at=now,
-            updated_at=now,
+        chunk = ids[start : start + STATUS_CHUNK]
+        locked.update(
+            Product.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk", flat=True)
         )
-    return updated
+    return locked
+
+
+def _status_from(counts: tuple[int, int] | None, *, without_content: str) -> str:
+    if counts is None:
+        return without_content
+    model_written, fallbacks = counts
+    if fallbacks:
+        return Status.FALLBACK
+    return Status.COMPLETED if model_written >= len(LOCALES) else Status.PENDING
+
+
+def _write_statuses(
+    ids: list[int], *, without_content: str, fields: dict[str, Any], clear_error_when_completed: bool
+) -> None:
+    """Set each (locked) product's status from its content rows: one read, one UPDATE per status."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for start in range(0, len(ids), STATUS_CHUNK):
+        chunk = ids[start : start + STATUS_CHUNK]
+        counts = {
+            row["product_id"]: (row["model_written"], row["fallbacks"])
+            for row in ProductContent.objects.filter(product_id__in=chunk)
+            .values("product_id")
+            .annotate(
+                model_written=Count("pk", filter=Q(is_fallback=False)),
+                fallbacks=Count("pk", filter=Q(is_fallback=True)),
+            )
+            .order_by()
+        }
+        for product_id in chunk:
+            groups[_status_from(counts.get(product_id), without_content=without_content)].append(product_id)
+    for status, members in groups.items():
+        values = {"processing_status": status, **fields}
+        if clear_error_when_completed and status == Status.COMPLETED:
+            values["error_message"] = ""  # every locale is model-written now: nothing left to report
+        for start in range(0, len(members), STATUS_CHUNK):
+            Product.objects.filter(pk__in=members[start : start + STATUS_CHUNK]).update(**values)
 
 
 def _content_values(*, product_id: int, locale: str, content: dict[str, Any], provenance: Provenance) -> dict[str, Any]:
@@ -148,19 +153,26 @@ def product_content_apply(
         **_content_values(product_id=product_id, locale=locale, content=content, provenance=provenance)
     )
     with transaction.atomic():
+        if not _lock_products([product_id]):
+            raise NotFoundError(f"Product {product_id} no longer exists.", code="product_not_found")
         ProductContent.objects.bulk_create(
             [row], update_conflicts=True, unique_fields=["product", "locale"], update_fields=CONTENT_UPDATE_FIELDS
         )
-        if not products_status_refresh(product_ids=[product_id]):
-            # Rolls the content row back too: it would point at nothing (the FK is checked at commit).
-            raise NotFoundError(f"Product {product_id} no longer exists.", code="product_not_found")
+        now = timezone.now()
+        _write_statuses(
+            [product_id],
+            without_content=Status.PENDING,
+            fields={"processed_at": now, "updated_at": now},
+            clear_error_when_completed=True,
+        )
     return row
 
 
 def product_contents_apply_many(
     *, items: Sequence[tuple[int, str, dict[str, Any], Provenance]], chunk_size: int = 1000
 ) -> int:
-    """Upsert many (product_id, locale, content, provenance) at once: a few queries per chunk.
+    """Upsert many (product_id, locale, content, provenance) at once: a handful of queries per chunk
+    (lock, upsert, read counts, one UPDATE per resulting status).
 
     All or nothing: if any product is gone, nothing is written and NotFoundError names it (the
     caller can then apply item by item). A pair given twice keeps its last output.
@@ -172,29 +184,38 @@ def product_contents_apply_many(
         )
     if not latest:
         return 0
-    product_ids = {product_id for product_id, _ in latest}
+    product_ids = sorted({product_id for product_id, _ in latest})
     with transaction.atomic():
-        _upsert(list(latest.values()), chunk_size=chunk_size)
-        if products_status_refresh(product_ids=product_ids) != len(product_ids):
-            existing = set(Product.objects.filter(pk__in=product_ids).values_list("pk", flat=True))
-            missing = sorted(product_ids - existing)
+        missing = sorted(set(product_ids) - _lock_products(product_ids))
+        if missing:
             raise NotFoundError(
                 f"{len(missing)} product(s) no longer exist: {missing[:20]}",
                 code="product_not_found",
                 detail={"missing_product_ids": missing[:1000]},
             )
+        _upsert(list(latest.values()), chunk_size=chunk_size)
+        now = timezone.now()
+        _write_statuses(
+            product_ids,
+            without_content=Status.PENDING,
+            fields={"processed_at": now, "updated_at": now},
+            clear_error_when_completed=True,
+        )
     return len(latest)
 
 
 def product_content_fail(*, product_id: int, locale: str, reason: str) -> bool:
     """Record why a locale could not be generated; failed unless the product has content already."""
-    now = timezone.now()
-    updated = Product.objects.filter(pk=product_id).update(
-        error_message=f"{locale}: {reason}"[:ERROR_MESSAGE_MAX],
-        processing_status=_status_expression(without_content=Value(Status.FAILED)),
-        updated_at=now,
-    )
-    return bool(updated)
+    with transaction.atomic():
+        if not _lock_products([product_id]):
+            return False
+        _write_statuses(
+            [product_id],
+            without_content=Status.FAILED,
+            fields={"error_message": f"{locale}: {reason}"[:ERROR_MESSAGE_MAX], "updated_at": timezone.now()},
+            clear_error_when_completed=False,
+        )
+    return True
 
 
 def products_mark_queued(*, product_ids: Iterable[int], batch_id: str) -> int:

@@ -6,7 +6,7 @@ the provider's dashboard, and the batches app joins results on them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,9 +23,10 @@ if TYPE_CHECKING:
     from batches.models import Batch
 
 ProgressCallback = Callable[[int, int], None]
-# A staff click or an API call may start at most this many lines in one batch; bigger runs are
-# operator work (run_batch_processing / the batches app directly).
+# A staff click or an API call may start at most this many lines in one batch (they pass it as
+# max_items); bigger runs are operator work (run_batch_processing, the benchmark).
 MAX_BATCH_ITEMS = 50_000
+PRODUCT_CHUNK = 1000
 
 
 def _spec_text(value: Any) -> str:
@@ -56,17 +57,31 @@ def product_custom_id(*, product_id: int, locale: str) -> str:
     return f"product-{product_id}-{locale}"
 
 
-def _inputs(*, products: Iterable[Product], locales: Sequence[str], only_fallback: bool) -> list[ProductInput]:
-    products = list(products)
+def _product_chunks(
+    *, product_ids: Sequence[int] | None, category_limit: int | None, include_completed: bool
+) -> Iterator[list[Product]]:
+    """The chosen products, a chunk at a time (a 50,000-product batch never sits in memory at once)."""
+    if product_ids is not None:
+        ids = sorted(set(product_ids))
+        for start in range(0, len(ids), PRODUCT_CHUNK):
+            yield list(products_for_inputs(product_ids=ids[start : start + PRODUCT_CHUNK]))
+    elif category_limit is not None:
+        yield list(products_for_generation(per_category=category_limit, include_completed=include_completed))
+    else:
+        raise DomainError("Give products or a per-category limit.", code="nothing_selected")
+
+
+def _iter_inputs(
+    *, chunks: Iterable[list[Product]], locales: Sequence[str], only_fallback: bool
+) -> Iterator[ProductInput]:
     wanted = [locale for locale in LOCALES if locale in set(locales)]
-    fallback_locales = product_fallback_locales(product_ids=[p.pk for p in products]) if only_fallback else {}
-    inputs = []
-    for product in products:
-        for locale in wanted:
-            if only_fallback and locale not in fallback_locales.get(product.pk, ()):
-                continue
-            inputs.append(product_content_input(product=product, locale=locale))
-    return inputs
+    for products in chunks:
+        fallback_locales = product_fallback_locales(product_ids=[p.pk for p in products]) if only_fallback else {}
+        for product in products:
+            for locale in wanted:
+                if only_fallback and locale not in fallback_locales.get(product.pk, ()):
+                    continue
+                yield product_content_input(product=product, locale=locale)
 
 
 @dataclass
@@ -91,9 +106,8 @@ def product_content_generate_now(
 
     `only_fallback` regenerates just the locales whose stored content is the rule-based fallback.
     """
-    inputs = _inputs(
-        products=products_for_inputs(product_ids=product_ids), locales=locales, only_fallback=only_fallback
-    )
+    chunks = _product_chunks(product_ids=product_ids, category_limit=None, include_completed=True)
+    inputs = list(_iter_inputs(chunks=chunks, locales=locales, only_fallback=only_fallback))
     summary = GenerationSummary(requested=len(inputs))
     for outcome in run_many(PRODUCT_CONTENT, inputs, user_id=user_id, on_progress=on_progress):
         if outcome.result is None:
@@ -118,35 +132,36 @@ def product_content_batch_create(
     only_fallback: bool = False,
     created_by: AbstractBaseUser | None = None,
     name: str = "",
+    max_items: int | None = None,
 ) -> Batch:
     """A provider batch of content lines for the given products, or N per category; marks them queued.
 
-    DomainError when nothing needs generating or the batch would exceed MAX_BATCH_ITEMS lines.
+    Inputs stream into the batch (bounded memory). DomainError when nothing needs generating or
+    the batch would pass `max_items` lines (then nothing is recorded).
     """
-    from batches.services.create import ItemSpec, batch_create  # the batches app sits above catalog
+    from batches.services import ItemSpec, batch_create  # the batches app sits above catalog
 
-    if product_ids is not None:
-        products = list(products_for_inputs(product_ids=product_ids))
-    elif category_limit is not None:
-        products = list(products_for_generation(per_category=category_limit, include_completed=include_completed))
-    else:
-        raise DomainError("Give products or a per-category limit.", code="nothing_selected")
-    inputs = _inputs(products=products, locales=locales, only_fallback=only_fallback)
-    if not inputs:
-        raise DomainError("No product needs content for these locales.", code="nothing_to_generate")
-    if len(inputs) > MAX_BATCH_ITEMS:
-        raise DomainError(
-            f"{len(inputs)} lines is more than one request may start ({MAX_BATCH_ITEMS}).", code="batch_too_large"
-        )
-    label = name or f"product content: {len({i.product_id for i in inputs})} product(s) × {len(locales)} locale(s)"
-    batch = batch_create(
-        task=PRODUCT_CONTENT,
-        items=(
-            ItemSpec(product_custom_id(product_id=i.product_id, locale=i.locale), i, ("catalog.product", i.product_id))
-            for i in inputs
-        ),
-        name=label,
-        created_by=created_by,
+    chunks = _product_chunks(
+        product_ids=product_ids, category_limit=category_limit, include_completed=include_completed
     )
-    products_mark_queued(product_ids={i.product_id for i in inputs}, batch_id=batch.batch_id)
+    taken: set[int] = set()
+
+    def specs() -> Iterator[ItemSpec]:
+        for count, task_input in enumerate(_iter_inputs(chunks=chunks, locales=locales, only_fallback=only_fallback)):
+            if max_items is not None and count >= max_items:
+                raise DomainError(f"More than {max_items} lines for one request.", code="batch_too_large")
+            taken.add(task_input.product_id)
+            custom_id = product_custom_id(product_id=task_input.product_id, locale=task_input.locale)
+            yield ItemSpec(custom_id, task_input, ("catalog.product", task_input.product_id))
+
+    try:
+        batch = batch_create(task=PRODUCT_CONTENT, items=specs(), name=name or "product content", created_by=created_by)
+    except DomainError as exc:
+        if exc.code == "empty_batch":
+            raise DomainError("No product needs content for these locales.", code="nothing_to_generate") from exc
+        raise
+    if not name:
+        batch.name = f"product content: {len(taken)} product(s) × {len(set(locales) & set(LOCALES))} locale(s)"
+        batch.save(update_fields=["name"])
+    products_mark_queued(product_ids=taken, batch_id=batch.batch_id)
     return batch

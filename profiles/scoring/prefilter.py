@@ -58,9 +58,7 @@ CITY_ALIASES = {
 }
 # Cities people write without their country, so "Tokyo" and "Remote (Japan)" share a token.
 COUNTRY_OF = {
-    **dict.fromkeys(
-        ("tokyo", "osaka", "kyoto", "yokohama", "nagoya", "fukuoka", "sapporo", "kobe", "sendai"), "japan"
-    ),
+    **dict.fromkeys(("tokyo", "osaka", "kyoto", "yokohama", "nagoya", "fukuoka", "sapporo", "kobe", "sendai"), "japan"),
     **dict.fromkeys(("london", "manchester", "edinburgh", "cambridge"), "uk"),
     **dict.fromkeys(("san francisco", "new york", "chicago", "seattle", "austin", "boston", "los angeles"), "us"),
 }

@@ -280,7 +280,7 @@ def job_scores_prefilter(
     days_back: int | None = None,
     top_k: int | None = None,
 ) -> tuple[ScoringSummary, list[_Person], JobIndex | None, datetime]:
-    """Stage one for everyone at once (four queries whatever the number of people)."""
+    """Stage one for everyone at once: three queries (profiles, jobs, stored pairs) whatever the number of people."""
     started = time.perf_counter()
     as_of = now or timezone.now()
     cut = as_of - timedelta(seconds=setting("MATCH_COMMIT_GRACE_SECONDS", 0))

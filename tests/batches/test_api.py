@@ -6,7 +6,6 @@ from django.urls import reverse
 from batches.models import Batch
 from batches.services import batch_run_pipeline, batch_submit
 from config.services import api_key_create
-from tests.batches.conftest import specs
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +67,8 @@ def test_submit_queues_the_upload_and_status_follows_the_provider(
     assert staff_client.get(url("v1:batch-status", batch)).json()["status"] in ("submitted", "in_progress")
 
     again = staff_client.post(url("v1:batch-submit", batch))
-    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "conflict"
 
 
 def test_results_cannot_be_processed_before_the_batch_finishes(sim, staff_client, make_batch):
@@ -98,7 +98,9 @@ def test_process_results_ingests_and_results_list_items_paginated(
     assert response.status_code == 202
     assert staff_client.get(url("v1:batch-status", batch)).json()["status"] == "ingested"
     page = staff_client.get(url("v1:batch-results", batch)).json()
-    assert page["count"] == 60 and len(page["results"]) == 50 and page["next"]
+    assert page["count"] == 60
+    assert len(page["results"]) == 50
+    assert page["next"]
     first = page["results"][0]
     assert (first["custom_id"], first["status"], first["is_fallback"]) == ("item-0", "applied", True)
     assert first["output_summary"].startswith("{")
@@ -110,13 +112,15 @@ def test_cancel_and_retry_failed(sim, staff_client, make_batch, django_capture_o
     batch = make_batch(2)
 
     response = staff_client.post(url("v1:batch-cancel", batch))
-    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
     with django_capture_on_commit_callbacks(execute=True):
         retry = staff_client.post(url("v1:batch-retry-failed", batch))
 
     assert retry.status_code == 201
     body = retry.json()
-    assert body["retry_of"] == batch.batch_id and body["items"]["total"] == 2
+    assert body["retry_of"] == batch.batch_id
+    assert body["items"]["total"] == 2
     assert staff_client.get(url("v1:batch-status", body["batch_id"])).json()["status"] == "in_progress"
     assert staff_client.post(url("v1:batch-retry-failed", body["batch_id"])).status_code == 409
 
@@ -130,6 +134,7 @@ def test_the_list_filters_and_costs_constant_queries(sim, staff_client, make_bat
     with django_assert_num_queries(3):
         large = staff_client.get(url("v1:batch-list"))
 
-    assert small.json()["count"] == 1 and large.json()["count"] == 5
+    assert small.json()["count"] == 1
+    assert large.json()["count"] == 5
     assert staff_client.get(url("v1:batch-list"), {"status": "ingested"}).json()["count"] == 1
     assert staff_client.get(url("v1:batch-list"), {"task": "nope"}).json()["count"] == 0

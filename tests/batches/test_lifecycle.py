@@ -52,7 +52,8 @@ def test_a_batch_runs_through_the_provider_and_every_item_is_applied_once(sim, m
     batch = make_batch(6, name="fields")
     assert batch.status == Batch.Status.BUILT
     part = batch.parts.get()
-    assert part.line_count == 6 and part_path(part, "input").exists()
+    assert part.line_count == 6
+    assert part_path(part, "input").exists()
 
     # When it is submitted, polled to the end and ingested
     batch = batch_submit(batch=batch)
@@ -126,7 +127,8 @@ def test_the_byte_limit_splits_files_too(settings, make_batch):
     batch = batch_create(task=TEST_TASK, items=specs(5))
 
     sizes = list(batch.parts.order_by("number").values_list("byte_size", flat=True))
-    assert len(sizes) == 3 and max(sizes) <= settings.BATCH_MAX_BYTES
+    assert len(sizes) == 3
+    assert max(sizes) <= settings.BATCH_MAX_BYTES
 
 
 def test_a_duplicate_custom_id_is_refused_before_anything_is_written_or_uploaded(sim):
@@ -136,7 +138,8 @@ def test_a_duplicate_custom_id_is_refused_before_anything_is_written_or_uploaded
         batch_create(task=TEST_TASK, items=items)
 
     assert error.value.code == "duplicate_custom_id"
-    assert not Batch.objects.exists() and not BatchItem.objects.exists()
+    assert not Batch.objects.exists()
+    assert not BatchItem.objects.exists()
     assert sim.stats["files"].total() == 0
 
 
@@ -154,7 +157,9 @@ def test_an_expired_batch_applies_its_partial_results_and_resubmits_the_rest(sim
     assert (report.applied, report.resubmitted) == (4, 4)
     assert (batch.items_applied, batch.items_resubmitted, batch.items_failed) == (4, 4, 0)
     retry = report.retry_batch
-    assert retry.retry_of == batch and retry.status == Batch.Status.BUILT and retry.item_count == 4
+    assert retry.retry_of == batch
+    assert retry.status == Batch.Status.BUILT
+    assert retry.item_count == 4
     resubmitted = BatchItem.objects.filter(batch=batch, status="resubmitted")
     assert set(resubmitted.values_list("error_class", flat=True)) == {"expired"}
     assert sorted(retry.items.values_list("custom_id", flat=True)) == sorted(
@@ -176,7 +181,8 @@ def test_resubmission_stops_at_the_budget_and_every_custom_id_ends_once(sim, set
     ends = assert_each_ends_once([f"item-{i}" for i in range(8)])
     assert sorted(ends.values()).count("applied") == 7
     lost = BatchItem.objects.get(status="failed")
-    assert lost.attempts == 3 and "BATCH_MAX_RESUBMITS=2" in lost.error_message
+    assert lost.attempts == 3
+    assert "BATCH_MAX_RESUBMITS=2" in lost.error_message
     assert failed_names() == [f"failed:{lost.input['field_name']}"]  # the task's fail hook ran
     assert (result.applied, result.failed) == (7, 1)
 
@@ -194,7 +200,8 @@ def test_transient_line_errors_are_resubmitted_and_bad_outputs_are_not(sim, sett
     ends = assert_each_ends_once([f"item-{i}" for i in range(40)])
     assert set(BatchItem.objects.filter(status="resubmitted").values_list("error_class", flat=True)) == {"server_error"}
     refused = BatchItem.objects.filter(status="failed")
-    assert refused.exists() and set(refused.values_list("error_class", flat=True)) == {"refusal"}
+    assert refused.exists()
+    assert set(refused.values_list("error_class", flat=True)) == {"refusal"}
     assert set(refused.values_list("attempts", flat=True)) <= {1, 2, 3, 4, 5, 6}
     assert len(failed_names()) == refused.count() == list(ends.values()).count("failed")
     assert len(applied_names()) == list(ends.values()).count("applied")
@@ -283,7 +290,8 @@ def test_a_cancelled_batch_applies_what_finished_and_fails_the_rest_as_cancelled
 
     # When it is cancelled, then polled to the end and ingested
     batch = batch_cancel(batch=batch)
-    assert batch.status == Batch.Status.CANCELLING and batch.cancel_requested_at is not None
+    assert batch.status == Batch.Status.CANCELLING
+    assert batch.cancel_requested_at is not None
     report = batch_ingest(batch=poll_until_finished(batch))
 
     # Then the half the provider finished is applied, the rest failed as cancelled (not resubmitted)
@@ -328,7 +336,8 @@ def test_azure_token_limit_on_create_is_retried_with_backoff(make_sim, settings,
         batch_poll(batch=batch, min_interval_s=0)  # creates the job again...
         batch_poll(batch=batch, min_interval_s=0)  # ...which fails again: now it waits twice as long
         part = batch.parts.get()
-        assert part.create_attempts == 2 and part.retry_at == timezone.now() + timedelta(seconds=120)
+        assert part.create_attempts == 2
+        assert part.retry_at == timezone.now() + timedelta(seconds=120)
         clock.shift(121)
         batch_run_pipeline(batch=batch, poll_interval=0)
 

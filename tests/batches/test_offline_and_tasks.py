@@ -76,7 +76,8 @@ def test_the_poll_schedule_is_declared_every_minute():
 
 def test_tasks_are_acked_late_and_take_ids():
     for task in (batch_poll_due, batch_submit_task, batch_ingest_task):
-        assert task.acks_late and task.reject_on_worker_lost
+        assert task.acks_late
+        assert task.reject_on_worker_lost
 
 
 def test_the_scheduler_polls_ingests_and_sends_resubmissions(sim, make_batch, django_capture_on_commit_callbacks):

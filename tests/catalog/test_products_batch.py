@@ -4,16 +4,20 @@ import json
 
 import pytest
 
-from batches.models import BatchItem
+from batches.models import Batch, BatchItem
 from batches.services import batch_run_pipeline
 from batches.services.common import part_path
 from catalog.llm import ProductContentOutput
 from catalog.models import LOCALES, Product, ProductContent
+from catalog.services.content import product_content_apply
 from catalog.services.generation import product_content_batch_create
+from config.errors import DomainError
 from tests.catalog.products_helpers import (  # noqa: F401 - autouse fixture
     CategoryFactory,
     ProductFactory,
     _products_settings,
+    content_for,
+    provenance,
 )
 
 pytestmark = pytest.mark.django_db
@@ -55,3 +59,30 @@ def test_a_batch_line_for_a_deleted_product_fails_alone(sim):
     assert failed.custom_id == f"product-{gone_id}-en-US"
     assert "no longer exist" in failed.error_message
     assert ProductContent.objects.get().product_id == kept.pk
+
+
+def test_a_batch_over_the_line_cap_is_refused_and_nothing_is_recorded():
+    products = ProductFactory.create_batch(2)
+
+    with pytest.raises(DomainError) as error:
+        product_content_batch_create(product_ids=[p.pk for p in products], locales=LOCALES, max_items=10)
+
+    assert error.value.code == "batch_too_large"
+    assert not Batch.objects.exists()
+    assert set(Product.objects.values_list("processing_status", flat=True)) == {"pending"}
+
+
+def test_only_fallback_batches_take_just_the_fallback_locales():
+    product = ProductFactory()
+    for locale in LOCALES:
+        product_content_apply(
+            product_id=product.pk,
+            locale=locale,
+            content=content_for(product, locale),
+            provenance=provenance(is_fallback=locale == "it-IT"),
+        )
+
+    batch = product_content_batch_create(product_ids=[product.pk], only_fallback=True)
+
+    assert list(batch.items.values_list("custom_id", flat=True)) == [f"product-{product.pk}-it-IT"]
+    assert batch.name == "product content: 1 product(s) × 7 locale(s)"

@@ -1,6 +1,10 @@
 """Applying product content: idempotent upserts, bulk applies in a few queries, status rules, failures."""
 
+import threading
+import time
+
 import pytest
+from django.db import connection, transaction
 
 from catalog.llm import PRODUCT_CONTENT
 from catalog.models import LOCALES, Product, ProductContent
@@ -91,8 +95,9 @@ def test_apply_many_upserts_in_a_fixed_number_of_queries(django_assert_max_num_q
     products = ProductFactory.create_batch(20)
     items = [(p.pk, locale, content_for(p, locale), provenance()) for p in products for locale in LOCALES]
 
-    # SAVEPOINT, INSERT ... ON CONFLICT (SQLite splits it in two: 999 parameters), UPDATE products, RELEASE.
-    with django_assert_max_num_queries(5):
+    # SAVEPOINT, lock products, INSERT ... ON CONFLICT (SQLite: two, 999 parameters each), read counts,
+    # one UPDATE (all completed), RELEASE — the same for 1 row or 140.
+    with django_assert_max_num_queries(7):
         assert product_contents_apply_many(items=items) == 140
 
     assert ProductContent.objects.count() == 140
@@ -182,3 +187,41 @@ def test_apply_many_round_trips_quotes_backslashes_and_non_ascii_text():
     product_contents_apply_many(items=[(product.pk, "pt-PT", content, provenance())])
 
     assert ProductContent.objects.get().content == content
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite runs one writer at a time: no race to lose")
+def test_concurrent_applies_for_one_product_still_end_completed():
+    # Given a writer that has applied six locales and not committed yet,
+    product = ProductFactory()
+    six_applied, commit = threading.Event(), threading.Event()
+
+    def first_writer() -> None:
+        try:
+            with transaction.atomic():
+                apply_locales(product, LOCALES[:-1])
+                six_applied.set()
+                commit.wait(10)
+        finally:
+            connection.close()
+
+    def second_writer() -> None:
+        try:
+            six_applied.wait(10)
+            apply_locales(product, LOCALES[-1:])  # blocks on the product's row lock
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first_writer), threading.Thread(target=second_writer)]
+    for thread in threads:
+        thread.start()
+    six_applied.wait(10)
+    time.sleep(0.3)
+    # When the first commits while the second waits,
+    commit.set()
+    for thread in threads:
+        thread.join(20)
+
+    # Then the second one's status sees all seven locales (a snapshot read before the lock would not).
+    assert ProductContent.objects.filter(product=product).count() == len(LOCALES)
+    assert status_of(product) == "completed"

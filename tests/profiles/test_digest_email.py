@@ -80,7 +80,9 @@ def test_css_is_inlined_for_mail_clients():
 
 def test_the_email_is_utf8_multipart_with_text_and_html_parts_in_japanese(mailoutbox):
     profile = ProfileFactory(language="ja", email="taro@example.jp")
-    stored_digest(profile, language="ja", title="本日の新着マッチ3件", summary="トップマッチはバックエンドエンジニアです。")
+    stored_digest(
+        profile, language="ja", title="本日の新着マッチ3件", summary="トップマッチはバックエンドエンジニアです。"
+    )
 
     assert digest_email_send(digest_id=DailyDigest.objects.get().id)
 

@@ -39,6 +39,11 @@ class Command(BaseCommand):
         parser.add_argument("--repeat", type=int, default=1, help="Runs; medians are reported with every run.")
         parser.add_argument("--seed", type=int, default=4)
         parser.add_argument("--keep", action="store_true", help="Keep the products, content and batch afterwards.")
+        parser.add_argument(
+            "--via-service",
+            action="store_true",
+            help="Create the batch with catalog's product_content_batch_create instead of streaming the inputs.",
+        )
         parser.add_argument("--json", action="store_true", help="Print one JSON object only.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -46,7 +51,12 @@ class Command(BaseCommand):
         say = (lambda message: None) if options["json"] else (lambda message: self.stdout.write(message))
         runs = [
             batch_benchmark(
-                products=options["products"], locales=locales, seed=options["seed"] + i, keep=options["keep"], say=say
+                products=options["products"],
+                locales=locales,
+                seed=options["seed"] + i,
+                keep=options["keep"],
+                via_service=options["via_service"],
+                say=say,
             )
             for i in range(options["repeat"])
         ]
