@@ -97,7 +97,8 @@ def simulated_openai(seed: int) -> Iterator[Any]:
     sim = Simulator(seed=seed, batch_polls_per_stage=1, batch_shuffle=True)
     try:
         with (
-            override_settings(LLM_PROVIDER="openai", OPENAI_API_KEY="sk-benchmark", OPENAI_BASE_URL=""),
+            # DEBUG off, as in production: with it on, Django keeps the text of every query in memory.
+            override_settings(DEBUG=False, LLM_PROVIDER="openai", OPENAI_API_KEY="sk-benchmark", OPENAI_BASE_URL=""),
             use_transport(StreamingSimTransport(sim)),
         ):
             yield sim

@@ -7,8 +7,6 @@ Applying content is an upsert on (product, locale), so a task redelivered after 
 from __future__ import annotations
 
 from dataclasses import asdict
-from importlib import import_module
-from importlib.util import find_spec
 
 from celery import shared_task
 
@@ -35,6 +33,4 @@ def product_content_batch_create_task(category_limit: int, locales: list[str] | 
 
 
 # Celery autodiscovers `<app>.tasks` only; the job-feed tasks live in catalog/jobs_tasks.py.
-if find_spec("catalog.jobs_tasks") is not None:
-    import_module("catalog.jobs_tasks")
 from catalog.jobs_tasks import *  # noqa: E402,F401,F403

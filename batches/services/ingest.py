@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pydantic
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import connection, reset_queries, transaction
 from django.db.models import F
 from django.utils import timezone
 from pydantic import BaseModel
@@ -176,9 +177,19 @@ def _ingest_file(context: _Context, path: Path) -> None:
             if len(chunk) >= size:
                 _ingest_chunk(context, chunk)
                 context.lock.refresh()
+                _forget_queries()
                 chunk = []
     if chunk:
         _ingest_chunk(context, chunk)
+
+
+def _forget_queries() -> None:
+    """With DEBUG on, Django keeps the text of every query; ingest's carry megabytes of outputs each.
+
+    Cleared between chunks (as Django does between requests), unless a test is counting queries.
+    """
+    if settings.DEBUG and not connection.force_debug_cursor:
+        reset_queries()
 
 
 def _ingest_chunk(context: _Context, lines: list[ResultLine]) -> None:

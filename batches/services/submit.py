@@ -15,6 +15,7 @@ from batches.services.create import batch_build
 from batches.services.remote import batch_rollup, part_create_job
 from config.errors import ConflictError, DomainError
 from llm.batching import BatchProviderError, batch_file_upload, fallback_result_line
+from llm.providers import ProviderConfig
 
 SUBMITTABLE = (Batch.Status.CREATED, Batch.Status.BUILT, Batch.Status.SUBMITTING)
 LOCAL_CHUNK = 1000
@@ -24,8 +25,9 @@ def batch_submit(*, batch: Batch) -> Batch:
     """Upload the batch's files and create its provider jobs (offline: process them locally).
 
     Resumable: a submit interrupted after some uploads continues where it stopped. A transient
-    provider error leaves the batch `submitting` (submit again, or the scheduler will); a permanent
-    one (auth, bad request) fails the batch with the reason.
+    provider error is raised and leaves the batch `submitting` (submit again, or the scheduler
+    will); a permanent one (auth, bad request) fails the parts not sent, with the reason, and their
+    items fail with it at ingest.
     """
     with batch_lock(batch):
         batch.refresh_from_db()
@@ -53,36 +55,44 @@ def batch_submit(*, batch: Batch) -> Batch:
             for part in parts:
                 _process_locally(batch=batch, part=part)
         else:
-            for part in parts:
-                if part.status not in (BatchPart.Status.BUILT, BatchPart.Status.UPLOADED) or part.retry_at:
-                    continue
-                try:
-                    if not part.input_file_id:
-                        part.input_file_id = batch_file_upload(
-                            config=config, path=part_path(part, "input", batch=batch), filename=part.filename
-                        )
-                        part.status = BatchPart.Status.UPLOADED
-                        part.save(update_fields=["input_file_id", "status"])
-                except BatchProviderError as exc:
-                    _submit_failed(batch=batch, error=exc)
-                    raise
-                part.batch = batch
-                part_create_job(part=part, config=config)
+            _submit_parts(batch=batch, parts=parts, config=config)
         batch_rollup(batch=batch)
     logger.info("batch %s submitted: %d item(s), status %s", batch.batch_id, batch.item_count, batch.status)
     return batch
 
 
-def _submit_failed(*, batch: Batch, error: BatchProviderError) -> None:
-    if error.retryable:
-        # Stay `submitting`: a later submit (or the scheduler) resumes with the next upload.
-        Batch.objects.filter(pk=batch.pk).update(error_message=error.message)
-        batch.error_message = error.message
-        return
-    Batch.objects.filter(pk=batch.pk).update(
-        status=Batch.Status.FAILED, error_message=error.message, completed_at=timezone.now()
-    )
-    batch.status, batch.error_message = Batch.Status.FAILED, error.message
+def _submit_parts(*, batch: Batch, parts: list[BatchPart], config: ProviderConfig) -> None:
+    for index, part in enumerate(parts):
+        part.batch = batch
+        if part.status not in (BatchPart.Status.BUILT, BatchPart.Status.UPLOADED) or part.retry_at:
+            continue  # created already, or waiting out a backoff (the poll creates it then)
+        if not part.input_file_id:
+            try:
+                part.input_file_id = batch_file_upload(
+                    config=config, path=part_path(part, "input", batch=batch), filename=part.filename
+                )
+            except BatchProviderError as exc:
+                if exc.retryable:
+                    # Stay `submitting`: a later submit (or the scheduler) resumes with this upload.
+                    Batch.objects.filter(pk=batch.pk).update(error_message=exc.message)
+                    batch.error_message = exc.message
+                    raise
+                # Refused for good (auth, bad file): this part and the ones not sent yet fail with
+                # the reason; parts already at the provider still finish and are ingested.
+                _parts_fail(parts=parts[index:], code=exc.kind, message=exc.message)
+                return
+            part.status = BatchPart.Status.UPLOADED
+            part.save(update_fields=["input_file_id", "status"])
+        part_create_job(part=part, config=config)
+
+
+def _parts_fail(*, parts: list[BatchPart], code: str, message: str) -> None:
+    now = timezone.now()
+    for part in parts:
+        if part.status in (BatchPart.Status.BUILT, BatchPart.Status.UPLOADED) and not part.provider_job_id:
+            part.status, part.completed_at = BatchPart.Status.FAILED, now
+            part.error_code, part.error_message = code[:60], message
+            part.save(update_fields=["status", "completed_at", "error_code", "error_message"])
 
 
 def _custom_ids(raw_lines: list[bytes]) -> list[str]:

@@ -132,7 +132,7 @@ def make_sim(settings):
     stack = contextlib.ExitStack()
 
     def make(**options):
-        simulator = Simulator(seed=1, require_api_key=CANARY_KEY, **options)
+        simulator = Simulator(**{"seed": 1, "require_api_key": CANARY_KEY, **options})
         stack.enter_context(use_transport(simulator.transport()))
         stack.callback(simulator.close)
         return simulator

@@ -347,6 +347,54 @@ def test_azure_token_limit_on_create_is_retried_with_backoff(make_sim, settings,
     assert len(applied_names()) == 4
 
 
+def test_a_refused_upload_fails_the_unsent_parts_and_their_items_with_the_reason(make_sim, settings, make_batch):
+    # Given a provider that refuses our key, and a batch of two parts
+    make_sim(require_api_key="sk-another-key")
+    settings.BATCH_MAX_LINES = 2
+    batch = make_batch(4)
+
+    # When it is submitted and ingested
+    batch = batch_submit(batch=batch)
+    assert batch.status == Batch.Status.FAILED
+    report = batch_ingest(batch=batch)
+
+    # Then nothing is resubmitted (auth cannot clear by retrying); every item failed with the reason
+    assert (report.failed, report.resubmitted) == (4, 0)
+    assert set(BatchPart.objects.values_list("status", "error_code")) == {("failed", "auth")}
+    assert set(BatchItem.objects.values_list("status", "error_class")) == {("failed", "auth")}
+    assert "HTTP 401" in BatchItem.objects.first().error_message
+    assert len(failed_names()) == 4
+
+
+def test_a_transient_upload_failure_leaves_a_submit_to_resume(sim, monkeypatch, make_batch):
+    # Given an upload that fails once with a 503
+    from batches.services import submit as submit_module
+    from llm.batching import BatchProviderError
+
+    real_upload = submit_module.batch_file_upload
+    failures = iter([BatchProviderError("Uploading failed: HTTP 503", kind="server_error", retryable=True)])
+
+    def flaky_upload(**kwargs):
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return real_upload(**kwargs)
+
+    monkeypatch.setattr(submit_module, "batch_file_upload", flaky_upload)
+    batch = make_batch(3)
+
+    # When the first submit fails, the batch waits in `submitting` with the reason
+    with pytest.raises(BatchProviderError):
+        batch_submit(batch=batch)
+    batch.refresh_from_db()
+    assert (batch.status, batch.error_message) == (Batch.Status.SUBMITTING, "Uploading failed: HTTP 503")
+    assert set(BatchItem.objects.values_list("attempts", flat=True)) == {1}
+
+    # Then submitting again resumes, counts no extra attempt, and the batch runs to the end
+    batch_run_pipeline(batch=batch, poll_interval=0)
+    assert set(BatchItem.objects.values_list("status", "attempts")) == {("applied", 1)}
+
+
 def test_a_batch_is_polled_at_most_once_a_minute(sim, settings, make_batch):
     settings.BATCH_POLL_MIN_INTERVAL_S = 60
     batch = make_batch(2)
