@@ -228,6 +228,20 @@ RESUME_ZIP_MAX_ENTRIES = env.int("RESUME_ZIP_MAX_ENTRIES", default=500)
 RESUME_ZIP_MAX_UNCOMPRESSED_BYTES = env.int("RESUME_ZIP_MAX_UNCOMPRESSED_BYTES", default=50 * 1024 * 1024)
 RESUME_ZIP_MAX_RATIO = env.int("RESUME_ZIP_MAX_RATIO", default=200)
 
+# --- job matching and daily digests (profiles, emails) ------------------------------------------
+MATCH_LLM_TOP_K = env.int("MATCH_LLM_TOP_K", default=20)
+MATCH_MIN_SCORE = env.float("MATCH_MIN_SCORE", default=60.0)
+MATCH_PREFILTER_MIN_SCORE = env.float("MATCH_PREFILTER_MIN_SCORE", default=45.0)
+MATCH_LLM_DAILY_LIMIT = env.int("MATCH_LLM_DAILY_LIMIT", default=20)
+MATCH_FIRST_RUN_DAYS = env.int("MATCH_FIRST_RUN_DAYS", default=7)
+MATCH_SCORE_RETENTION_DAYS = env.int("MATCH_SCORE_RETENTION_DAYS", default=30)
+MATCH_LLM_CHUNK_PEOPLE = env.int("MATCH_LLM_CHUNK_PEOPLE", default=50)
+MATCH_COMMIT_GRACE_SECONDS = env.int("MATCH_COMMIT_GRACE_SECONDS", default=0)
+DIGEST_LOCAL_HOUR = env.int("DIGEST_LOCAL_HOUR", default=7)
+DIGEST_WINDOW_HOURS = env.int("DIGEST_WINDOW_HOURS", default=3)
+DIGEST_TOP_JOBS = env.int("DIGEST_TOP_JOBS", default=5)
+EMAIL_TRACKING_MAX_AGE_DAYS = env.int("EMAIL_TRACKING_MAX_AGE_DAYS", default=365)
+
 # --- LLM layer (DESIGN.md §4; names from seed 001) ----------------------------------------------
 # Provider: explicit LLM_PROVIDER wins; otherwise Azure when its endpoint and key are set,
 # `compatible` when OPENAI_BASE_URL is set, `openai` with a key, and `offline` with nothing.
