@@ -97,8 +97,7 @@ def simulated_openai(seed: int) -> Iterator[Any]:
     sim = Simulator(seed=seed, batch_polls_per_stage=1, batch_shuffle=True)
     try:
         with (
-            # DEBUG off, as in production: with it on, Django keeps the text of every query in memory.
-            override_settings(DEBUG=False, LLM_PROVIDER="openai", OPENAI_API_KEY="sk-benchmark", OPENAI_BASE_URL=""),
+            override_settings(LLM_PROVIDER="openai", OPENAI_API_KEY="sk-benchmark", OPENAI_BASE_URL=""),
             use_transport(StreamingSimTransport(sim)),
         ):
             yield sim
@@ -152,6 +151,14 @@ def batch_benchmark(
     `via_service` creates the batch with `product_content_batch_create` (what the API and
     `run_batch_processing` call) instead of streaming the inputs into `batch_create`.
     """
+    # DEBUG off, as in production: with it on, Django keeps the text of every query in memory.
+    with override_settings(DEBUG=False):
+        return _run(products=products, locales=locales, seed=seed, keep=keep, via_service=via_service, say=say)
+
+
+def _run(
+    *, products: int, locales: list[str], seed: int, keep: bool, via_service: bool, say: Say | None
+) -> dict[str, Any]:
     say = say or (lambda message: print(message, file=sys.stderr))
     nonce = uuid.uuid4().hex[:8]
     started = time.perf_counter()

@@ -26,6 +26,8 @@ from typing import Any
 import openai
 import pydantic
 from django.conf import settings
+from django.db import connection
+from django.utils import timezone
 from openai.lib._parsing._completions import type_to_response_format_param
 from pydantic import BaseModel
 
@@ -283,10 +285,34 @@ def batch_call_build(
 
 
 def batch_calls_save(*, rows: list[LLMCall]) -> list[LLMCall]:
-    """Bulk insert ledger rows (with their ids); nothing when metrics are disabled."""
+    """Insert ledger rows built by `batch_call_build`, setting their ids; nothing when metrics are off.
+
+    PostgreSQL: ids are drawn from the table's sequence and the rows loaded with COPY. bulk_create
+    there sends one array per column, which psycopg escapes value by value in Python: about seven
+    times the CPU, a sixth of a 50,000-line ingest. Other databases: bulk_create.
+    """
     if not rows or not settings.OPENAI_METRICS_ENABLED:
         return []
-    return LLMCall.objects.bulk_create(rows, batch_size=1000)
+    if connection.vendor != "postgresql":
+        return LLMCall.objects.bulk_create(rows, batch_size=1000)
+    meta = LLMCall._meta
+    fields = list(meta.concrete_fields)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(rows)],
+        )
+        ids = [pk for (pk,) in cursor.fetchall()]
+        with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for pk, row in zip(ids, rows, strict=True):
+                row.pk = pk
+                row.created_at = row.created_at or now  # auto_now_add, as save() would
+                copy.write_row([getattr(row, field.attname) for field in fields])
+                row._state.adding, row._state.db = False, connection.alias
+    return rows
 
 
 # --- the offline provider --------------------------------------------------------------------

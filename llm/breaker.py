@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pybreaker
 import redis
@@ -20,6 +20,9 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from llm.redis import llm_key, redis_client, register_memory_reset
+
+if TYPE_CHECKING:
+    from llm.limits import SlotLease
 
 logger = logging.getLogger(__name__)
 
@@ -154,8 +157,20 @@ class Breaker:
             self._storage.state = HALF_OPEN
             return True
 
-    def record_success(self) -> None:
-        """A request succeeded: close the circuit and forget earlier failures."""
+    def record_success(self, *, lease: SlotLease | None = None) -> None:
+        """A request succeeded: close the circuit and forget earlier failures.
+
+        Given the request's rate-governor `lease` (slot still held), the success is recorded in the
+        round trip that releases the slot, on Redis; otherwise, or in memory, right away.
+        """
+        if (
+            lease is not None
+            and self._redis is not None
+            and lease.run_on_release(
+                client=self._redis, script=_RECORD_SUCCESS_LUA, keys=self._record_success_keys, args=[CLOSED]
+            )
+        ):
+            return
         with self._lock:
             if self._redis is not None:
                 self._record_success_redis()

@@ -6,6 +6,10 @@ django-redis, and in process memory otherwise. Callers wrap each provider reques
 `governor.slot(...)`, which sleeps until the request fits, and feed the provider's `x-ratelimit-*`
 headers back through `observe_headers` so unconfigured limits are learned and exhaustion pauses
 everyone.
+
+On Redis, with no RPM/TPM limit in force, a slot costs two round trips: one script to enter (it
+reads the pause and the learned limits and takes the concurrency lease) and one to leave (which
+can carry other work, e.g. the breaker's success). With limits, the `limits` hits come on top.
 """
 
 from __future__ import annotations
@@ -88,6 +92,7 @@ class SlotLease:
     # for the release, whose round trip also looks for a limit learned in the meantime.
     _held: bool = field(default=False, repr=False)
     _unsettled: int | None = field(default=None, repr=False)
+    _on_release: list[tuple[str, list[str], list]] = field(default_factory=list, repr=False)
 
     def settle(self, *, actual_tokens: int) -> None:
         """Replace the estimate with the tokens the provider actually billed (either direction)."""
@@ -102,6 +107,19 @@ class SlotLease:
         self.governor._tpm_adjust(item=item, delta=actual_tokens - self.charged_tokens)
         self._tpm_item = item
         self.charged_tokens = actual_tokens
+
+    def run_on_release(self, *, client: Redis | None, script: str, keys: list[str], args: list) -> bool:
+        """Run a Lua script on `client` in the same round trip that releases the slot.
+
+        False when that can't be done (memory backend, another Redis, slot already released): the
+        caller then runs it itself. Errors are logged at release, not raised (the request is over).
+        """
+        own = self.governor._redis
+        # Clients are per thread (django-redis); one connection pool means one server and database.
+        if not self._held or client is None or own is None or client.connection_pool is not own.connection_pool:
+            return False
+        self._on_release.append((script, keys, args))
+        return True
 
 
 class _MemoryGovernorState:
@@ -411,26 +429,33 @@ class RateGovernor:
             state.in_flight += 1
 
     def _release(self, *, lease: SlotLease) -> None:
-        """Free the slot; on Redis, also charge tokens settled while no TPM limit was known, if one is now."""
+        """Free the slot. On Redis, in the same round trip: run what `run_on_release` queued, and look
+        for a TPM limit learned meanwhile to charge tokens settled while none was known."""
         if self._memory is not None:
             with self._memory.cond:
                 self._memory.in_flight = max(self._memory.in_flight - 1, 0)
                 self._memory.cond.notify()
             return
         unsettled, lease._unsettled = lease._unsettled, None
+        queued, lease._on_release = lease._on_release, []
         learned_tpm = None
         try:
-            if unsettled:
-                # Another process may have learned a TPM limit while this request was in flight.
+            if unsettled or queued:
                 pipe = self._redis.pipeline(transaction=False)
                 pipe.zrem(self._sem_key, lease._token)
-                pipe.hget(self._learned_key, "tpm")
-                learned_tpm = _as_int(pipe.execute()[1])
+                for script, keys, args in queued:
+                    # EVAL, not EVALSHA: a pipeline of registered scripts first asks SCRIPT EXISTS.
+                    pipe.eval(script, len(keys), *keys, *args)
+                if unsettled:
+                    # Another process may have learned a TPM limit while this request was in flight.
+                    pipe.hget(self._learned_key, "tpm")
+                replies = pipe.execute()
+                learned_tpm = _as_int(replies[-1]) if unsettled else None
             else:
                 self._redis.zrem(self._sem_key, lease._token)
         except RedisError:
             # Raising here would hide the request's own outcome; the lease expires on its own.
-            logger.exception("rate governor %s: could not release a concurrency lease", self.name)
+            logger.exception("rate governor %s: could not release a lease (or run what went with it)", self.name)
         if not unsettled or not learned_tpm:
             return
         item = _tokens_item(learned_tpm)

@@ -138,6 +138,8 @@ def resilient_call(
                     lease.settle(actual_tokens=0)
                 else:
                     lease.settle(actual_tokens=answer.tokens_in + answer.tokens_out)
+                    # On Redis this rides on the round trip that releases the slot.
+                    breaker.record_success(lease=lease)
         except RateBudgetTimeout as exc:
             return None, _simple(ErrorKind.RATE_BUDGET, exc.message)
         finally:
@@ -148,7 +150,6 @@ def resilient_call(
 
         if answer is not None:
             governor.observe_headers(answer.headers)
-            breaker.record_success()
             record.tokens_in += answer.tokens_in
             record.tokens_out += answer.tokens_out
             record.request_id = answer.request_id

@@ -10,6 +10,7 @@ from llm.batching import (
     EXPIRED,
     LineBuilder,
     batch_call_build,
+    batch_calls_save,
     batch_endpoint,
     batch_limits,
     fallback_result_line,
@@ -179,4 +180,27 @@ def test_batch_ledger_rows_cost_half_and_fallbacks_say_why(settings):
     assert (paid.mode, paid.status) == (LLMCall.Mode.BATCH, LLMCall.Status.SUCCEEDED)
     assert paid.cost_usd == (full / 2).quantize(Decimal("0.000001"))
     assert (offline.status, offline.error_class, offline.cost_usd) == (LLMCall.Status.FALLBACK, "offline", 0)
-    LLMCall.objects.bulk_create([paid, offline])  # both satisfy the ledger's constraints
+
+    # When they are saved (COPY on PostgreSQL, bulk_create elsewhere)
+    saved = batch_calls_save(rows=[paid, offline])
+
+    # Then they come back from the ledger as built, with their ids and creation time
+    stored = {row.pk: row for row in LLMCall.objects.filter(pk__in=[row.pk for row in saved])}
+    assert len(stored) == 2
+    assert (stored[paid.pk].cost_usd, stored[paid.pk].status, stored[paid.pk].tokens_in) == (
+        paid.cost_usd,
+        "succeeded",
+        120,
+    )
+    assert stored[offline.pk].error_class == "offline"
+    assert all(row.created_at is not None for row in stored.values())
+
+
+@pytest.mark.django_db
+def test_no_ledger_rows_when_metrics_are_off(settings):
+    settings.OPENAI_METRICS_ENABLED = False
+    outcome = interpret_result(TEST_TASK, field_input(1), result_line(GOOD))
+    row = batch_call_build(task=TEST_TASK, provider="openai", model="gpt-4o-mini", outcome=outcome, subject=None)
+
+    assert batch_calls_save(rows=[row]) == []
+    assert not LLMCall.objects.exists()

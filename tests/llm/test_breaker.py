@@ -274,3 +274,62 @@ def test_a_successful_trial_frees_the_trial_for_the_next_opening(make_breaker, c
 
     # Had the success left the first trial's lease behind, nobody could try again until it expired.
     assert second.allow() is True
+
+
+@pytest.mark.parametrize("fails_first", [0, 2])
+def test_a_success_recorded_with_a_slot_lease_lands_when_the_slot_is_released(make_breaker, storage, fails_first):
+    from llm.limits import RateGovernor
+
+    breaker, other = make_breaker(), make_breaker()
+    fail(breaker, fails_first)
+    governor = RateGovernor(
+        f"test-{uuid.uuid4().hex[:8]}",
+        rpm=None,
+        tpm=None,
+        max_concurrency=1,
+        redis="auto" if storage == "redis" else None,
+    )
+
+    with governor.slot(estimated_tokens=1) as lease:
+        breaker.record_success(lease=lease)
+        if storage == "redis":
+            assert other.failure_count == fails_first  # not yet: it goes out with the release
+
+    assert (other.state, other.failure_count) == ("closed", 0)
+    fail(other, 2)
+    assert other.state == "closed"  # the count started again
+
+
+def test_a_success_after_the_slot_was_released_is_recorded_at_once(make_breaker):
+    from llm.limits import RateGovernor
+
+    breaker = make_breaker()
+    fail(breaker, 2)
+    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=None, tpm=None, max_concurrency=1)
+    with governor.slot(estimated_tokens=1) as lease:
+        pass
+
+    breaker.record_success(lease=lease)
+
+    assert breaker.failure_count == 0
+
+
+def test_a_breaker_made_in_another_thread_still_rides_on_the_release(needs_redis, round_trips):
+    from llm.limits import RateGovernor
+
+    made: list[Breaker] = []  # django-redis hands each thread its own client (on one connection pool)
+    maker = threading.Thread(
+        target=lambda: made.append(Breaker(f"test-{uuid.uuid4().hex[:8]}", fail_max=3, reset_timeout=60))
+    )
+    maker.start()
+    maker.join()
+    breaker = made[0]
+    fail(breaker, 2)
+    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=None, tpm=None, max_concurrency=1)
+
+    with governor.slot(estimated_tokens=1) as lease:
+        round_trips.clear()
+        breaker.record_success(lease=lease)
+        assert round_trips == []
+    assert round_trips == ["PIPELINE"]
+    assert breaker.failure_count == 0

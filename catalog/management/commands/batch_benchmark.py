@@ -36,7 +36,13 @@ class Command(BaseCommand):
             default="en-US",
             help="Comma-separated locales, one line each per product (default en-US: N lines; all seven: 7N).",
         )
-        parser.add_argument("--repeat", type=int, default=1, help="Runs; medians are reported with every run.")
+        parser.add_argument(
+            "--repeat",
+            type=int,
+            default=1,
+            help="Runs in this process; medians are reported with every run (peak RSS is the process's so far: "
+            "run separate processes to compare memory).",
+        )
         parser.add_argument("--seed", type=int, default=4)
         parser.add_argument("--keep", action="store_true", help="Keep the products, content and batch afterwards.")
         parser.add_argument(
