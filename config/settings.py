@@ -242,6 +242,17 @@ DIGEST_WINDOW_HOURS = env.int("DIGEST_WINDOW_HOURS", default=3)
 DIGEST_TOP_JOBS = env.int("DIGEST_TOP_JOBS", default=5)
 EMAIL_TRACKING_MAX_AGE_DAYS = env.int("EMAIL_TRACKING_MAX_AGE_DAYS", default=365)
 
+# --- provider batches (batches/conf.py documents each) ------------------------------------------
+BATCH_MAX_RESUBMITS = env.int("BATCH_MAX_RESUBMITS", default=2)
+BATCH_POLL_MIN_INTERVAL_S = env.float("BATCH_POLL_MIN_INTERVAL_S", default=60.0)
+BATCH_INGEST_CHUNK = env.int("BATCH_INGEST_CHUNK", default=1000)
+BATCH_CREATE_MAX_ATTEMPTS = env.int("BATCH_CREATE_MAX_ATTEMPTS", default=5)
+BATCH_CREATE_BACKOFF_S = env.float("BATCH_CREATE_BACKOFF_S", default=60.0)
+BATCH_CREATE_BACKOFF_MAX_S = env.float("BATCH_CREATE_BACKOFF_MAX_S", default=1800.0)
+BATCH_MAX_LINES = env.int("BATCH_MAX_LINES", default=None)
+BATCH_MAX_BYTES = env.int("BATCH_MAX_BYTES", default=None)
+BATCH_DIR = VAR_DIR / "batches"
+
 # --- LLM layer (DESIGN.md §4; names from seed 001) ----------------------------------------------
 # Provider: explicit LLM_PROVIDER wins; otherwise Azure when its endpoint and key are set,
 # `compatible` when OPENAI_BASE_URL is set, `openai` with a key, and `offline` with nothing.

@@ -13,6 +13,12 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _batch_files_in_tmp(settings, tmp_path):
+    # Batch JSONL files of one test must not land in the working tree or meet another test's.
+    settings.BATCH_DIR = tmp_path / "batches"
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache():
     cache.clear()
     yield
