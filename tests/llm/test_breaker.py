@@ -1,6 +1,5 @@
 """The shared circuit breaker: opening, cool-down, the single half-open trial, across instances."""
 
-import os
 import threading
 import time
 import uuid
@@ -13,21 +12,6 @@ from llm.breaker import Breaker, get_breaker
 from llm.redis import redis_client, reset_shared_state_for_tests
 
 T0 = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _clean_llm_state():
-    reset_shared_state_for_tests()
-    yield
-    reset_shared_state_for_tests()
-
-
-@pytest.fixture
-def needs_redis():
-    if redis_client() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the Redis tests: set REDIS_URL")
-        pytest.skip("needs Redis: set REDIS_URL")
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -204,27 +188,6 @@ def test_get_breaker_uses_the_settings_and_is_cached(settings, clock):
     assert breaker.opened_until == T0 + timedelta(seconds=10)
     breaker.reset()
     assert get_breaker("provider-x").state == "closed"
-
-
-@pytest.fixture
-def round_trips(monkeypatch):
-    """Counts the Redis round trips made in this thread (single commands, scripts, pipelines)."""
-    import redis
-
-    counted: list[str] = []
-    command, pipeline_execute = redis.Redis.execute_command, redis.client.Pipeline.execute
-
-    def counting_command(self, *args, **options):
-        counted.append(str(args[0]))
-        return command(self, *args, **options)
-
-    def counting_pipeline(self, *args, **options):
-        counted.append("PIPELINE")
-        return pipeline_execute(self, *args, **options)
-
-    monkeypatch.setattr(redis.Redis, "execute_command", counting_command)
-    monkeypatch.setattr(redis.client.Pipeline, "execute", counting_pipeline)
-    return counted
 
 
 def test_on_redis_a_success_is_one_round_trip_and_writes_only_what_needs_resetting(needs_redis, round_trips):

@@ -1,6 +1,5 @@
 """The exact-match response cache: keys, hits/misses, LRU eviction, clearing, in memory and on Redis."""
 
-import os
 import re
 import threading
 from datetime import timedelta
@@ -15,21 +14,6 @@ from llm.cache import CacheStats, cache_clear, cache_get, cache_key, cache_set, 
 from llm.redis import redis_client, reset_shared_state_for_tests
 
 MESSAGES = [{"role": "system", "content": "Describe the field."}, {"role": "user", "content": "email"}]
-
-
-@pytest.fixture(autouse=True)
-def _clean_llm_state():
-    reset_shared_state_for_tests()
-    yield
-    reset_shared_state_for_tests()
-
-
-@pytest.fixture
-def needs_redis():
-    if redis_client() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the Redis tests: set REDIS_URL")
-        pytest.skip("needs Redis: set REDIS_URL")
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -207,27 +191,6 @@ def test_the_redis_index_is_namespaced_and_shared(needs_redis):
     assert client.zcard("contentops:llm:cache:lru") == 1
     reset_shared_state_for_tests()
     assert not list(client.scan_iter(match="contentops:llm:*"))
-
-
-@pytest.fixture
-def round_trips(monkeypatch):
-    """Counts the Redis round trips made in this thread (single commands, scripts, pipelines)."""
-    import redis
-
-    counted: list[str] = []
-    command, pipeline_execute = redis.Redis.execute_command, redis.client.Pipeline.execute
-
-    def counting_command(self, *args, **options):
-        counted.append(str(args[0]))
-        return command(self, *args, **options)
-
-    def counting_pipeline(self, *args, **options):
-        counted.append("PIPELINE")
-        return pipeline_execute(self, *args, **options)
-
-    monkeypatch.setattr(redis.Redis, "execute_command", counting_command)
-    monkeypatch.setattr(redis.client.Pipeline, "execute", counting_pipeline)
-    return counted
 
 
 def test_on_redis_a_hit_a_miss_and_a_store_are_one_round_trip_each(needs_redis, round_trips):

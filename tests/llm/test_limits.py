@@ -17,21 +17,6 @@ from llm.redis import redis_client, reset_shared_state_for_tests
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def _clean_llm_state():
-    reset_shared_state_for_tests()
-    yield
-    reset_shared_state_for_tests()
-
-
-@pytest.fixture
-def needs_redis():
-    if redis_client() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the Redis tests: set REDIS_URL")
-        pytest.skip("needs Redis: set REDIS_URL")
-
-
 @pytest.fixture(params=["memory", "redis"])
 def backend(request):
     if request.param == "redis":
@@ -298,27 +283,6 @@ def test_two_processes_share_one_request_budget(needs_redis, settings):
     assert most_in_any_window(stamps, seconds=0.95) <= 2
     assert 5 <= len(stamps) <= 6
     assert all(start_at - 0.01 <= t < start_at + 3.0 for t in stamps)
-
-
-@pytest.fixture
-def round_trips(monkeypatch):
-    """Counts the Redis round trips made in this thread (single commands, scripts, pipelines)."""
-    import redis
-
-    counted: list[str] = []
-    command, pipeline_execute = redis.Redis.execute_command, redis.client.Pipeline.execute
-
-    def counting_command(self, *args, **options):
-        counted.append(str(args[0]))
-        return command(self, *args, **options)
-
-    def counting_pipeline(self, *args, **options):
-        counted.append("PIPELINE")
-        return pipeline_execute(self, *args, **options)
-
-    monkeypatch.setattr(redis.Redis, "execute_command", counting_command)
-    monkeypatch.setattr(redis.client.Pipeline, "execute", counting_pipeline)
-    return counted
 
 
 def test_without_limits_a_slot_costs_one_round_trip_in_and_one_out(needs_redis, round_trips):

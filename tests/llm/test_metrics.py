@@ -1,6 +1,5 @@
 """Metrics from the LLMCall ledger plus live cache and breaker state, with a shared reset mark."""
 
-import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +10,7 @@ from llm.cache import cache_get, cache_set
 from llm.metrics import get_metrics, metrics_reset
 from llm.models import LLMCall
 from llm.providers import provider_config
-from llm.redis import redis_client, reset_shared_state_for_tests
+from llm.redis import redis_client
 
 pytestmark = pytest.mark.django_db
 
@@ -33,21 +32,6 @@ SEED_KEYS = {
     "cache_size",
     "circuit_breaker_open",
 }
-
-
-@pytest.fixture(autouse=True)
-def _clean_llm_state():
-    reset_shared_state_for_tests()
-    yield
-    reset_shared_state_for_tests()
-
-
-@pytest.fixture
-def needs_redis():
-    if redis_client() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the Redis tests: set REDIS_URL")
-        pytest.skip("needs Redis: set REDIS_URL")
 
 
 def call(status: str, **fields) -> LLMCall:
