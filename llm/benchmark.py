@@ -49,6 +49,12 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
+def _fresh_base_url() -> str:
+    """A base URL no earlier run used: breaker, limits and probe state are per provider host and
+    shared through Redis, so a fresh simulator must not inherit a previous run's open circuit."""
+    return f"http://sim-{uuid.uuid4().hex[:12]}.invalid/v1"
+
+
 @contextmanager
 def _simulated(sim_options: dict[str, Any] | None) -> Iterator[None]:
     """Point the layer at an in-process simulator when options are given; else change nothing."""
@@ -60,7 +66,7 @@ def _simulated(sim_options: dict[str, Any] | None) -> Iterator[None]:
     sim = Simulator(**sim_options)
     try:
         with (
-            override_settings(LLM_PROVIDER="openai", OPENAI_API_KEY="sk-benchmark", OPENAI_BASE_URL=""),
+            override_settings(LLM_PROVIDER="openai", OPENAI_API_KEY="sk-benchmark", OPENAI_BASE_URL=_fresh_base_url()),
             use_transport(sim.transport()),
         ):
             yield
@@ -130,7 +136,7 @@ def overhead(*, samples: int = 200) -> dict[str, float]:
     sim = Simulator(seed=7)
     try:
         with (
-            override_settings(LLM_PROVIDER="openai", OPENAI_API_KEY="sk-benchmark", OPENAI_BASE_URL=""),
+            override_settings(LLM_PROVIDER="openai", OPENAI_API_KEY="sk-benchmark", OPENAI_BASE_URL=_fresh_base_url()),
             use_transport(sim.transport()),
         ):
             config: ProviderConfig = provider_config()

@@ -42,6 +42,8 @@ class ProviderConfig:
             return f"azure:{urlsplit(self.azure_endpoint).netloc}:{self.azure_deployment}"
         if self.kind == "compatible":
             return f"compatible:{urlsplit(self.base_url).netloc}"
+        if self.base_url:  # e.g. a regional or proxy endpoint: its own limits and health
+            return f"{self.kind}:{urlsplit(self.base_url).netloc}"
         return self.kind
 
     @property
