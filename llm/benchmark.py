@@ -13,7 +13,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any
 
 import httpx2
@@ -56,10 +56,10 @@ def _fresh_base_url() -> str:
 
 
 @contextmanager
-def _simulated(sim_options: dict[str, Any] | None) -> Iterator[None]:
-    """Point the layer at an in-process simulator when options are given; else change nothing."""
+def _simulated(sim_options: dict[str, Any] | None) -> Iterator[Any]:
+    """Point the layer at a fresh in-process simulator (yielded) when options are given; else change nothing."""
     if sim_options is None:
-        yield
+        yield None
         return
     from llm.simulator import Simulator
 
@@ -69,9 +69,10 @@ def _simulated(sim_options: dict[str, Any] | None) -> Iterator[None]:
             override_settings(LLM_PROVIDER="openai", OPENAI_API_KEY="sk-benchmark", OPENAI_BASE_URL=_fresh_base_url()),
             use_transport(sim.transport()),
         ):
-            yield
+            yield sim
     finally:
         sim.close()
+        clients_reset()
 
 
 def bulk_run(*, requests: int, concurrency: int) -> dict[str, Any]:
@@ -131,51 +132,41 @@ def overhead(*, samples: int = 200) -> dict[str, float]:
 
     Uses whatever cache/database is configured (so run it on PostgreSQL + Redis for the target).
     """
-    from llm.simulator import Simulator
+    with _simulated({"seed": 7}) as sim:
+        config: ProviderConfig = provider_config()
+        raw_client = openai.OpenAI(
+            api_key="sk-benchmark", http_client=httpx2.Client(transport=sim.transport()), max_retries=0
+        )
+        nonce = uuid.uuid4().hex[:8]
+        raw_inputs = _inputs(samples, "raw" + nonce)
+        layer_inputs = _inputs(samples, "layer" + nonce)
+        raw_iter, layer_iter = iter(raw_inputs), iter(layer_inputs)
 
-    sim = Simulator(seed=7)
-    try:
-        with (
-            override_settings(LLM_PROVIDER="openai", OPENAI_API_KEY="sk-benchmark", OPENAI_BASE_URL=_fresh_base_url()),
-            use_transport(sim.transport()),
-        ):
-            config: ProviderConfig = provider_config()
-            raw_client = openai.OpenAI(
-                api_key="sk-benchmark", http_client=httpx2.Client(transport=sim.transport()), max_retries=0
+        def raw_call() -> None:
+            raw_client.chat.completions.parse(
+                model=config.wire_model,
+                messages=FIELD_DESCRIPTION.build_messages(next(raw_iter)),
+                response_format=FieldDescription,
+                max_completion_tokens=FIELD_DESCRIPTION.max_output_tokens,
             )
-            nonce = uuid.uuid4().hex[:8]
-            raw_inputs = _inputs(samples, "raw" + nonce)
-            layer_inputs = _inputs(samples, "layer" + nonce)
-            raw_iter, layer_iter = iter(raw_inputs), iter(layer_inputs)
 
-            def raw_call() -> None:
-                raw_client.chat.completions.parse(
-                    model=config.wire_model,
-                    messages=FIELD_DESCRIPTION.build_messages(next(raw_iter)),
-                    response_format=FieldDescription,
-                    max_completion_tokens=FIELD_DESCRIPTION.max_output_tokens,
-                )
+        def layer_call() -> None:
+            run(FIELD_DESCRIPTION, next(layer_iter), apply=False)
 
-            def layer_call() -> None:
-                run(FIELD_DESCRIPTION, next(layer_iter), apply=False)
-
-            # Warm both paths (connection pools, imports, first queries) before timing.
-            for warm in (raw_call, layer_call):
-                warm()
-            # Interleaved pairs: drift in machine load hits both sides of each pair alike.
-            raw_ms, layer_ms, diffs = [], [], []
-            for _ in range(samples - 1):
-                raw_sample = _timed(raw_call, 1)[0]
-                layer_sample = _timed(layer_call, 1)[0]
-                raw_ms.append(raw_sample)
-                layer_ms.append(layer_sample)
-                diffs.append(layer_sample - raw_sample)
-            hit_input = layer_inputs[1]
-            cache_hit_ms = _timed(lambda: run(FIELD_DESCRIPTION, hit_input, apply=False), samples)
-            raw_client.close()
-    finally:
-        sim.close()
-        clients_reset()
+        # Warm both paths (connection pools, imports, first queries) before timing.
+        for warm in (raw_call, layer_call):
+            warm()
+        # Interleaved pairs: drift in machine load hits both sides of each pair alike.
+        raw_ms, layer_ms, diffs = [], [], []
+        for _ in range(samples - 1):
+            raw_sample = _timed(raw_call, 1)[0]
+            layer_sample = _timed(layer_call, 1)[0]
+            raw_ms.append(raw_sample)
+            layer_ms.append(layer_sample)
+            diffs.append(layer_sample - raw_sample)
+        hit_input = layer_inputs[1]
+        cache_hit_ms = _timed(lambda: run(FIELD_DESCRIPTION, hit_input, apply=False), samples)
+        raw_client.close()
     return {
         "raw_sdk_ms_per_call": round(statistics.median(raw_ms), 3),
         "layer_ms_per_call": round(statistics.median(layer_ms), 3),
@@ -195,7 +186,7 @@ def benchmark_run(
     """`repeat` bulk runs (medians reported, every run kept) plus the overhead figures."""
     runs = []
     for _ in range(repeat):
-        with _simulated(sim_options) if sim_options is not None else nullcontext():
+        with _simulated(sim_options):
             runs.append(bulk_run(requests=requests, concurrency=concurrency))
     result: dict[str, Any] = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
     result["provider"] = "simulator" if sim_options is not None else provider_config().name

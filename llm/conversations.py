@@ -238,7 +238,7 @@ def conversation_reply(
             output_text=output_text,
             output_json=output_json,
             response_id=answer.response_id if answer else "",
-            previous_response_id=previous_id or "" if not replayed else "",
+            previous_response_id="" if replayed else (previous_id or ""),
             replayed=replayed,
             is_fallback=answer is None,
             tokens_in=record.tokens_in,
