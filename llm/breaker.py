@@ -19,6 +19,7 @@ import redis
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from llm.limits import Gate
 from llm.redis import llm_key, redis_client, register_memory_reset
 
 if TYPE_CHECKING:
@@ -117,8 +118,10 @@ class Breaker:
                 f"{self._namespace}:pybreaker:fail_counter",
                 self._trial_key,
             ]
+            self._closed_gate: Gate | None = Gate(key=self._record_success_keys[0], open_value=CLOSED)
         else:
             self._memory = _memory_circuit(name)
+            self._closed_gate = None
         self._lock = self._memory.lock if self._memory is not None else threading.RLock()
 
     @property
@@ -129,6 +132,12 @@ class Breaker:
     @property
     def backend(self) -> str:
         return "redis" if self._redis is not None else "memory"
+
+    @property
+    def closed_gate(self) -> Gate | None:
+        """On Redis, the state key as a rate-governor gate, open while the circuit is closed: the
+        common case is then read in the slot's admission round trip. None in memory."""
+        return self._closed_gate
 
     @property
     def state(self) -> str:

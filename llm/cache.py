@@ -19,6 +19,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import redis
 from django.conf import settings
@@ -26,6 +27,9 @@ from django.core.cache import cache, caches
 from redis.commands.core import Script
 
 from llm.redis import llm_key, redis_client, register_memory_reset
+
+if TYPE_CHECKING:
+    from llm.limits import SlotLease
 
 _VALUE_PREFIX = "llm:resp:"
 # Task and user names are joined with a byte that cannot appear in either, so Lua can split them.
@@ -76,17 +80,33 @@ def cache_get(*, key: str) -> dict | None:
     return value
 
 
-def cache_set(*, key: str, value: dict, task_name: str, user_id: int | None = None) -> None:
-    """Store a response for OPENAI_CACHE_TTL; beyond OPENAI_CACHE_MAX_SIZE entries the LRU ones go."""
+def cache_set(
+    *, key: str, value: dict, task_name: str, user_id: int | None = None, lease: SlotLease | None = None
+) -> None:
+    """Store a response for OPENAI_CACHE_TTL; beyond OPENAI_CACHE_MAX_SIZE entries the LRU ones go.
+
+    Given the rate-governor `lease` of the request that produced it (slot still held), on Redis the
+    store rides on the round trip that releases the slot.
+    """
     if not settings.OPENAI_CACHE_ENABLED:
         return
     ttl = settings.OPENAI_CACHE_TTL
     now = time.time()
     client = redis_client()
     if client is not None:
-        victims = _redis_set(
-            client=client, key=key, value=value, task_name=task_name, user_id=user_id, now=now, ttl=ttl
+        keys, args = _redis_set_call(key=key, value=value, task_name=task_name, user_id=user_id, now=now, ttl=ttl)
+        # The script deletes evicted values itself when it knows their prefix; otherwise the victims
+        # come back for Python to delete, which a script queued on the release cannot hand back.
+        lua_deletes_values = bool(args[-1])
+        rides_on_release = (
+            lua_deletes_values
+            and lease is not None
+            and lease.run_on_release(client=client, script=_SET_LUA, keys=keys, args=args)
         )
+        if rides_on_release:
+            return
+        victims = _script(client, _SET_LUA)(keys=keys, args=args, client=client)
+        victims = [] if lua_deletes_values else [_text(victim) for victim in victims]
     else:
         cache.set(_VALUE_PREFIX + key, value, ttl)
         victims = _memory.add(key=key, task_name=task_name, user_id=user_id, now=now, expires_at=now + ttl)
@@ -280,29 +300,25 @@ def _redis_get(*, client: redis.Redis, key: str) -> dict | None:
     return None if raw is None else backend.client.decode(raw)
 
 
-def _redis_set(
-    *, client: redis.Redis, key: str, value: dict, task_name: str, user_id: int | None, now: float, ttl: int
-) -> list[str]:
-    """Store the value and index it in one script; returns the evicted keys whose values are left to delete."""
+def _redis_set_call(
+    *, key: str, value: dict, task_name: str, user_id: int | None, now: float, ttl: int
+) -> tuple[list[str], list]:
+    """KEYS and ARGV of the script that stores the value and indexes it (ARGV ends with the value prefix)."""
     backend, value_key, value_prefix = _value_keys(key)
-    victims = _script(client, _SET_LUA)(
-        keys=[_LRU, _EXP, _OWNER, _STATS, value_key],
-        args=[
-            _TASK_PREFIX,
-            _USER_PREFIX,
-            key,
-            now,
-            now + ttl,
-            settings.OPENAI_CACHE_MAX_SIZE,
-            task_name,
-            "" if user_id is None else user_id,
-            backend.client.encode(value),
-            max(0, int(ttl * 1000)),
-            value_prefix,
-        ],
-        client=client,
-    )
-    return [] if value_prefix else [_text(victim) for victim in victims]
+    args = [
+        _TASK_PREFIX,
+        _USER_PREFIX,
+        key,
+        now,
+        now + ttl,
+        settings.OPENAI_CACHE_MAX_SIZE,
+        task_name,
+        "" if user_id is None else user_id,
+        backend.client.encode(value),
+        max(0, int(ttl * 1000)),
+        value_prefix,
+    ]
+    return [_LRU, _EXP, _OWNER, _STATS, value_key], args
 
 
 def _redis_clear(*, client: redis.Redis, task_name: str | None, user_id: int | None) -> tuple[list[str], list[str]]:

@@ -55,6 +55,21 @@ class RateBudgetTimeout(RateLimitedError):
     """The request would not fit in the shared rate/concurrency budget before its deadline."""
 
 
+class GateShut(Exception):  # noqa: N818 - a state, not a failure
+    """`slot(gate=...)` found the gate's key not holding its open value; no slot was taken."""
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A Redis key that must hold `open_value` for a slot to be taken (e.g. a closed circuit).
+
+    Read in the admission round trip, so checking it costs nothing extra.
+    """
+
+    key: str
+    open_value: str
+
+
 def parse_reset_duration(value: str | None) -> float | None:
     """Seconds in an `x-ratelimit-reset-*` value ("1s", "6m0s", "20ms", "1h2m3.5s", or a bare number)."""
     if not value:
@@ -159,13 +174,18 @@ def _memory_state(name: str) -> _MemoryGovernorState:
 
 
 # Admission in one round trip when no RPM/TPM limit applies (the common case):
-# KEYS: pause key, learned-limits hash, semaphore zset | ARGV: token, max holders, lease ms.
-# Returns {ms still paused, learned rpm, learned tpm, 1 if the slot was taken}; no slot while paused.
+# KEYS: pause key, learned-limits hash, semaphore zset[, gate key] | ARGV: token, max holders,
+# lease ms[, the gate's open value]. Returns {ms still paused, learned rpm, learned tpm, 1 if the
+# slot was taken, 0 if the gate was shut}; no slot while paused. A shut gate (its key holding
+# anything but the open value) answers at once, paused or not, and takes nothing.
 _ENTER_LUA = """
+if KEYS[4] and redis.call('GET', KEYS[4]) ~= ARGV[4] then
+  return {0, false, false, 0, 0}
+end
 local pause = redis.call('PTTL', KEYS[1])
 local learned = redis.call('HMGET', KEYS[2], 'rpm', 'tpm')
 if pause > 0 then
-  return {pause, learned[1], learned[2], 0}
+  return {pause, learned[1], learned[2], 0, 1}
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -173,9 +193,9 @@ redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 if redis.call('ZCARD', KEYS[3]) < tonumber(ARGV[2]) then
   redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[1])
   redis.call('PEXPIRE', KEYS[3], ARGV[3])
-  return {0, learned[1], learned[2], 1}
+  return {0, learned[1], learned[2], 1, 1}
 end
-return {0, learned[1], learned[2], 0}
+return {0, learned[1], learned[2], 0, 1}
 """
 
 # KEYS: semaphore zset | returns the live holders.
@@ -239,14 +259,17 @@ class RateGovernor:
         return "redis" if self._redis is not None else "memory"
 
     @contextmanager
-    def slot(self, *, estimated_tokens: int, deadline: float | None = None) -> Iterator[SlotLease]:
+    def slot(
+        self, *, estimated_tokens: int, deadline: float | None = None, gate: Gate | None = None
+    ) -> Iterator[SlotLease]:
         """Block (sleeping) until the request fits the shared budget; raise RateBudgetTimeout past `deadline`.
 
         `deadline` is a `time.monotonic()` value. The concurrency slot is held until the block exits.
+        With a `gate` (Redis only), raise GateShut instead of admitting while the gate is shut.
         """
         started = time.monotonic()
         lease = SlotLease(governor=self, estimated_tokens=estimated_tokens, charged_tokens=0, waited_seconds=0.0)
-        learned = self._enter(token=lease._token, deadline=deadline)
+        learned = self._enter(token=lease._token, deadline=deadline, gate=gate)
         lease._held = True
         try:
             lease._tpm_item, lease.charged_tokens = self._acquire_rate(
@@ -309,22 +332,30 @@ class RateGovernor:
 
     # --- admission ------------------------------------------------------------------------------
 
-    def _enter(self, *, token: str, deadline: float | None) -> tuple[int | None, int | None] | None:
+    def _enter(
+        self, *, token: str, deadline: float | None, gate: Gate | None = None
+    ) -> tuple[int | None, int | None] | None:
         """Wait out any pause and take a concurrency slot; returns the learned (rpm, tpm) read on the way.
 
         On Redis that is one round trip per try; in memory the view is free, so None (read it later).
         """
         if self._memory is not None:
+            if gate is not None:
+                raise ValueError("a gate is a Redis key: the memory backend has none to read")
             self._wait_while_paused(deadline=deadline)
             self._acquire_concurrency(token=token, deadline=deadline)
             return None
         delay = _POLL_MIN
         lease_ms = math.ceil(self.lease_seconds * 1000)
         keys = [self._pause_key, self._learned_key, self._sem_key]
+        args: list = [token, self.max_concurrency, lease_ms]
+        if gate is not None:
+            keys.append(gate.key)
+            args.append(gate.open_value)
         while True:
-            paused_ms, learned_rpm, learned_tpm, taken = self._enter_script(
-                keys=keys, args=[token, self.max_concurrency, lease_ms]
-            )
+            paused_ms, learned_rpm, learned_tpm, taken, gate_open = self._enter_script(keys=keys, args=args)
+            if not gate_open:
+                raise GateShut(gate.key)
             if taken:
                 return _as_int(learned_rpm), _as_int(learned_tpm)
             if paused_ms > 0:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +18,10 @@ from django.conf import settings
 from django.core.cache import cache
 from pydantic import BaseModel
 
-from llm.breaker import get_breaker
+from llm.breaker import Breaker, get_breaker
 from llm.errors import PROVIDER_ERRORS, Classified, ErrorKind, classify
 from llm.ledger import CallRecord
-from llm.limits import RateBudgetTimeout, get_governor
+from llm.limits import GateShut, RateBudgetTimeout, RateGovernor, SlotLease, get_governor
 from llm.models import LLMCall
 from llm.providers import ProviderConfig
 from llm.redis import register_memory_reset
@@ -109,9 +110,14 @@ def resilient_call(
     send: Callable[[], Answer],
     check: Callable[[Answer], list[str]] | None = None,
     reask: Callable[[str, Answer | None], None] | None = None,
+    accept: Callable[[Answer, SlotLease], None] | None = None,
     label: str = "",
 ) -> tuple[Answer | None, Classified | None]:
-    """Send until an acceptable answer or a final error; returns exactly one of the two."""
+    """Send until an acceptable answer or a final error; returns exactly one of the two.
+
+    `accept` sees the acceptable answer while its rate-governor slot is still held: what it hands
+    to `lease.run_on_release` (a cache store, say) rides on the round trip that frees the slot.
+    """
     breaker = get_breaker(config.name)
     governor = get_governor(config.name)
     if deadline is None:
@@ -123,67 +129,121 @@ def resilient_call(
 
     while True:
         probe = _enter_gate(config, breaker, deadline)
-        if not breaker.allow():
-            if probe:
-                cache.delete(_probe_key(config))
-            return None, _simple(ErrorKind.CIRCUIT_OPEN, "The circuit breaker is open; provider calls are paused.")
-        answer: Answer | None = None
         try:
-            with governor.slot(estimated_tokens=estimate, deadline=deadline) as lease:
-                record.attempts += 1
-                try:
-                    answer = send()
-                except PROVIDER_ERRORS as exc:
-                    error = classify(exc)
-                    lease.settle(actual_tokens=0)
-                else:
-                    lease.settle(actual_tokens=answer.tokens_in + answer.tokens_out)
-                    # On Redis this rides on the round trip that releases the slot.
-                    breaker.record_success(lease=lease)
-        except RateBudgetTimeout as exc:
-            return None, _simple(ErrorKind.RATE_BUDGET, exc.message)
-        finally:
-            if probe:
-                if answer is not None:
+            answer, problems, error = _attempt(
+                breaker,
+                governor,
+                record=record,
+                estimate=estimate,
+                deadline=deadline,
+                send=send,
+                check=check,
+                accept=accept,
+            )
+            if answer is not None:
+                if probe:
                     _mark_verified(config)
+                governor.observe_headers(answer.headers)
+                record.tokens_in += answer.tokens_in
+                record.tokens_out += answer.tokens_out
+                record.request_id = answer.request_id
+                if not problems:
+                    record.status = LLMCall.Status.SUCCEEDED
+                    return answer, None
+                error = _simple(ErrorKind.QUALITY, "; ".join(problems)[:500])
+            if error.kind in (ErrorKind.CIRCUIT_OPEN, ErrorKind.RATE_BUDGET):
+                return None, error  # nothing was sent
+
+            _count(record, error)
+            if error.kind in (ErrorKind.SCHEMA, ErrorKind.QUALITY) and reask is not None and not reasked:
+                reasked = True
+                reask(error.message, answer)
+                continue
+            if error.opens_breaker:
+                breaker.record_failure(force_open=True)
+                cache.delete(_verified_key(config))
+                _verified_until.pop(config.name, None)
+                logger.error("LLM provider %s refuses calls (%s); circuit opened", config.name, error.kind)
+                return None, error
+            if error.retryable:
+                failures += 1
+                wait_s = backoff_seconds(attempt=failures, retry_after=error.retry_after)
+                if error.kind == ErrorKind.RATE_LIMIT:
+                    governor.pause(seconds=wait_s)
+                if failures < settings.OPENAI_MAX_RETRY_ATTEMPTS and time.monotonic() + wait_s < deadline:
+                    logger.info(
+                        "LLM %s attempt %d failed (%s); retrying in %.2fs", label, record.attempts, error.kind, wait_s
+                    )
+                    time.sleep(wait_s)
+                    continue
+            if error.counts_against_provider:
+                breaker.record_failure()
+            return None, error
+        finally:
+            # Only now, with the breaker told: a waiting caller must not probe a provider just refused.
+            if probe:
                 cache.delete(_probe_key(config))
 
-        if answer is not None:
-            governor.observe_headers(answer.headers)
-            record.tokens_in += answer.tokens_in
-            record.tokens_out += answer.tokens_out
-            record.request_id = answer.request_id
-            problems = check(answer) if check is not None else []
-            if not problems:
-                record.status = LLMCall.Status.SUCCEEDED
-                return answer, None
-            error = _simple(ErrorKind.QUALITY, "; ".join(problems)[:500])
 
-        _count(record, error)
-        if error.kind in (ErrorKind.SCHEMA, ErrorKind.QUALITY) and reask is not None and not reasked:
-            reasked = True
-            reask(error.message, answer)
-            continue
-        if error.opens_breaker:
-            breaker.record_failure(force_open=True)
-            cache.delete(_verified_key(config))
-            _verified_until.pop(config.name, None)
-            logger.error("LLM provider %s refuses calls (%s); circuit opened", config.name, error.kind)
-            return None, error
-        if error.retryable:
-            failures += 1
-            wait_s = backoff_seconds(attempt=failures, retry_after=error.retry_after)
-            if error.kind == ErrorKind.RATE_LIMIT:
-                governor.pause(seconds=wait_s)
-            if failures < settings.OPENAI_MAX_RETRY_ATTEMPTS and time.monotonic() + wait_s < deadline:
-                logger.info(
-                    "LLM %s attempt %d failed (%s); retrying in %.2fs", label, record.attempts, error.kind, wait_s
+def _attempt(
+    breaker: Breaker,
+    governor: RateGovernor,
+    *,
+    record: CallRecord,
+    estimate: int,
+    deadline: float,
+    send: Callable[[], Answer],
+    check: Callable[[Answer], list[str]] | None,
+    accept: Callable[[Answer, SlotLease], None] | None,
+) -> tuple[Answer | None, list[str], Classified | None]:
+    """One admitted request: (answer, its quality problems, None) or (None, [], why nothing came back)."""
+    try:
+        with _admitted(breaker, governor, estimate=estimate, deadline=deadline) as lease:
+            if lease is None:
+                return (
+                    None,
+                    [],
+                    _simple(ErrorKind.CIRCUIT_OPEN, "The circuit breaker is open; provider calls are paused."),
                 )
-                time.sleep(wait_s)
-                continue
-        if error.counts_against_provider:
-            breaker.record_failure()
-        return None, error
+            record.attempts += 1
+            try:
+                answer = send()
+            except PROVIDER_ERRORS as exc:
+                lease.settle(actual_tokens=0)
+                return None, [], classify(exc)
+            lease.settle(actual_tokens=answer.tokens_in + answer.tokens_out)
+            # On Redis this and what `accept` queues ride on the round trip that releases the slot.
+            breaker.record_success(lease=lease)
+            problems = check(answer) if check is not None else []
+            if not problems and accept is not None:
+                accept(answer, lease)
+            return answer, problems, None
+    except RateBudgetTimeout as exc:
+        return None, [], _simple(ErrorKind.RATE_BUDGET, exc.message)
+
+
+@contextmanager
+def _admitted(
+    breaker: Breaker, governor: RateGovernor, *, estimate: int, deadline: float
+) -> Iterator[SlotLease | None]:
+    """A rate-governor slot if the circuit lets the request out, else None.
+
+    On Redis the breaker's state is read in the slot's admission round trip (its closed gate); only
+    when the circuit is not closed does the breaker decide (this caller may be the half-open trial).
+    """
+    gate = breaker.closed_gate
+    if gate is not None:
+        try:
+            with governor.slot(estimated_tokens=estimate, deadline=deadline, gate=gate) as lease:
+                yield lease
+            return
+        except GateShut:
+            pass  # raised on admission, before any slot was taken
+    if not breaker.allow():
+        yield None
+        return
+    with governor.slot(estimated_tokens=estimate, deadline=deadline) as lease:
+        yield lease
 
 
 def _count(record: CallRecord, error: Classified) -> None:

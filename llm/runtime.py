@@ -27,6 +27,7 @@ from config.errors import DomainError
 from llm.cache import cache_get, cache_key, cache_set
 from llm.errors import Classified, ErrorKind, LLMError, LLMRequestError, LLMUnavailableError
 from llm.ledger import CallRecord, llm_call_record
+from llm.limits import SlotLease
 from llm.models import LLMCall
 from llm.providers import ProviderConfig, get_client, provider_config
 from llm.resilience import Answer, resilient_call
@@ -183,13 +184,6 @@ def execute_again(
     execution.error = None
     messages = execution.task.build_messages(execution.task_input)
     _call_with_retries(execution, config=config, messages=messages, deadline=deadline)
-    if execution.record.cache_key and execution.output is not None:
-        cache_set(
-            key=execution.record.cache_key,
-            value={"output": execution.output.model_dump(mode="json")},
-            task_name=execution.task.name,
-            user_id=execution.record.user_id,
-        )
     return execution
 
 
@@ -206,6 +200,17 @@ def _call_with_retries(
         previous_output = previous.output if previous is not None else None
         conversation["messages"] = _reask(conversation["messages"], problem=problem, previous=previous_output)
 
+    def store(answer: Answer, lease: SlotLease) -> None:
+        record = execution.record
+        if record.cache_key:
+            cache_set(
+                key=record.cache_key,
+                value={"output": answer.output.model_dump(mode="json")},
+                task_name=task.name,
+                user_id=record.user_id,
+                lease=lease,
+            )
+
     answer, error = resilient_call(
         config=config,
         record=execution.record,
@@ -214,6 +219,7 @@ def _call_with_retries(
         send=send,
         check=lambda answer: task.quality_problems(execution.task_input, answer.output),
         reask=reask,
+        accept=store,
         label=task.label,
     )
     if answer is not None:

@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from llm.limits import RateBudgetTimeout, RateGovernor, get_governor, parse_reset_duration, rpm_window
+from llm.limits import (
+    Gate,
+    GateShut,
+    RateBudgetTimeout,
+    RateGovernor,
+    get_governor,
+    parse_reset_duration,
+    rpm_window,
+)
 from llm.redis import redis_client, reset_shared_state_for_tests
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -297,6 +305,27 @@ def test_without_limits_a_slot_costs_one_round_trip_in_and_one_out(needs_redis, 
         assert len(round_trips) == 1
     assert len(round_trips) == 2
     assert governor.effective_limits()["in_flight"] == 0
+
+
+def test_a_gate_admits_only_while_its_key_holds_the_open_value(needs_redis):
+    client = redis_client()
+    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=None, tpm=None, max_concurrency=2)
+    gate = Gate(key=f"contentops:llm:test:{uuid.uuid4().hex[:8]}", open_value="closed")
+    client.set(gate.key, "closed")
+    with governor.slot(estimated_tokens=1, gate=gate):
+        assert governor.effective_limits()["in_flight"] == 1
+
+    client.set(gate.key, "open")
+    governor.pause(seconds=5)
+    started = time.monotonic()
+    with pytest.raises(GateShut), governor.slot(estimated_tokens=1, gate=gate):
+        pass
+    # A shut gate answers at once, even while paused, and takes no slot.
+    assert time.monotonic() - started < 0.5
+    assert governor.effective_limits()["in_flight"] == 0
+    client.delete(gate.key)
+    with pytest.raises(GateShut), governor.slot(estimated_tokens=1, gate=gate):
+        pass
 
 
 def test_a_tpm_limit_learned_while_a_request_is_in_flight_still_gets_its_tokens(make_governor):
