@@ -230,7 +230,7 @@ def conversation_reply(
 
     with transaction.atomic():
         locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
-        call_row = llm_call_record(record=record)
+        call_id = llm_call_record(record=record)
         turn = ConversationTurn.objects.create(
             conversation=locked,
             index=locked.turns.count(),
@@ -243,7 +243,7 @@ def conversation_reply(
             is_fallback=answer is None,
             tokens_in=record.tokens_in,
             tokens_out=record.tokens_out,
-            call=call_row,
+            call_id=call_id,
         )
         # A chain continues only from a stored response; chat replays have none.
         locked.last_response_id = answer.response_id if answer and answer.response_id else ""

@@ -1,10 +1,11 @@
 """Writes to the usage ledger: one `LLMCall` row per call, whatever happened.
 
-Every LLM call writes a row, so the insert is on the hot path. `save()` recompiles the same INSERT
-each time; `llm_call_record` has Django's own insert compiler compile it once per database, then
-inserts each row (RETURNING its id) with the values each field prepares for saving, as `save()`
-would. Where that cannot be done the same way (no RETURNING, special placeholders, result
-converters, save signals), it falls back to `save()`.
+Every LLM call writes a row, so the insert is on the hot path. `save()` builds a model instance
+and recompiles the same INSERT each time; `llm_call_record` has Django's own insert compiler
+compile it once per database, then inserts each row (RETURNING its id) with the values each field
+prepares for saving, as `save()` would, without a model instance. Where that cannot be done the
+same way (no RETURNING, special placeholders, result converters, fields that rewrite their value
+on save, save signals), it falls back to `save()`.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import signals
+from django.db.models import DateTimeField, Field, signals
 from django.db.models.sql import InsertQuery
+from django.utils import timezone
 
 from llm.models import LLMCall
 from llm.usage import estimate_cost
@@ -50,58 +52,64 @@ class CallRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _subject_fields(subject: tuple[str, Any] | None) -> dict[str, Any]:
+def _subject_values(subject: tuple[str, Any] | None) -> dict[str, Any]:
     if subject is None:
         return {}
     label, pk = subject
     app_label, model = label.lower().split(".")
-    return {"subject_type": ContentType.objects.get_by_natural_key(app_label, model), "subject_id": str(pk)}
+    content_type = ContentType.objects.get_by_natural_key(app_label, model)  # cached by Django
+    return {"subject_type_id": content_type.pk, "subject_id": str(pk)}
 
 
-def llm_call_build(*, record: CallRecord) -> LLMCall:
-    """An unsaved ledger row for a record (bulk writers, e.g. batch ingest, save many at once)."""
-    return LLMCall(
-        task=record.task,
-        task_version=record.task_version,
-        provider=record.provider,
-        model=record.model,
-        mode=record.mode,
-        status=record.status,
-        attempts=record.attempts,
-        tokens_in=record.tokens_in,
-        tokens_out=record.tokens_out,
-        cost_usd=estimate_cost(
+def llm_call_values(*, record: CallRecord) -> dict[str, Any]:
+    """The ledger row for a record, as model field attnames and values (created_at is set on save)."""
+    return {
+        "task": record.task,
+        "task_version": record.task_version,
+        "provider": record.provider,
+        "model": record.model,
+        "mode": record.mode,
+        "status": record.status,
+        "attempts": record.attempts,
+        "tokens_in": record.tokens_in,
+        "tokens_out": record.tokens_out,
+        "cost_usd": estimate_cost(
             provider=record.provider,
             model=record.model,
             tokens_in=record.tokens_in,
             tokens_out=record.tokens_out,
             batch=record.mode == LLMCall.Mode.BATCH,
         ),
-        latency_ms=record.latency_ms,
-        rate_limit_errors=record.rate_limit_errors,
-        timeout_errors=record.timeout_errors,
-        api_errors=record.api_errors,
-        error_class=record.error_class[:40],
-        error_message=record.error_message[:500],
-        request_id=record.request_id[:100],
-        cache_key=record.cache_key,
-        user_id=record.user_id,
-        **_subject_fields(record.subject),
-    )
+        "latency_ms": record.latency_ms,
+        "rate_limit_errors": record.rate_limit_errors,
+        "timeout_errors": record.timeout_errors,
+        "api_errors": record.api_errors,
+        "error_class": record.error_class[:40],
+        "error_message": record.error_message[:500],
+        "request_id": record.request_id[:100],
+        "cache_key": record.cache_key,
+        "user_id": record.user_id,
+        **_subject_values(record.subject),
+    }
 
 
-def llm_call_record(*, record: CallRecord) -> LLMCall | None:
-    """Persist one call. Returns None when metrics are disabled (OPENAI_METRICS_ENABLED=false)."""
+def llm_call_build(*, record: CallRecord) -> LLMCall:
+    """An unsaved ledger row for a record (bulk writers, e.g. batch ingest, save many at once)."""
+    return LLMCall(**llm_call_values(record=record))
+
+
+def llm_call_record(*, record: CallRecord) -> int | None:
+    """Persist one call; returns its id, or None when metrics are disabled (OPENAI_METRICS_ENABLED=false)."""
     if not settings.OPENAI_METRICS_ENABLED:
         return None
-    return _insert(llm_call_build(record=record))
+    return _insert(llm_call_values(record=record))
 
 
 @dataclass(frozen=True)
 class _CompiledInsert:
     sql: str
     fields: list  # the model fields whose values fill the placeholders, in order
-    returning_fields: list
+    stamped: frozenset  # attnames of auto_now / auto_now_add datetimes: now() on insert, as pre_save does
 
 
 # (database alias, vendor) -> the compiled INSERT, or None where `save()` must do it.
@@ -109,34 +117,48 @@ _compiled: dict[tuple[str, str], _CompiledInsert | None] = {}
 _compiled_lock = threading.Lock()
 
 
+def _stamped_on_insert(model_field: Field) -> bool | None:
+    """True for a datetime stamped on insert, False for a field saved as given; None if neither is sure."""
+    if isinstance(model_field, DateTimeField) and (model_field.auto_now or model_field.auto_now_add):
+        return type(model_field).pre_save is DateTimeField.pre_save or None
+    if type(model_field).pre_save is not Field.pre_save:
+        return None  # a field that rewrites its value on save: let save() do it
+    return False
+
+
 def _compile_insert(connection: BaseDatabaseWrapper) -> _CompiledInsert | None:
-    """Django's INSERT … RETURNING for one row, as `save()` sends it; None if it can't be reused as is."""
+    """Django's INSERT … RETURNING id for one row, as `save()` sends it; None if it can't be reused as is."""
     meta = LLMCall._meta
     # As Model._save_table does for a new row: every local concrete field but the auto primary key.
     fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
-    returning_fields = meta.db_returning_fields
-    if not connection.features.can_return_columns_from_insert or any(hasattr(f, "get_placeholder") for f in fields):
+    stamped = {f.attname: _stamped_on_insert(f) for f in fields}
+    if (
+        None in stamped.values()
+        or meta.db_returning_fields != [meta.pk]
+        or not connection.features.can_return_columns_from_insert
+        or any(hasattr(f, "get_placeholder") for f in fields)
+    ):
         return None
     query = InsertQuery(LLMCall)
     query.insert_values(fields, [LLMCall()])
     compiler = query.get_compiler(connection=connection)
-    compiler.returning_fields = returning_fields
+    compiler.returning_fields = [meta.pk]
     statements = compiler.as_sql()
     if len(statements) != 1 or compiler.returning_params:
         return None
     sql, params = statements[0]
-    converters = compiler.get_converters([f.get_col(meta.db_table) for f in returning_fields])
-    if len(params) != len(fields) or converters:
+    if len(params) != len(fields) or compiler.get_converters([meta.pk.get_col(meta.db_table)]):
         return None
-    return _CompiledInsert(sql=sql, fields=fields, returning_fields=returning_fields)
+    return _CompiledInsert(
+        sql=sql, fields=fields, stamped=frozenset(name for name, is_stamped in stamped.items() if is_stamped)
+    )
 
 
-def _insert(row: LLMCall) -> LLMCall:
-    """Insert a new ledger row and return it saved (pk set), as `save(force_insert=True)` would."""
+def _insert(values: dict[str, Any]) -> int:
+    """Insert a new ledger row and return its id, as `LLMCall(**values).save(force_insert=True)` would."""
     if signals.pre_save.has_listeners(LLMCall) or signals.post_save.has_listeners(LLMCall):
-        row.save(force_insert=True)
-        return row
-    using = router.db_for_write(LLMCall, instance=row)
+        return _save(values)
+    using = router.db_for_write(LLMCall)
     connection = connections[using]
     key = (using, connection.vendor)
     if key not in _compiled:
@@ -145,15 +167,20 @@ def _insert(row: LLMCall) -> LLMCall:
                 _compiled[key] = _compile_insert(connection)
     compiled = _compiled[key]
     if compiled is None:
-        row.save(force_insert=True, using=using)
-        return row
-    # What the insert compiler does with each value: pre_save (auto_now_add stamps created_at), then prepare.
-    params = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in compiled.fields]
+        return _save(values, using=using)
+    # What the insert compiler does with each value: the stamp pre_save would set, then prepare.
+    now = timezone.now()
+    params = [
+        f.get_db_prep_save(now if f.attname in compiled.stamped else values.get(f.attname, f.get_default()), connection)
+        for f in compiled.fields
+    ]
     with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
         cursor.execute(compiled.sql, params)
-        returned = connection.ops.fetch_returned_insert_columns(cursor, ())
-    for value, returning_field in zip(returned, compiled.returning_fields, strict=True):
-        setattr(row, returning_field.attname, value)
-    row._state.adding = False
-    row._state.db = using
-    return row
+        (returned_id,) = connection.ops.fetch_returned_insert_columns(cursor, ())
+    return returned_id
+
+
+def _save(values: dict[str, Any], *, using: str | None = None) -> int:
+    row = LLMCall(**values)
+    row.save(force_insert=True, using=using)
+    return row.pk

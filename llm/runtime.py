@@ -244,7 +244,7 @@ def finish(execution: Execution[InT, OutT], *, apply: bool = True, allow_fallbac
             raise LLMRequestError(error.message, code=str(error.kind))
         record.status = LLMCall.Status.FALLBACK
         output = task.fallback_output(execution.task_input)
-    row = llm_call_record(record=record)
+    call_id = llm_call_record(record=record)
     provenance = Provenance(
         task=task.name,
         task_version=task.version,
@@ -252,7 +252,7 @@ def finish(execution: Execution[InT, OutT], *, apply: bool = True, allow_fallbac
         model=record.model if not is_fallback else "rule-based",
         is_fallback=is_fallback,
         generated_at=timezone.now(),
-        call_id=row.pk if row else None,
+        call_id=call_id,
         fallback_reason=str(error.kind) if is_fallback and error else "",
     )
     if apply and task.apply is not None:
