@@ -14,6 +14,8 @@ can carry other work, e.g. the breaker's success). With limits, the `limits` hit
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import math
 import random
@@ -31,6 +33,7 @@ from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
 from redis import Redis, RedisError
+from redis.exceptions import NoScriptError
 
 from config.errors import RateLimitedError
 from llm.redis import llm_key, redis_client, register_memory_reset
@@ -475,12 +478,19 @@ class RateGovernor:
                 pipe = self._redis.pipeline(transaction=False)
                 pipe.zrem(self._sem_key, lease._token)
                 for script, keys, args in queued:
-                    # EVAL, not EVALSHA: a pipeline of registered scripts first asks SCRIPT EXISTS.
-                    pipe.eval(script, len(keys), *keys, *args)
+                    # By hash, like a registered script, but without the SCRIPT EXISTS a pipeline of
+                    # registered scripts sends first; the source follows only if Redis lacks it.
+                    pipe.evalsha(_script_sha(script), len(keys), *keys, *args)
                 if unsettled:
                     # Another process may have learned a TPM limit while this request was in flight.
                     pipe.hget(self._learned_key, "tpm")
-                replies = pipe.execute()
+                replies = pipe.execute(raise_on_error=False)
+                replies[1 : 1 + len(queued)] = self._rerun_unknown_scripts(
+                    queued=queued, replies=replies[1 : 1 + len(queued)]
+                )
+                errors = [reply for reply in replies if isinstance(reply, RedisError)]
+                if errors:
+                    raise errors[0]
                 learned_tpm = _as_int(replies[-1]) if unsettled else None
             else:
                 self._redis.zrem(self._sem_key, lease._token)
@@ -496,6 +506,21 @@ class RateGovernor:
             logger.exception("rate governor %s: could not charge %d tokens", self.name, unsettled)
             return
         lease._tpm_item, lease.charged_tokens = item, unsettled
+
+    def _rerun_unknown_scripts(self, *, queued: list[tuple[str, list[str], list]], replies: list) -> list:
+        """The scripts' replies, after sending again, with their source, those Redis did not know
+        (it restarted, or its scripts were flushed)."""
+        unknown = [index for index, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if not unknown:
+            return replies
+        pipe = self._redis.pipeline(transaction=False)
+        for index in unknown:
+            script, keys, args = queued[index]
+            pipe.eval(script, len(keys), *keys, *args)
+        replies = list(replies)
+        for index, reply in zip(unknown, pipe.execute(raise_on_error=False), strict=True):
+            replies[index] = reply
+        return replies
 
     def _in_flight(self) -> int:
         if self._memory is not None:
@@ -527,6 +552,11 @@ class RateGovernor:
         # Re-learned on every response; the expiry only drops limits of an account no longer used.
         pipe.expire(self._learned_key, _LEARNED_TTL)
         pipe.execute()
+
+
+@functools.cache
+def _script_sha(script: str) -> str:
+    return hashlib.sha1(script.encode(), usedforsecurity=False).hexdigest()
 
 
 def _requests_item(rpm: int | None) -> RateLimitItem | None:

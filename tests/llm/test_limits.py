@@ -328,6 +328,33 @@ def test_a_gate_admits_only_while_its_key_holds_the_open_value(needs_redis):
         pass
 
 
+def test_scripts_riding_on_the_release_run_even_after_redis_forgot_its_scripts(needs_redis):
+    client = redis_client()
+    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=None, tpm=None, max_concurrency=2)
+    key = f"contentops:llm:test:{uuid.uuid4().hex[:8]}"
+    script = "return redis.call('SET', KEYS[1], ARGV[1])"
+
+    with governor.slot(estimated_tokens=1) as lease:
+        client.script_flush()
+        assert lease.run_on_release(client=client, script=script, keys=[key], args=["once"])
+    assert client.get(key) == b"once"
+    with governor.slot(estimated_tokens=1) as lease:  # known to Redis now: sent by hash
+        assert lease.run_on_release(client=client, script=script, keys=[key], args=["twice"])
+
+    assert client.get(key) == b"twice"
+    assert governor.effective_limits()["in_flight"] == 0
+
+
+def test_a_failing_script_on_the_release_is_logged_and_the_slot_still_freed(needs_redis, caplog):
+    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=None, tpm=None, max_concurrency=2)
+
+    with governor.slot(estimated_tokens=1) as lease:
+        lease.run_on_release(client=redis_client(), script="return redis.call('NO_SUCH_COMMAND')", keys=[], args=[])
+
+    assert governor.effective_limits()["in_flight"] == 0
+    assert "could not release a lease" in caplog.text
+
+
 def test_a_tpm_limit_learned_while_a_request_is_in_flight_still_gets_its_tokens(make_governor):
     sender, learner = make_governor(), make_governor()
 
