@@ -171,7 +171,10 @@ def _insert(values: dict[str, Any]) -> int:
     # What the insert compiler does with each value: the stamp pre_save would set, then prepare.
     now = timezone.now()
     params = [
-        f.get_db_prep_save(now if f.attname in compiled.stamped else values.get(f.attname, f.get_default()), connection)
+        f.get_db_prep_save(
+            now if f.attname in compiled.stamped else (values[f.attname] if f.attname in values else f.get_default()),
+            connection,
+        )
         for f in compiled.fields
     ]
     with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
