@@ -274,6 +274,9 @@ OPENAI_MAX_CONCURRENT_REQUESTS = env.int("OPENAI_MAX_CONCURRENT_REQUESTS", defau
 OPENAI_RATE_LIMIT_RPM = env.int("OPENAI_RATE_LIMIT_RPM", default=0)  # 0: adapt from the provider
 OPENAI_RATE_LIMIT_TPM = env.int("OPENAI_RATE_LIMIT_TPM", default=0)
 OPENAI_METRICS_ENABLED = env.bool("OPENAI_METRICS_ENABLED", default=True)
+# Ledger rows written outside a transaction commit without waiting for PostgreSQL's WAL flush
+# (see llm/ledger.py); false: every ledger commit waits.
+LLM_LEDGER_ASYNC_COMMIT = env.bool("LLM_LEDGER_ASYNC_COMMIT", default=True)
 OPENAI_CIRCUIT_FAILURE_THRESHOLD = env.int("OPENAI_CIRCUIT_FAILURE_THRESHOLD", default=3)
 OPENAI_CIRCUIT_RESET_TIMEOUT = env.float("OPENAI_CIRCUIT_RESET_TIMEOUT", default=60.0)
 AZURE_OPENAI_ENDPOINT = env.str("AZURE_OPENAI_ENDPOINT", default="")

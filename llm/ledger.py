@@ -6,6 +6,14 @@ compile it once per database, then inserts each row (RETURNING its id) with the 
 prepares for saving, as `save()` would, without a model instance. Where that cannot be done the
 same way (no RETURNING, special placeholders, result converters, fields that rewrite their value
 on save, save signals), it falls back to `save()`.
+
+A ledger row is an event record. On PostgreSQL, a row that is its own transaction (no atomic block
+around the call) is committed asynchronously (`SET LOCAL synchronous_commit TO OFF` in the same
+round trip), as PostgreSQL's manual suggests for event logging: the call does not wait for the
+WAL flush. A PostgreSQL crash can then lose the last moments of such rows (at most three
+`wal_writer_delay`s, 0.6 s by default), never corrupt anything, and never lose a row a later
+durable transaction refers to (the WAL is flushed in order). LLM_LEDGER_ASYNC_COMMIT=false makes
+every ledger commit wait for the flush.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.postgresql.psycopg_any import is_psycopg3
 from django.db.models import DateTimeField, Field, signals
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
@@ -105,11 +114,19 @@ def llm_call_record(*, record: CallRecord) -> int | None:
     return _insert(llm_call_values(record=record))
 
 
+# Scopes asynchronous commit to the one statement's transaction: PostgreSQL runs a multi-statement
+# query string as one implicit transaction, and SET LOCAL ends with it.
+_ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF; "
+
+
 @dataclass(frozen=True)
 class _CompiledInsert:
     sql: str
     fields: list  # the model fields whose values fill the placeholders, in order
     stamped: frozenset  # attnames of auto_now / auto_now_add datetimes: now() on insert, as pre_save does
+    # The same INSERT committed asynchronously, where the backend can send it (PostgreSQL through
+    # psycopg 3 with client-side binding: several statements in one string); else None.
+    async_sql: str | None
 
 
 # (database alias, vendor) -> the compiled INSERT, or None where `save()` must do it.
@@ -149,8 +166,13 @@ def _compile_insert(connection: BaseDatabaseWrapper) -> _CompiledInsert | None:
     sql, params = statements[0]
     if len(params) != len(fields) or compiler.get_converters([meta.pk.get_col(meta.db_table)]):
         return None
+    client_side_binding = not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
+    async_capable = connection.vendor == "postgresql" and is_psycopg3 and client_side_binding
     return _CompiledInsert(
-        sql=sql, fields=fields, stamped=frozenset(name for name, is_stamped in stamped.items() if is_stamped)
+        sql=sql,
+        fields=fields,
+        stamped=frozenset(name for name, is_stamped in stamped.items() if is_stamped),
+        async_sql=_ASYNC_COMMIT + sql if async_capable else None,
     )
 
 
@@ -177,8 +199,15 @@ def _insert(values: dict[str, Any]) -> int:
         )
         for f in compiled.fields
     ]
+    # Only a row that is its own transaction (autocommit; atomic blocks turn it off): in the
+    # caller's transaction SET LOCAL would reach its other writes too.
+    commit_async = compiled.async_sql is not None and settings.LLM_LEDGER_ASYNC_COMMIT and connection.get_autocommit()
     with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
-        cursor.execute(compiled.sql, params)
+        if commit_async:
+            cursor.execute(compiled.async_sql, params)
+            cursor.nextset()  # past SET LOCAL's empty result, to the INSERT's
+        else:
+            cursor.execute(compiled.sql, params)
         (returned_id,) = connection.ops.fetch_returned_insert_columns(cursor, ())
     return returned_id
 

@@ -6,8 +6,9 @@ import time
 from threading import Lock
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_save
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pydantic import BaseModel
 
@@ -297,6 +298,37 @@ def test_the_ledger_row_is_saved_as_the_orm_would_save_it(user):
     assert by_orm.created_at <= stored.created_at <= timezone.now()
     assert stored.cost_usd > 0
     assert (stored.subject, stored.user) == (user, user)
+
+
+def _ledger_sql_and_commit_setting() -> tuple[str, str]:
+    with CaptureQueriesContext(connection) as queries:
+        llm_call_record(record=ledger_record())
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        (setting,) = cursor.fetchone()
+    (query,) = queries.captured_queries
+    return query["sql"], setting
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_ledger_row_of_its_own_commits_without_waiting_for_the_wal_flush(settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("asynchronous commit is PostgreSQL's")
+
+    sql, setting = _ledger_sql_and_commit_setting()
+    assert sql.startswith("SET LOCAL synchronous_commit TO OFF; INSERT")
+    assert setting == "on"  # only that statement's transaction committed asynchronously
+    assert LLMCall.objects.count() == 1
+
+    with transaction.atomic():  # the caller's transaction keeps its own commit setting
+        sql, setting = _ledger_sql_and_commit_setting()
+        assert sql.startswith("INSERT")
+        assert setting == "on"
+
+    settings.LLM_LEDGER_ASYNC_COMMIT = False
+    sql, _ = _ledger_sql_and_commit_setting()
+    assert sql.startswith("INSERT")
+    assert LLMCall.objects.count() == 3
 
 
 def test_the_ledger_refuses_a_row_breaking_its_constraints_and_marks_the_transaction(db):
