@@ -180,7 +180,8 @@ def resilient_call(
                 breaker.record_failure()
             return None, error
         finally:
-            # Only now, with the breaker told: a waiting caller must not probe a provider just refused.
+            # Only now, after the probe's retries and with the breaker told: a waiting caller must
+            # neither race those retries nor probe a provider that has just refused.
             if probe:
                 cache.delete(_probe_key(config))
 
@@ -231,7 +232,7 @@ def _admitted(
     On Redis the breaker's state is read in the slot's admission round trip (its closed gate); only
     when the circuit is not closed does the breaker decide (this caller may be the half-open trial).
     """
-    gate = breaker.closed_gate
+    gate = breaker.closed_gate if governor.backend == "redis" else None
     if gate is not None:
         try:
             with governor.slot(estimated_tokens=estimate, deadline=deadline, gate=gate) as lease:
