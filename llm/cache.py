@@ -94,10 +94,12 @@ def cache_set(
     now = time.time()
     client = redis_client()
     if client is not None:
-        keys, args = _redis_set_call(key=key, value=value, task_name=task_name, user_id=user_id, now=now, ttl=ttl)
+        keys, args, value_prefix = _redis_set_call(
+            key=key, value=value, task_name=task_name, user_id=user_id, now=now, ttl=ttl
+        )
         # The script deletes evicted values itself when it knows their prefix; otherwise the victims
         # come back for Python to delete, which a script queued on the release cannot hand back.
-        lua_deletes_values = bool(args[-1])
+        lua_deletes_values = bool(value_prefix)
         rides_on_release = (
             lua_deletes_values
             and lease is not None
@@ -302,8 +304,9 @@ def _redis_get(*, client: redis.Redis, key: str) -> dict | None:
 
 def _redis_set_call(
     *, key: str, value: dict, task_name: str, user_id: int | None, now: float, ttl: int
-) -> tuple[list[str], list]:
-    """KEYS and ARGV of the script that stores the value and indexes it (ARGV ends with the value prefix)."""
+) -> tuple[list[str], list, str]:
+    """KEYS and ARGV of the script that stores the value and indexes it, and the values' key prefix
+    it was given ('' when the Django cache's keys don't compose: Python deletes evicted values)."""
     backend, value_key, value_prefix = _value_keys(key)
     args = [
         _TASK_PREFIX,
@@ -318,7 +321,7 @@ def _redis_set_call(
         max(0, int(ttl * 1000)),
         value_prefix,
     ]
-    return [_LRU, _EXP, _OWNER, _STATS, value_key], args
+    return [_LRU, _EXP, _OWNER, _STATS, value_key], args, value_prefix
 
 
 def _redis_clear(*, client: redis.Redis, task_name: str | None, user_id: int | None) -> tuple[list[str], list[str]]:
