@@ -5,10 +5,10 @@ it, count evictions, or find one task's or one user's entries. So an index lives
 Redis (sorted sets + sets, changed atomically by Lua) when the cache is django-redis, so every
 process shares one LRU and one set of counters; in an OrderedDict under a lock otherwise.
 
-On Redis a read is one round trip (a script reads the value and counts the hit or miss) and so is a
-write (a script stores the value and updates the index, deleting evicted values). The values stay
-where the Django cache keeps them (its key function and its serializer), so `cache.get`,
-`cache.ttl` and `cache.clear` still see them.
+On Redis a read is one round trip (a script reads the value and counts the hit or miss; on a miss
+it can also take the request's rate-governor slot) and so is a write (a script stores the value
+and updates the index, deleting evicted values). The values stay where the Django cache keeps them
+(its key function and its serializer), so `cache.get`, `cache.ttl` and `cache.clear` still see them.
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from redis.commands.core import Script
 
+from llm.limits import ENTER_LUA_FUNCTION
 from llm.redis import llm_key, redis_client, register_memory_reset
 
 if TYPE_CHECKING:
-    from llm.limits import SlotLease
+    from llm.limits import Admission, SlotLease
 
 _VALUE_PREFIX = "llm:resp:"
 # Task and user names are joined with a byte that cannot appear in either, so Lua can split them.
@@ -68,13 +69,17 @@ def cache_key(
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def cache_get(*, key: str) -> dict | None:
-    """The cached response or None; counts a hit (refreshing LRU recency) or a miss."""
+def cache_get(*, key: str, admission: Admission | None = None) -> dict | None:
+    """The cached response or None; counts a hit (refreshing LRU recency) or a miss.
+
+    Given a rate-governor `admission`, on Redis a miss also asks for its slot in the same round
+    trip (the request that follows a miss needs one); a hit takes none.
+    """
     if not settings.OPENAI_CACHE_ENABLED:
         return None
     client = redis_client()
     if client is not None:
-        return _redis_get(client=client, key=key)
+        return _redis_get(client=client, key=key, admission=admission)
     value = cache.get(_VALUE_PREFIX + key)
     _memory.record_read(key=key, hit=value is not None)
     return value
@@ -222,21 +227,35 @@ return victims
 """
 )
 
-# KEYS: lru exp owner stats value | ARGV: task_prefix user_prefix key now
-# The value, counting a hit (recency refreshed; XX never resurrects an evicted entry), or nil,
+# The value, counting a hit (recency refreshed; XX never resurrects an evicted entry), or false,
 # counting a miss (an index entry whose value is gone is dropped).
-_GET_LUA = (
-    _LUA_COMMON
-    + """
-local value = redis.call('GET', KEYS[5])
-if value then
-  redis.call('ZADD', LRU, 'XX', ARGV[4], ARGV[3])
-  redis.call('HINCRBY', KEYS[4], 'hits', 1)
-  return value
+_READ_LUA_FUNCTION = """
+local function read_value(stats_key, value_key, key, now)
+  local value = redis.call('GET', value_key)
+  if value then
+    redis.call('ZADD', LRU, 'XX', now, key)
+    redis.call('HINCRBY', stats_key, 'hits', 1)
+    return value
+  end
+  redis.call('HINCRBY', stats_key, 'misses', 1)
+  if redis.call('ZSCORE', LRU, key) then forget(key) end
+  return false
 end
-redis.call('HINCRBY', KEYS[4], 'misses', 1)
-if redis.call('ZSCORE', LRU, ARGV[3]) then forget(ARGV[3]) end
-return false
+"""
+
+# KEYS: lru exp owner stats value | ARGV: task_prefix user_prefix key now
+_GET_LUA = _LUA_COMMON + _READ_LUA_FUNCTION + "return read_value(KEYS[4], KEYS[5], ARGV[3], ARGV[4])"
+
+# As _GET_LUA, then on a miss a rate-governor admission (limits.Admission: its 4 keys and 4 args
+# follow) in the same round trip: {value} on a hit (no slot taken), {false, enter_slot's reply...}.
+_GET_OR_ENTER_LUA = (
+    _LUA_COMMON
+    + _READ_LUA_FUNCTION
+    + ENTER_LUA_FUNCTION
+    + """
+local value = read_value(KEYS[4], KEYS[5], ARGV[3], ARGV[4])
+if value then return {value} end
+return {false, unpack(enter_slot(KEYS[6], KEYS[7], KEYS[8], KEYS[9], ARGV[5], ARGV[6], ARGV[7], ARGV[8]))}
 """
 )
 
@@ -294,11 +313,18 @@ def _value_keys(key: str) -> tuple[object, str, str]:
     return backend, backend.make_key(_VALUE_PREFIX + key), prefix if composes else ""
 
 
-def _redis_get(*, client: redis.Redis, key: str) -> dict | None:
+def _redis_get(*, client: redis.Redis, key: str, admission: Admission | None) -> dict | None:
     backend, value_key, _ = _value_keys(key)
-    raw = _script(client, _GET_LUA)(
-        keys=[_LRU, _EXP, _OWNER, _STATS, value_key], args=[_TASK_PREFIX, _USER_PREFIX, key, time.time()], client=client
-    )
+    keys = [_LRU, _EXP, _OWNER, _STATS, value_key]
+    args = [_TASK_PREFIX, _USER_PREFIX, key, time.time()]
+    if admission is None or not admission.rides_with(client):
+        raw = _script(client, _GET_LUA)(keys=keys, args=args, client=client)
+    else:
+        raw, *entered = _script(client, _GET_OR_ENTER_LUA)(
+            keys=keys + admission.keys, args=args + admission.args, client=client
+        )
+        if raw is None:
+            admission.receive(entered)
     return None if raw is None else backend.client.decode(raw)
 
 

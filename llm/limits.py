@@ -9,7 +9,8 @@ everyone.
 
 On Redis, with no RPM/TPM limit in force, a slot costs two round trips: one script to enter (it
 reads the pause and the learned limits and takes the concurrency lease) and one to leave (which
-can carry other work, e.g. the breaker's success). With limits, the `limits` hits come on top.
+can carry other work, e.g. the breaker's success). Entering can itself ride on another script's
+round trip (an `Admission`, e.g. in the cache read). With limits, the `limits` hits come on top.
 """
 
 from __future__ import annotations
@@ -140,6 +141,61 @@ class SlotLease:
         return True
 
 
+@dataclass
+class Admission:
+    """A concurrency slot asked for inside another script's round trip, so it costs none of its own.
+
+    That script includes `ENTER_LUA_FUNCTION` and calls `enter_slot(...)` with `keys` then `args`
+    (passed as KEYS and ARGV, in this order), on the governor's own Redis (`rides_with`), and hands
+    its reply to `receive`. `governor.slot(admission=...)` then uses the slot taken instead of
+    asking again. Whoever asked must `release` an admission that may go unused: a taken slot is
+    otherwise held until its lease expires.
+    """
+
+    governor: RateGovernor
+    gate: Gate | None = None
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    gate_shut: bool = False
+    # The learned (rpm, tpm) read with a slot taken and not yet handed to `slot()`; else None.
+    _taken: tuple[int | None, int | None] | None = field(default=None, repr=False)
+
+    @property
+    def keys(self) -> list[str]:
+        governor = self.governor
+        return [governor._pause_key, governor._learned_key, governor._sem_key, self.gate.key if self.gate else ""]
+
+    @property
+    def args(self) -> list:
+        governor = self.governor
+        return [self.token, governor.max_concurrency, governor._lease_ms, self.gate.open_value if self.gate else ""]
+
+    def rides_with(self, client: Redis) -> bool:
+        """Can a script on `client` admit for this governor? (Same connection pool: same server and database.)"""
+        own = self.governor._redis
+        return own is not None and client.connection_pool is own.connection_pool
+
+    def receive(self, reply: list) -> None:
+        """Take in `enter_slot`'s reply."""
+        _paused_ms, learned_rpm, learned_tpm, taken, gate_open = reply
+        self.gate_shut = not gate_open
+        if taken:
+            self._taken = (_as_int(learned_rpm), _as_int(learned_tpm))
+
+    def take(self) -> tuple[int | None, int | None] | None:
+        """Hand the slot over (to `slot()`): the learned limits read with it, or None if none is held."""
+        taken, self._taken = self._taken, None
+        return taken
+
+    def release(self) -> None:
+        """Free the slot if one was taken and never handed over; otherwise nothing to do."""
+        if self.take() is None:
+            return
+        try:
+            self.governor._redis.zrem(self.governor._sem_key, self.token)
+        except RedisError:
+            logger.exception("rate governor %s: could not release an unused slot", self.governor.name)
+
+
 class _MemoryGovernorState:
     """One named governor in this process: in-flight count, pause deadline and learned limits."""
 
@@ -176,30 +232,40 @@ def _memory_state(name: str) -> _MemoryGovernorState:
         return _memory_states.setdefault(name, _MemoryGovernorState())
 
 
-# Admission in one round trip when no RPM/TPM limit applies (the common case):
-# KEYS: pause key, learned-limits hash, semaphore zset[, gate key] | ARGV: token, max holders,
-# lease ms[, the gate's open value]. Returns {ms still paused, learned rpm, learned tpm, 1 if the
-# slot was taken, 0 if the gate was shut}; no slot while paused. A shut gate (its key holding
-# anything but the open value) answers at once, paused or not, and takes nothing.
-_ENTER_LUA = """
-if KEYS[4] and redis.call('GET', KEYS[4]) ~= ARGV[4] then
-  return {0, false, false, 0, 0}
+# Admission when no RPM/TPM limit applies (the common case), as a Lua function so that another
+# module's script can admit in its own round trip (see `Admission`): pause key, learned-limits hash,
+# semaphore zset, gate key ('' for none), token, max holders, lease ms, the gate's open value.
+# Returns {ms still paused, learned rpm, learned tpm, 1 if the slot was taken, 0 if the gate was
+# shut}; no slot while paused. A shut gate (its key holding anything but the open value) answers at
+# once, paused or not, and takes nothing.
+ENTER_LUA_FUNCTION = """
+local function enter_slot(pause_key, learned_key, sem_key, gate_key, token, max_holders, lease_ms, open_value)
+  if gate_key ~= '' and redis.call('GET', gate_key) ~= open_value then
+    return {0, false, false, 0, 0}
+  end
+  local pause = redis.call('PTTL', pause_key)
+  local learned = redis.call('HMGET', learned_key, 'rpm', 'tpm')
+  if pause > 0 then
+    return {pause, learned[1], learned[2], 0, 1}
+  end
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('ZREMRANGEBYSCORE', sem_key, '-inf', now)
+  if redis.call('ZCARD', sem_key) < tonumber(max_holders) then
+    redis.call('ZADD', sem_key, now + tonumber(lease_ms), token)
+    redis.call('PEXPIRE', sem_key, lease_ms)
+    return {0, learned[1], learned[2], 1, 1}
+  end
+  return {0, learned[1], learned[2], 0, 1}
 end
-local pause = redis.call('PTTL', KEYS[1])
-local learned = redis.call('HMGET', KEYS[2], 'rpm', 'tpm')
-if pause > 0 then
-  return {pause, learned[1], learned[2], 0, 1}
-end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-if redis.call('ZCARD', KEYS[3]) < tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[1])
-  redis.call('PEXPIRE', KEYS[3], ARGV[3])
-  return {0, learned[1], learned[2], 1, 1}
-end
-return {0, learned[1], learned[2], 0, 1}
 """
+
+# KEYS: pause key, learned-limits hash, semaphore zset[, gate key] | ARGV: token, max holders,
+# lease ms[, the gate's open value].
+_ENTER_LUA = (
+    ENTER_LUA_FUNCTION
+    + "return enter_slot(KEYS[1], KEYS[2], KEYS[3], KEYS[4] or '', ARGV[1], ARGV[2], ARGV[3], ARGV[4] or '')"
+)
 
 # KEYS: semaphore zset | returns the live holders.
 _SEMAPHORE_COUNT_LUA = """
@@ -238,6 +304,7 @@ class RateGovernor:
         self.max_concurrency = max_concurrency
         # A crashed process's slot frees itself after this long; a request must not outlive it.
         self.lease_seconds = lease_seconds
+        self._lease_ms = math.ceil(lease_seconds * 1000)
         client = redis_client() if redis == "auto" else redis
         self._redis: Redis | None = client
         self._memory: _MemoryGovernorState | None = None
@@ -261,18 +328,37 @@ class RateGovernor:
     def backend(self) -> str:
         return "redis" if self._redis is not None else "memory"
 
+    def admission(self, *, gate: Gate | None = None) -> Admission | None:
+        """An admission for another script to ask for (see `Admission`); None in memory, where asking is free."""
+        return Admission(governor=self, gate=gate) if self._redis is not None else None
+
     @contextmanager
     def slot(
-        self, *, estimated_tokens: int, deadline: float | None = None, gate: Gate | None = None
+        self,
+        *,
+        estimated_tokens: int,
+        deadline: float | None = None,
+        gate: Gate | None = None,
+        admission: Admission | None = None,
     ) -> Iterator[SlotLease]:
         """Block (sleeping) until the request fits the shared budget; raise RateBudgetTimeout past `deadline`.
 
         `deadline` is a `time.monotonic()` value. The concurrency slot is held until the block exits.
         With a `gate` (Redis only), raise GateShut instead of admitting while the gate is shut.
+        The slot an `admission` took is used as it is; one that found its gate shut raises GateShut;
+        one that took nothing (paused, or no slot free then) leaves admission to go as usual.
         """
         started = time.monotonic()
         lease = SlotLease(governor=self, estimated_tokens=estimated_tokens, charged_tokens=0, waited_seconds=0.0)
-        learned = self._enter(token=lease._token, deadline=deadline, gate=gate)
+        if admission is not None and admission.governor is not self:
+            raise ValueError("an admission is for the governor that made it")
+        learned = admission.take() if admission is not None else None
+        if learned is not None:
+            lease._token = admission.token
+        elif admission is not None and admission.gate_shut:
+            raise GateShut(admission.gate.key)
+        else:
+            learned = self._enter(token=lease._token, deadline=deadline, gate=gate)
         lease._held = True
         try:
             lease._tpm_item, lease.charged_tokens = self._acquire_rate(
@@ -349,9 +435,8 @@ class RateGovernor:
             self._acquire_concurrency(token=token, deadline=deadline)
             return None
         delay = _POLL_MIN
-        lease_ms = math.ceil(self.lease_seconds * 1000)
         keys = [self._pause_key, self._learned_key, self._sem_key]
-        args: list = [token, self.max_concurrency, lease_ms]
+        args: list = [token, self.max_concurrency, self._lease_ms]
         if gate is not None:
             keys.append(gate.key)
             args.append(gate.open_value)

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from llm.breaker import Breaker, get_breaker
 from llm.errors import PROVIDER_ERRORS, Classified, ErrorKind, classify
 from llm.ledger import CallRecord
-from llm.limits import GateShut, RateBudgetTimeout, RateGovernor, SlotLease, get_governor
+from llm.limits import Admission, GateShut, RateBudgetTimeout, RateGovernor, SlotLease, get_governor
 from llm.models import LLMCall
 from llm.providers import ProviderConfig
 from llm.redis import register_memory_reset
@@ -75,10 +75,31 @@ def _mark_verified(config: ProviderConfig) -> None:
         _verified_until[config.name] = time.monotonic() + VERIFIED_TTL_S
 
 
-def _enter_gate(config: ProviderConfig, breaker: Any, deadline: float) -> bool:
-    """Wait until the provider is known to answer, or become its probe; True when we are the probe."""
-    if _verified_until.get(config.name, 0.0) > time.monotonic():
+def _verified_here(config: ProviderConfig) -> bool:
+    return _verified_until.get(config.name, 0.0) > time.monotonic()
+
+
+def early_admission(*, config: ProviderConfig) -> Admission | None:
+    """A rate-governor admission for another round trip to ask for ahead of the call (the cache
+    read, say), with the breaker's closed gate: on Redis, for a provider known to answer. Else None.
+
+    Pass it on to `resilient_call(admission=...)`, which uses or releases the slot it took.
+    """
+    governor = get_governor(config.name)
+    if governor.backend != "redis" or not _verified_here(config):
+        return None  # a provider not known to answer is probed first, and no one waits holding a slot
+    return governor.admission(gate=get_breaker(config.name).closed_gate)
+
+
+def _enter_gate(config: ProviderConfig, breaker: Any, deadline: float, admission: Admission | None = None) -> bool:
+    """Wait until the provider is known to answer, or become its probe; True when we are the probe.
+
+    A slot taken ahead (`admission`) is let go before anything else: no one waits holding one.
+    """
+    if _verified_here(config):
         return False
+    if admission is not None:
+        admission.release()
     while True:
         if cache.get(_verified_key(config)):
             _verified_until[config.name] = time.monotonic() + VERIFIED_TTL_S / 2
@@ -112,11 +133,13 @@ def resilient_call(
     reask: Callable[[str, Answer | None], None] | None = None,
     accept: Callable[[Answer, SlotLease], None] | None = None,
     label: str = "",
+    admission: Admission | None = None,
 ) -> tuple[Answer | None, Classified | None]:
     """Send until an acceptable answer or a final error; returns exactly one of the two.
 
     `accept` sees the acceptable answer while its rate-governor slot is still held: what it hands
     to `lease.run_on_release` (a cache store, say) rides on the round trip that frees the slot.
+    The first attempt goes out in the slot an `early_admission` took, if it took one.
     """
     breaker = get_breaker(config.name)
     governor = get_governor(config.name)
@@ -128,7 +151,7 @@ def resilient_call(
     failures = 0  # retryable provider failures so far
 
     while True:
-        probe = _enter_gate(config, breaker, deadline)
+        probe = _enter_gate(config, breaker, deadline, admission)
         try:
             answer, problems, error = _attempt(
                 breaker,
@@ -139,6 +162,7 @@ def resilient_call(
                 send=send,
                 check=check,
                 accept=accept,
+                admission=admission,
             )
             if answer is not None:
                 if probe:
@@ -180,6 +204,10 @@ def resilient_call(
                 breaker.record_failure()
             return None, error
         finally:
+            # Only the first attempt can use a slot taken ahead: one it did not use is freed now.
+            if admission is not None:
+                admission.release()
+                admission = None
             # Only now, after the probe's retries and with the breaker told: a waiting caller must
             # neither race those retries nor probe a provider that has just refused.
             if probe:
@@ -196,10 +224,11 @@ def _attempt(
     send: Callable[[], Answer],
     check: Callable[[Answer], list[str]] | None,
     accept: Callable[[Answer, SlotLease], None] | None,
+    admission: Admission | None,
 ) -> tuple[Answer | None, list[str], Classified | None]:
     """One admitted request: (answer, its quality problems, None) or (None, [], why nothing came back)."""
     try:
-        with _admitted(breaker, governor, estimate=estimate, deadline=deadline) as lease:
+        with _admitted(breaker, governor, estimate=estimate, deadline=deadline, admission=admission) as lease:
             if lease is None:
                 return (
                     None,
@@ -225,17 +254,18 @@ def _attempt(
 
 @contextmanager
 def _admitted(
-    breaker: Breaker, governor: RateGovernor, *, estimate: int, deadline: float
+    breaker: Breaker, governor: RateGovernor, *, estimate: int, deadline: float, admission: Admission | None
 ) -> Iterator[SlotLease | None]:
     """A rate-governor slot if the circuit lets the request out, else None.
 
-    On Redis the breaker's state is read in the slot's admission round trip (its closed gate); only
-    when the circuit is not closed does the breaker decide (this caller may be the half-open trial).
+    On Redis the breaker's state is read in the slot's admission round trip (its closed gate, which
+    an `admission` taken ahead read too); only when the circuit is not closed does the breaker
+    decide (this caller may be the half-open trial).
     """
     gate = breaker.closed_gate if governor.backend == "redis" else None
     if gate is not None:
         try:
-            with governor.slot(estimated_tokens=estimate, deadline=deadline, gate=gate) as lease:
+            with governor.slot(estimated_tokens=estimate, deadline=deadline, gate=gate, admission=admission) as lease:
                 yield lease
             return
         except GateShut:

@@ -27,10 +27,10 @@ from config.errors import DomainError
 from llm.cache import cache_get, cache_key, cache_set
 from llm.errors import Classified, ErrorKind, LLMError, LLMRequestError, LLMUnavailableError
 from llm.ledger import CallRecord, llm_call_record
-from llm.limits import SlotLease
+from llm.limits import Admission, SlotLease
 from llm.models import LLMCall
 from llm.providers import ProviderConfig, get_client, provider_config
-from llm.resilience import Answer, resilient_call
+from llm.resilience import Answer, early_admission, resilient_call
 from llm.task import InT, LLMTask, Message, OutT, Provenance
 from llm.usage import estimate_tokens
 
@@ -169,26 +169,41 @@ def execute(
             schema_hash=task.schema_hash,
             messages=task.build_messages(task_input),
         )
-        hit = cache_get(key=record.cache_key)
+        # A miss asks for the request's rate-governor slot in the same round trip; a hit takes none.
+        admission = early_admission(config=config)
+        hit = cache_get(key=record.cache_key, admission=admission)
         if hit is not None:
             execution.output = task.output_model.model_validate(hit["output"])
             record.status = LLMCall.Status.CACHED
             return execution
+        return execute_again(execution, config=config, deadline=deadline, admission=admission)
     return execute_again(execution, config=config, deadline=deadline)
 
 
 def execute_again(
-    execution: Execution[InT, OutT], *, config: ProviderConfig, deadline: float | None = None
+    execution: Execution[InT, OutT],
+    *,
+    config: ProviderConfig,
+    deadline: float | None = None,
+    admission: Admission | None = None,
 ) -> Execution[InT, OutT]:
-    """(Re)try the provider for an execution; attempts add up on the same ledger record."""
+    """(Re)try the provider for an execution; attempts add up on the same ledger record.
+
+    A slot taken ahead (`admission`) is used by the first attempt, or released.
+    """
     execution.error = None
     messages = execution.task.build_messages(execution.task_input)
-    _call_with_retries(execution, config=config, messages=messages, deadline=deadline)
+    _call_with_retries(execution, config=config, messages=messages, deadline=deadline, admission=admission)
     return execution
 
 
 def _call_with_retries(
-    execution: Execution, *, config: ProviderConfig, messages: list[Message], deadline: float | None
+    execution: Execution,
+    *,
+    config: ProviderConfig,
+    messages: list[Message],
+    deadline: float | None,
+    admission: Admission | None,
 ) -> None:
     task = execution.task
     conversation = {"messages": messages}
@@ -221,6 +236,7 @@ def _call_with_retries(
         reask=reask,
         accept=store,
         label=task.label,
+        admission=admission,
     )
     if answer is not None:
         execution.output = answer.output

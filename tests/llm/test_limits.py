@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from llm.limits import (
+    ENTER_LUA_FUNCTION,
+    Admission,
     Gate,
     GateShut,
     RateBudgetTimeout,
@@ -326,6 +328,68 @@ def test_a_gate_admits_only_while_its_key_holds_the_open_value(needs_redis):
     client.delete(gate.key)
     with pytest.raises(GateShut), governor.slot(estimated_tokens=1, gate=gate):
         pass
+
+
+def ask_in_another_script(admission: Admission) -> None:
+    """What a script of another module does: define `enter_slot`, call it, hand back the reply."""
+    call = "return enter_slot(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], ARGV[4])"
+    admission.receive(redis_client().eval(ENTER_LUA_FUNCTION + call, 4, *admission.keys, *admission.args))
+
+
+def test_a_slot_taken_in_another_script_is_used_without_asking_again(needs_redis, round_trips):
+    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=None, tpm=None, max_concurrency=1)
+    admission = governor.admission()
+    ask_in_another_script(admission)
+    assert governor.effective_limits()["in_flight"] == 1
+
+    round_trips.clear()
+    with governor.slot(estimated_tokens=1, admission=admission):
+        assert round_trips == []  # no admission round trip of its own
+    assert round_trips == ["ZREM"]
+    assert governor.effective_limits()["in_flight"] == 0
+    round_trips.clear()
+    admission.release()  # handed over: nothing left to free
+    assert round_trips == []
+
+
+def test_an_admission_that_took_nothing_leaves_admission_to_the_slot(needs_redis):
+    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=None, tpm=None, max_concurrency=1)
+    with governor.slot(estimated_tokens=1):
+        admission = governor.admission()
+        ask_in_another_script(admission)  # no slot free
+        late = time.monotonic() + 0.1
+        with pytest.raises(RateBudgetTimeout), governor.slot(estimated_tokens=1, deadline=late, admission=admission):
+            pass
+    with governor.slot(estimated_tokens=1, admission=admission):  # asks again, now there is room
+        assert governor.effective_limits()["in_flight"] == 1
+    assert governor.effective_limits()["in_flight"] == 0
+
+
+def test_an_admission_reads_the_gate_and_an_unused_slot_is_released(needs_redis):
+    client = redis_client()
+    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=None, tpm=None, max_concurrency=2)
+    gate = Gate(key=f"contentops:llm:test:{uuid.uuid4().hex[:8]}", open_value="closed")
+    client.set(gate.key, "open")
+    shut = governor.admission(gate=gate)
+    ask_in_another_script(shut)
+    with pytest.raises(GateShut), governor.slot(estimated_tokens=1, gate=gate, admission=shut):
+        pass
+    assert governor.effective_limits()["in_flight"] == 0
+
+    client.set(gate.key, "closed")
+    unused = governor.admission(gate=gate)
+    ask_in_another_script(unused)
+    assert governor.effective_limits()["in_flight"] == 1
+    unused.release()
+    unused.release()
+    assert governor.effective_limits()["in_flight"] == 0
+    another = RateGovernor("another", rpm=None, tpm=None, max_concurrency=1)
+    with pytest.raises(ValueError, match="governor that made it"), another.slot(estimated_tokens=1, admission=unused):
+        pass
+
+
+def test_in_memory_there_is_no_admission_to_ask_for_elsewhere():
+    assert RateGovernor("memory-only", rpm=None, tpm=None, max_concurrency=1, redis=None).admission() is None
 
 
 def test_scripts_riding_on_the_release_run_even_after_redis_forgot_its_scripts(needs_redis):

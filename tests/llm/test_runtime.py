@@ -6,18 +6,23 @@ import time
 from threading import Lock
 
 import pytest
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pydantic import BaseModel
 
+from llm import resilience
 from llm.breaker import get_breaker
+from llm.cache import cache_get
 from llm.errors import LLMRequestError
 from llm.fields import FIELD_DESCRIPTION, FieldDescription
 from llm.ledger import CallRecord, llm_call_build, llm_call_record
+from llm.limits import get_governor
 from llm.models import LLMCall
 from llm.providers import provider_config
+from llm.resilience import early_admission
 from llm.runtime import run, run_many
 from tests.conftest import CANARY_KEY
 from tests.llm.factories import field_input
@@ -361,10 +366,52 @@ def test_the_hot_path_costs_one_query_and_few_round_trips(sim, needs_redis, roun
     round_trips.clear()
     with django_assert_num_queries(1):
         assert run(FIELD_DESCRIPTION, field_input(1)).status == "succeeded"
-    # cache read; admission with the breaker's state; release with the breaker's success and the cache write
-    assert round_trips == ["EVALSHA", "EVALSHA", "PIPELINE"]
+    # cache read with the slot's admission and the breaker's state; release with the breaker's
+    # success and the cache write
+    assert round_trips == ["EVALSHA", "PIPELINE"]
 
     round_trips.clear()
     with django_assert_num_queries(1):
         assert run(FIELD_DESCRIPTION, field_input(1)).cached
     assert len(round_trips) == 1, round_trips
+
+
+def test_however_a_call_ends_the_slot_taken_with_its_cache_read_is_freed(sim, needs_redis):
+    config = provider_config()
+    governor = get_governor(config.name)
+    run(FIELD_DESCRIPTION, field_input(0))  # the provider answers: later calls take a slot with the cache read
+
+    sim.script("400", "503", "ok")
+    refused, retried, answered = (run(FIELD_DESCRIPTION, field_input(i)) for i in (1, 1, 2))
+    hit = run(FIELD_DESCRIPTION, field_input(1))
+    get_breaker(config.name).record_failure(force_open=True)
+    shut_out = run(FIELD_DESCRIPTION, field_input(3))
+
+    assert [(r.status, r.attempts) for r in (refused, retried, answered, hit, shut_out)] == [
+        ("fallback", 1),
+        ("succeeded", 2),
+        ("succeeded", 1),
+        ("cached", 0),
+        ("fallback", 0),
+    ]
+    assert shut_out.error.kind == "circuit_open"
+    assert governor.effective_limits()["in_flight"] == 0
+
+
+def test_a_caller_that_must_probe_the_provider_first_lets_go_of_the_slot_it_took(sim, needs_redis):
+    config = provider_config()
+    governor = get_governor(config.name)
+    run(FIELD_DESCRIPTION, field_input(0))
+    admission = early_admission(config=config)
+    assert cache_get(key="absent", admission=admission) is None
+    assert governor.effective_limits()["in_flight"] == 1
+
+    # The provider is no longer known to answer (another process saw it refuse): this caller
+    # probes it, or waits for whoever does, and must not hold a slot meanwhile.
+    resilience._forget_verified()
+    cache.delete(resilience._verified_key(config))
+    try:
+        assert resilience._enter_gate(config, get_breaker(config.name), time.monotonic() + 1, admission)
+        assert governor.effective_limits()["in_flight"] == 0
+    finally:
+        cache.delete(resilience._probe_key(config))
