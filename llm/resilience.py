@@ -83,7 +83,8 @@ def early_admission(*, config: ProviderConfig) -> Admission | None:
     """A rate-governor admission for another round trip to ask for ahead of the call (the cache
     read, say), with the breaker's closed gate: on Redis, for a provider known to answer. Else None.
 
-    Pass it on to `resilient_call(admission=...)`, which uses or releases the slot it took.
+    Pass it on to `resilient_call(admission=...)`, whose first attempt uses the slot it took, and
+    release it afterwards (nothing to do once used).
     """
     governor = get_governor(config.name)
     if governor.backend != "redis" or not _verified_here(config):
@@ -139,7 +140,8 @@ def resilient_call(
 
     `accept` sees the acceptable answer while its rate-governor slot is still held: what it hands
     to `lease.run_on_release` (a cache store, say) rides on the round trip that frees the slot.
-    The first attempt goes out in the slot an `early_admission` took, if it took one.
+    The first attempt goes out in the slot an `early_admission` took, if it took one (whoever made
+    the admission releases it afterwards, in case it went unused).
     """
     breaker = get_breaker(config.name)
     governor = get_governor(config.name)
@@ -164,6 +166,7 @@ def resilient_call(
                 accept=accept,
                 admission=admission,
             )
+            admission = None  # a slot taken ahead goes to the first attempt only
             if answer is not None:
                 if probe:
                     _mark_verified(config)
@@ -204,10 +207,6 @@ def resilient_call(
                 breaker.record_failure()
             return None, error
         finally:
-            # Only the first attempt can use a slot taken ahead: one it did not use is freed now.
-            if admission is not None:
-                admission.release()
-                admission = None
             # Only now, after the probe's retries and with the breaker told: a waiting caller must
             # neither race those retries nor probe a provider that has just refused.
             if probe:

@@ -176,7 +176,11 @@ def execute(
             execution.output = task.output_model.model_validate(hit["output"])
             record.status = LLMCall.Status.CACHED
             return execution
-        return execute_again(execution, config=config, deadline=deadline, admission=admission)
+        try:
+            return execute_again(execution, config=config, deadline=deadline, admission=admission)
+        finally:
+            if admission is not None:
+                admission.release()  # nothing to do once the first attempt used the slot
     return execute_again(execution, config=config, deadline=deadline)
 
 
@@ -189,7 +193,7 @@ def execute_again(
 ) -> Execution[InT, OutT]:
     """(Re)try the provider for an execution; attempts add up on the same ledger record.
 
-    A slot taken ahead (`admission`) is used by the first attempt, or released.
+    A slot taken ahead (`admission`) goes to the first attempt; the caller releases it afterwards.
     """
     execution.error = None
     messages = execution.task.build_messages(execution.task_input)

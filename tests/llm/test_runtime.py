@@ -415,3 +415,16 @@ def test_a_caller_that_must_probe_the_provider_first_lets_go_of_the_slot_it_took
         assert governor.effective_limits()["in_flight"] == 0
     finally:
         cache.delete(resilience._probe_key(config))
+
+
+def test_an_error_between_the_cache_read_and_the_call_strands_no_slot(sim, needs_redis, monkeypatch):
+    governor = get_governor(provider_config().name)
+    run(FIELD_DESCRIPTION, field_input(0))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug after the cache read")
+
+    monkeypatch.setattr("llm.runtime.estimate_tokens", broken)
+    with pytest.raises(RuntimeError, match="after the cache read"):
+        run(FIELD_DESCRIPTION, field_input(1))
+    assert governor.effective_limits()["in_flight"] == 0
