@@ -1,4 +1,7 @@
+import uuid
+
 from llm.fields import FieldInput
+from llm.limits import RateGovernor
 
 
 def field_input(i: int = 0, **overrides) -> FieldInput:
@@ -11,3 +14,9 @@ def field_input(i: int = 0, **overrides) -> FieldInput:
     }
     values.update(overrides)
     return FieldInput(**values)
+
+
+def unlimited_governor(*, max_concurrency: int) -> RateGovernor:
+    """A governor with no RPM/TPM limit (shared through Redis when there is one), under a name no
+    other test uses."""
+    return RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=None, tpm=None, max_concurrency=max_concurrency)

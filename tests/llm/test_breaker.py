@@ -10,6 +10,7 @@ import time_machine
 
 from llm.breaker import Breaker, get_breaker
 from llm.redis import redis_client, reset_shared_state_for_tests
+from tests.llm.factories import unlimited_governor
 
 T0 = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -264,11 +265,9 @@ def test_a_success_recorded_with_a_slot_lease_lands_when_the_slot_is_released(ma
 
 
 def test_a_success_after_the_slot_was_released_is_recorded_at_once(make_breaker):
-    from llm.limits import RateGovernor
-
     breaker = make_breaker()
     fail(breaker, 2)
-    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=None, tpm=None, max_concurrency=1)
+    governor = unlimited_governor(max_concurrency=1)
     with governor.slot(estimated_tokens=1) as lease:
         pass
 
@@ -278,8 +277,6 @@ def test_a_success_after_the_slot_was_released_is_recorded_at_once(make_breaker)
 
 
 def test_a_breaker_made_in_another_thread_still_rides_on_the_release(needs_redis, round_trips):
-    from llm.limits import RateGovernor
-
     made: list[Breaker] = []  # django-redis hands each thread its own client (on one connection pool)
     maker = threading.Thread(
         target=lambda: made.append(Breaker(f"test-{uuid.uuid4().hex[:8]}", fail_max=3, reset_timeout=60))
@@ -288,7 +285,7 @@ def test_a_breaker_made_in_another_thread_still_rides_on_the_release(needs_redis
     maker.join()
     breaker = made[0]
     fail(breaker, 2)
-    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=None, tpm=None, max_concurrency=1)
+    governor = unlimited_governor(max_concurrency=1)
 
     with governor.slot(estimated_tokens=1) as lease:
         round_trips.clear()

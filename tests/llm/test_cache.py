@@ -2,7 +2,6 @@
 
 import re
 import threading
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -12,8 +11,8 @@ from django.utils import timezone
 
 import llm.cache
 from llm.cache import CacheStats, cache_clear, cache_get, cache_key, cache_set, cache_stats, cache_stats_reset
-from llm.limits import RateGovernor
 from llm.redis import redis_client, reset_shared_state_for_tests
+from tests.llm.factories import unlimited_governor
 
 MESSAGES = [{"role": "system", "content": "Describe the field."}, {"role": "user", "content": "email"}]
 
@@ -212,7 +211,7 @@ def test_on_redis_a_hit_a_miss_and_a_store_are_one_round_trip_each(needs_redis, 
 
 
 def test_a_read_with_an_admission_takes_a_slot_on_a_miss_only(needs_redis, round_trips):
-    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=None, tpm=None, max_concurrency=1)
+    governor = unlimited_governor(max_concurrency=1)
     warm = governor.admission()
     cache_get(key=key_for(99), admission=warm)  # loads the script
     warm.release()

@@ -23,6 +23,7 @@ from llm.limits import (
     rpm_window,
 )
 from llm.redis import redis_client, reset_shared_state_for_tests
+from tests.llm.factories import unlimited_governor
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -296,7 +297,7 @@ def test_two_processes_share_one_request_budget(needs_redis, settings):
 
 
 def test_without_limits_a_slot_costs_one_round_trip_in_and_one_out(needs_redis, round_trips):
-    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=None, tpm=None, max_concurrency=2)
+    governor = unlimited_governor(max_concurrency=2)
     with governor.slot(estimated_tokens=10):  # loads the script
         pass
 
@@ -309,10 +310,15 @@ def test_without_limits_a_slot_costs_one_round_trip_in_and_one_out(needs_redis, 
     assert governor.effective_limits()["in_flight"] == 0
 
 
+def fresh_gate() -> Gate:
+    """A gate on a key no other test uses, open while it holds "closed" (as the breaker's is)."""
+    return Gate(key=f"contentops:llm:test:{uuid.uuid4().hex[:8]}", open_value="closed")
+
+
 def test_a_gate_admits_only_while_its_key_holds_the_open_value(needs_redis):
     client = redis_client()
-    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=None, tpm=None, max_concurrency=2)
-    gate = Gate(key=f"contentops:llm:test:{uuid.uuid4().hex[:8]}", open_value="closed")
+    governor = unlimited_governor(max_concurrency=2)
+    gate = fresh_gate()
     client.set(gate.key, "closed")
     with governor.slot(estimated_tokens=1, gate=gate):
         assert governor.effective_limits()["in_flight"] == 1
@@ -337,7 +343,7 @@ def ask_in_another_script(admission: Admission) -> None:
 
 
 def test_a_slot_taken_in_another_script_is_used_without_asking_again(needs_redis, round_trips):
-    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=None, tpm=None, max_concurrency=1)
+    governor = unlimited_governor(max_concurrency=1)
     admission = governor.admission()
     ask_in_another_script(admission)
     assert governor.effective_limits()["in_flight"] == 1
@@ -353,7 +359,7 @@ def test_a_slot_taken_in_another_script_is_used_without_asking_again(needs_redis
 
 
 def test_an_admission_that_took_nothing_leaves_admission_to_the_slot(needs_redis):
-    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=None, tpm=None, max_concurrency=1)
+    governor = unlimited_governor(max_concurrency=1)
     with governor.slot(estimated_tokens=1):
         admission = governor.admission()
         ask_in_another_script(admission)  # no slot free
@@ -367,8 +373,8 @@ def test_an_admission_that_took_nothing_leaves_admission_to_the_slot(needs_redis
 
 def test_an_admission_reads_the_gate_and_an_unused_slot_is_released(needs_redis):
     client = redis_client()
-    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=None, tpm=None, max_concurrency=2)
-    gate = Gate(key=f"contentops:llm:test:{uuid.uuid4().hex[:8]}", open_value="closed")
+    governor = unlimited_governor(max_concurrency=2)
+    gate = fresh_gate()
     client.set(gate.key, "open")
     shut = governor.admission(gate=gate)
     ask_in_another_script(shut)
@@ -394,7 +400,7 @@ def test_in_memory_there_is_no_admission_to_ask_for_elsewhere():
 
 def test_scripts_riding_on_the_release_run_even_after_redis_forgot_its_scripts(needs_redis):
     client = redis_client()
-    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=None, tpm=None, max_concurrency=2)
+    governor = unlimited_governor(max_concurrency=2)
     key = f"contentops:llm:test:{uuid.uuid4().hex[:8]}"
     script = "return redis.call('SET', KEYS[1], ARGV[1])"
 
@@ -410,7 +416,7 @@ def test_scripts_riding_on_the_release_run_even_after_redis_forgot_its_scripts(n
 
 
 def test_a_failing_script_on_the_release_is_logged_and_the_slot_still_freed(needs_redis, caplog):
-    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=None, tpm=None, max_concurrency=2)
+    governor = unlimited_governor(max_concurrency=2)
 
     with governor.slot(estimated_tokens=1) as lease:
         lease.run_on_release(client=redis_client(), script="return redis.call('NO_SUCH_COMMAND')", keys=[], args=[])
