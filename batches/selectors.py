@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 
-from batches.conf import setting
 from batches.models import Batch, BatchItem, BatchPart
 from batches.services.common import ACTIVE, FINISHED
 from config.errors import NotFoundError
@@ -53,7 +53,7 @@ class DueWork:
 def batches_due(*, now: datetime) -> DueWork:
     """Batch ids the scheduler should act on: resubmissions to send (and interrupted submits to
     resume), active batches not polled for a minute, finished ones not yet ingested."""
-    stale = now - timedelta(seconds=float(setting("BATCH_POLL_MIN_INTERVAL_S")))
+    stale = now - timedelta(seconds=float(settings.BATCH_POLL_MIN_INTERVAL_S))
     not_recent = Q(last_polled_at__isnull=True) | Q(last_polled_at__lte=stale)
     submit = Batch.objects.filter(
         Q(status__in=[Batch.Status.CREATED, Batch.Status.BUILT], retry_of__isnull=False)

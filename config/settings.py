@@ -242,7 +242,14 @@ DIGEST_WINDOW_HOURS = env.int("DIGEST_WINDOW_HOURS", default=3)
 DIGEST_TOP_JOBS = env.int("DIGEST_TOP_JOBS", default=5)
 EMAIL_TRACKING_MAX_AGE_DAYS = env.int("EMAIL_TRACKING_MAX_AGE_DAYS", default=365)
 
-# --- provider batches (batches/conf.py documents each) ------------------------------------------
+# --- provider batches -----------------------------------------------------------------------------
+# BATCH_MAX_RESUBMITS        automatic resubmissions of an item that can clear (expired, 5xx, ...)
+# BATCH_POLL_MIN_INTERVAL_S  a batch is polled at most once per this many seconds
+# BATCH_INGEST_CHUNK         result lines handled per transaction while ingesting
+# BATCH_CREATE_MAX_ATTEMPTS  provider job creations tried per part (Azure's token_limit_exceeded)
+# BATCH_CREATE_BACKOFF_S     first wait before creating a job again; doubles per attempt, capped
+# BATCH_MAX_LINES / _BYTES   lower the provider's per-file limits (None: the provider's own)
+# BATCH_DIR                  where JSONL files live (tests point it at a temporary folder)
 BATCH_MAX_RESUBMITS = env.int("BATCH_MAX_RESUBMITS", default=2)
 BATCH_POLL_MIN_INTERVAL_S = env.float("BATCH_POLL_MIN_INTERVAL_S", default=60.0)
 BATCH_INGEST_CHUNK = env.int("BATCH_INGEST_CHUNK", default=1000)

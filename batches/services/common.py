@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
-from batches.conf import batch_root
 from batches.models import Batch, BatchPart
 from config.errors import ConflictError, DomainError
 from llm.providers import ProviderConfig, provider_config
@@ -38,7 +38,7 @@ def new_batch_id() -> str:
 
 
 def batch_dir(batch: Batch) -> Path:
-    return batch_root() / batch.batch_id
+    return Path(settings.BATCH_DIR) / batch.batch_id
 
 
 def part_path(part: BatchPart, kind: str, *, batch: Batch | None = None) -> Path:

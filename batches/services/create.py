@@ -7,12 +7,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from pydantic import BaseModel
 
-from batches.conf import setting
 from batches.models import Batch, BatchItem, BatchPart
 from batches.services.common import batch_dir, batch_task, new_batch_id, part_path
 from batches.services.rows import rows_insert
@@ -249,8 +249,8 @@ def _iter_items(batch: Batch) -> Iterator[tuple[int, str, dict]]:
 
 def _effective_limits(config: ProviderConfig) -> tuple[int, int]:
     limits = batch_limits(config)
-    max_lines = min(limits.max_lines, setting("BATCH_MAX_LINES") or limits.max_lines)
-    max_bytes = min(limits.max_bytes, setting("BATCH_MAX_BYTES") or limits.max_bytes)
+    max_lines = min(limits.max_lines, settings.BATCH_MAX_LINES or limits.max_lines)
+    max_bytes = min(limits.max_bytes, settings.BATCH_MAX_BYTES or limits.max_bytes)
     return max_lines, max_bytes
 
 

@@ -26,7 +26,6 @@ from django.db.models import F
 from django.utils import timezone
 from pydantic import BaseModel
 
-from batches.conf import setting
 from batches.models import Batch, BatchItem, BatchPart
 from batches.services.common import (
     FINISHED,
@@ -166,7 +165,7 @@ def _ingest_part(context: _Context, part: BatchPart) -> None:
 
 
 def _ingest_file(context: _Context, path: Path) -> None:
-    size = int(setting("BATCH_INGEST_CHUNK"))
+    size = int(settings.BATCH_INGEST_CHUNK)
     chunk: list[ResultLine] = []
     with path.open("rb") as lines:
         for raw in lines:

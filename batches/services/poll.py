@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from batches.conf import setting
 from batches.models import Batch, BatchPart
 from batches.services.common import ACTIVE, FINISHED, TERMINAL_PARTS, batch_provider, claim_poll, logger
 from batches.services.ingest import batch_settle
@@ -21,7 +21,7 @@ def batch_poll(*, batch: Batch, min_interval_s: float | None = None) -> Batch:
     (default BATCH_POLL_MIN_INTERVAL_S, one minute) or when nothing is running at the provider.
     Parts waiting out Azure's token limit get their job created again once their backoff is over.
     """
-    interval = setting("BATCH_POLL_MIN_INTERVAL_S") if min_interval_s is None else min_interval_s
+    interval = settings.BATCH_POLL_MIN_INTERVAL_S if min_interval_s is None else min_interval_s
     batch.refresh_from_db()
     if batch.status not in ACTIVE or batch.provider == "offline":
         return batch

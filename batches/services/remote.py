@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
-from batches.conf import setting
 from batches.models import Batch, BatchPart
 from batches.services.common import TERMINAL_PARTS
 from llm.batching import TOKEN_LIMIT_EXCEEDED, BatchProviderError, RemoteBatch, remote_batch_create
@@ -40,13 +40,13 @@ _PROGRESS = [
 
 def create_backoff_s(attempt: int) -> float:
     """Seconds before creating a job again after `attempt` failed creations (exponential, capped)."""
-    base = float(setting("BATCH_CREATE_BACKOFF_S"))
-    return min(base * 2 ** max(attempt - 1, 0), float(setting("BATCH_CREATE_BACKOFF_MAX_S")))
+    base = float(settings.BATCH_CREATE_BACKOFF_S)
+    return min(base * 2 ** max(attempt - 1, 0), float(settings.BATCH_CREATE_BACKOFF_MAX_S))
 
 
 def _schedule_create_retry(part: BatchPart, *, code: str, message: str) -> bool:
     """Queue the part's job for creating again later; False when its attempts are used up."""
-    if part.create_attempts >= int(setting("BATCH_CREATE_MAX_ATTEMPTS")):
+    if part.create_attempts >= int(settings.BATCH_CREATE_MAX_ATTEMPTS):
         return False
     part.status = BatchPart.Status.UPLOADED
     part.provider_job_id = ""

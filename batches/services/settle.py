@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pydantic
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from pydantic import BaseModel
 
-from batches.conf import setting
 from batches.models import Batch, BatchItem, BatchPart
 from batches.services.common import TERMINAL_PARTS, batch_task, logger
 from batches.services.create import UPDATE_CHUNK, batch_create_retry
@@ -91,7 +91,7 @@ def batch_settle(*, batch: Batch) -> Settlement:
     Runs once per batch (the batch row is locked and `ingested_at` is its mark); the settlement
     names the new batch holding the resubmitted items, if any (recorded, not built or submitted).
     """
-    max_resubmits = int(setting("BATCH_MAX_RESUBMITS"))
+    max_resubmits = int(settings.BATCH_MAX_RESUBMITS)
     task = batch_task(batch)
     with transaction.atomic():
         locked = Batch.objects.select_for_update().get(pk=batch.pk)
