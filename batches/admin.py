@@ -18,9 +18,9 @@ from django.utils.html import format_html, format_html_join
 
 from batches.models import Batch, BatchItem, BatchPart
 from batches.selectors import batches_list
-from batches.services import batch_cancel, batch_poll, batch_retry_failed
+from batches.services import batch_cancel, batch_poll
 from batches.services.common import FILE_KINDS, part_path
-from batches.tasks import batch_ingest_task, batch_submit_task
+from batches.tasks import batch_ingest_enqueue, batch_retry_failed_enqueue, batch_submit_enqueue
 from config.errors import DomainError
 
 ITEMS_SHOWN = 50
@@ -208,7 +208,7 @@ class BatchAdmin(admin.ModelAdmin):
 
     @admin.action(description="Submit to the provider", permissions=["change"])
     def submit(self, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
-        self._each(request, queryset, "Queued submission of", lambda b: batch_submit_task.delay_on_commit(b.pk))
+        self._each(request, queryset, "Queued submission of", lambda b: batch_submit_enqueue(batch=b))
 
     @admin.action(description="Poll the provider now", permissions=["change"])
     def poll_now(self, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
@@ -216,7 +216,7 @@ class BatchAdmin(admin.ModelAdmin):
 
     @admin.action(description="Ingest results", permissions=["change"])
     def ingest(self, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
-        self._each(request, queryset, "Queued ingest of", lambda b: batch_ingest_task.delay_on_commit(b.pk))
+        self._each(request, queryset, "Queued ingest of", lambda b: batch_ingest_enqueue(batch=b))
 
     @admin.action(description="Cancel", permissions=["change"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
@@ -224,10 +224,9 @@ class BatchAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry failed items (new batch)", permissions=["change"])
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
-        def retry(batch: Batch) -> None:
-            batch_submit_task.delay_on_commit(batch_retry_failed(batch=batch).pk)
-
-        self._each(request, queryset, "Resubmitted the failed items of", retry)
+        self._each(
+            request, queryset, "Resubmitted the failed items of", lambda b: batch_retry_failed_enqueue(batch=b)
+        )
 
 
 @admin.register(BatchItem)

@@ -23,10 +23,8 @@ from batches.serializers import (
     BatchResultsQuerySerializer,
     BatchSerializer,
 )
-from batches.services import batch_cancel, batch_poll, batch_retry_failed
-from batches.services.common import FINISHED
-from batches.services.submit import SUBMITTABLE
-from batches.tasks import batch_ingest_task, batch_submit_task
+from batches.services import batch_cancel, batch_poll
+from batches.tasks import batch_ingest_enqueue, batch_retry_failed_enqueue, batch_submit_enqueue
 from config.api.permissions import IsStaffOrServiceKey
 from config.errors import ConflictError
 
@@ -54,9 +52,7 @@ class BatchSubmitApi(APIView):
     )
     def post(self, request: Request, batch_id: str) -> Response:
         batch = batch_get(batch_id=batch_id)
-        if batch.status not in SUBMITTABLE:
-            raise ConflictError(f"Batch {batch.batch_id} is {batch.status}; it was already submitted.")
-        batch_submit_task.delay_on_commit(batch.pk)
+        batch_submit_enqueue(batch=batch)
         return Response(BatchSerializer(_fresh(batch)).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -89,13 +85,7 @@ class BatchProcessResultsApi(APIView):
     )
     def post(self, request: Request, batch_id: str) -> Response:
         batch = batch_get(batch_id=batch_id)
-        if batch.ingested_at is None and batch.status not in FINISHED:
-            raise ConflictError(
-                f"Batch {batch.batch_id} is {batch.status}: there are no results to ingest yet.",
-                code="batch_not_finished",
-            )
-        if batch.ingested_at is None:
-            batch_ingest_task.delay_on_commit(batch.pk)
+        batch_ingest_enqueue(batch=batch)
         return Response(BatchSerializer(_fresh(batch)).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -125,8 +115,7 @@ class BatchRetryFailedApi(APIView):
         responses={201: BatchSerializer, 400: OpenApiResponse(description="No failed items."), **ERRORS},
     )
     def post(self, request: Request, batch_id: str) -> Response:
-        retry = batch_retry_failed(batch=batch_get(batch_id=batch_id))
-        batch_submit_task.delay_on_commit(retry.pk)
+        retry = batch_retry_failed_enqueue(batch=batch_get(batch_id=batch_id))
         return Response(BatchSerializer(_fresh(retry)).data, status=status.HTTP_201_CREATED)
 
 

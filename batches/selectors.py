@@ -51,14 +51,16 @@ class DueWork:
 
 
 def batches_due(*, now: datetime) -> DueWork:
-    """Batch ids the scheduler should act on: resubmissions to send (and interrupted submits to
-    resume), active batches not polled for a minute, finished ones not yet ingested."""
+    """Batch ids the scheduler should act on: resubmissions to send, batches built but left unsent
+    past BATCH_RECONCILE_GRACE_S (their pipeline died before submitting), interrupted submits to
+    resume, active batches not polled for a minute, finished ones not yet ingested."""
     stale = now - timedelta(seconds=float(settings.BATCH_POLL_MIN_INTERVAL_S))
+    abandoned = now - timedelta(seconds=float(settings.BATCH_RECONCILE_GRACE_S))
     not_recent = Q(last_polled_at__isnull=True) | Q(last_polled_at__lte=stale)
-    submit = Batch.objects.filter(
-        Q(status__in=[Batch.Status.CREATED, Batch.Status.BUILT], retry_of__isnull=False)
-        | (Q(status=Batch.Status.SUBMITTING) & not_recent)
+    unsent = Q(status__in=[Batch.Status.CREATED, Batch.Status.BUILT]) & (
+        Q(retry_of__isnull=False) | Q(created_at__lte=abandoned)
     )
+    submit = Batch.objects.filter(unsent | (Q(status=Batch.Status.SUBMITTING) & not_recent))
     poll = Batch.objects.filter(not_recent, status__in=ACTIVE).exclude(provider="offline")
     ingest = Batch.objects.filter(status__in=FINISHED, ingested_at__isnull=True)
     return DueWork(

@@ -1,192 +1,20 @@
-"""Catalog: brands, categories, products with generated content per locale; job listings and feeds."""
+"""The catalog app's models, gathered from its sub-packages so the app label stays `catalog`.
 
-from django.db import models
-from django.db.models import F, Q
+Code inside catalog imports from the sub-package (`catalog.products.models`, `catalog.jobs.models`);
+other apps may import from here.
+"""
 
-LOCALES = ("en-US", "en-GB", "es-ES", "fr-FR", "de-DE", "it-IT", "pt-PT")
-LOCALE_CHOICES = [(code, code) for code in LOCALES]
-CONTENT_SECTIONS = (
-    "basic_info",
-    "technical_analysis",
-    "purchase_decision",
-    "usage_guidance",
-    "maintenance_care",
-    "professional_assessment",
-)
+from catalog.jobs.models import JobFeed, JobListing
+from catalog.products.models import CONTENT_SECTIONS, LOCALE_CHOICES, LOCALES, Brand, Category, Product, ProductContent
 
-
-class Brand(models.Model):
-    name = models.CharField(max_length=120, unique=True)
-    slug = models.SlugField(max_length=140, unique=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Category(models.Model):
-    name = models.CharField(max_length=120, unique=True)
-    slug = models.SlugField(max_length=140, unique=True)
-
-    class Meta:
-        ordering = ["name"]
-        verbose_name_plural = "categories"
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Product(models.Model):
-    """A catalog product (seed 002's fields) and where its AI content stands."""
-
-    class ProcessingStatus(models.TextChoices):
-        PENDING = "pending", "pending"
-        QUEUED = "queued", "queued in a batch"
-        COMPLETED = "completed", "completed"
-        FALLBACK = "fallback", "fallback content (regenerate later)"
-        FAILED = "failed", "failed"
-
-    name = models.CharField(max_length=255)
-    slug = models.SlugField(max_length=255, unique=True)
-    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="products")
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
-    description = models.TextField(blank=True)
-    msrp_price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
-    url_source = models.URLField(max_length=500, blank=True)
-    image_uri = models.URLField(max_length=500, blank=True)
-    specs = models.JSONField(default=dict, blank=True)
-    store_links = models.JSONField(default=list, blank=True)
-    images = models.JSONField(default=list, blank=True)
-    processing_status = models.CharField(
-        max_length=20, choices=ProcessingStatus.choices, default=ProcessingStatus.PENDING, db_index=True
-    )
-    batch_id = models.CharField(max_length=100, blank=True, help_text="Public id of the batch that last took it.")
-    processed_at = models.DateTimeField(null=True, blank=True)
-    error_message = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["name"]
-        indexes = [models.Index(fields=["category", "processing_status"])]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(msrp_price__isnull=True) | Q(msrp_price__gte=0), name="product_msrp_non_negative"
-            ),
-            models.CheckConstraint(
-                condition=Q(processing_status__in=["pending", "queued", "completed", "fallback", "failed"]),
-                name="product_processing_status_valid",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class ProductContent(models.Model):
-    """Generated content of one product in one locale, with its provenance (one row per pair)."""
-
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="contents")
-    locale = models.CharField(max_length=5, choices=LOCALE_CHOICES)
-    # The six sections, customer_reviews, content_metadata and qa, as validated by the task schema.
-    content = models.JSONField()
-    provider = models.CharField(max_length=40)
-    model = models.CharField(max_length=100)
-    task_version = models.PositiveIntegerField()
-    is_fallback = models.BooleanField(default=False, db_index=True)
-    generated_at = models.DateTimeField()
-    llm_call_id = models.BigIntegerField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["product", "locale"]
-        constraints = [
-            models.UniqueConstraint(fields=["product", "locale"], name="product_content_unique_locale"),
-            models.CheckConstraint(condition=Q(locale__in=list(LOCALES)), name="product_content_locale_valid"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.product_id} {self.locale}"
-
-
-class JobFeed(models.Model):
-    """An RSS/Atom feed of job postings, fetched with conditional GET."""
-
-    class FetchStatus(models.TextChoices):
-        NEVER = "never", "never fetched"
-        OK = "ok", "ok"
-        NOT_MODIFIED = "not_modified", "not modified (304)"
-        ERROR = "error", "error"
-
-    url = models.URLField(max_length=500, unique=True)
-    name = models.CharField(max_length=200)
-    active = models.BooleanField(default=True)
-    etag = models.CharField(max_length=255, blank=True)
-    last_modified = models.CharField(max_length=100, blank=True)
-    last_fetched_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    last_status = models.CharField(
-        max_length=20, choices=FetchStatus.choices, default=FetchStatus.NEVER, help_text="Outcome of the last fetch."
-    )
-    last_success_at = models.DateTimeField(null=True, blank=True)
-    last_summary = models.CharField(max_length=200, blank=True, help_text="Counts of the last fetch.")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(last_status__in=["never", "ok", "not_modified", "error"]), name="job_feed_last_status_valid"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class JobListing(models.Model):
-    """A job posting from a feed (or entered by staff), deduplicated on (feed, guid)."""
-
-    class SalaryPeriod(models.TextChoices):
-        YEAR = "year", "per year"
-        DAY = "day", "per day"
-        HOUR = "hour", "per hour"
-
-    feed = models.ForeignKey(JobFeed, null=True, blank=True, on_delete=models.SET_NULL, related_name="listings")
-    guid = models.CharField(max_length=500)
-    title = models.CharField(max_length=300)
-    company = models.CharField(max_length=200, blank=True)
-    location = models.CharField(max_length=200, blank=True)
-    remote = models.BooleanField(default=False)
-    salary_min = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    salary_max = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    salary_currency = models.CharField(max_length=3, blank=True)
-    # Amounts are per year, monthly pay ×12; hourly/daily pay is kept as stated (catalog/jobs_parsing.py).
-    salary_period = models.CharField(max_length=4, choices=SalaryPeriod.choices, blank=True)
-    description = models.TextField(blank=True)
-    url = models.URLField(max_length=1000, blank=True)
-    posted_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    skills = models.JSONField(default=list, blank=True, help_text="Skills extracted at ingest.")
-    language = models.CharField(max_length=8, blank=True, help_text="Language of the posting (en, ja), detected.")
-    is_editorial_pick = models.BooleanField(default=False)
-    application_count = models.PositiveIntegerField(default=0)
-    active = models.BooleanField(default=True, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["-posted_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["feed", "guid"], name="job_listing_unique_feed_guid"),
-            models.CheckConstraint(
-                condition=Q(salary_min__isnull=True) | Q(salary_max__isnull=True) | Q(salary_min__lte=F("salary_max")),
-                name="job_listing_salary_range_ordered",
-            ),
-            models.CheckConstraint(
-                condition=Q(salary_period__in=["", "year", "day", "hour"]), name="job_listing_salary_period_valid"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.title} — {self.company}"
+__all__ = [
+    "CONTENT_SECTIONS",
+    "LOCALES",
+    "LOCALE_CHOICES",
+    "Brand",
+    "Category",
+    "JobFeed",
+    "JobListing",
+    "Product",
+    "ProductContent",
+]

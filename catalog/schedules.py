@@ -5,7 +5,7 @@ from config.periodic import PeriodicSpec
 SCHEDULE = [
     PeriodicSpec(
         name="catalog: refresh job feeds hourly",
-        task="catalog.jobs_tasks.job_feeds_refresh_task",
+        task="catalog.job_feeds_refresh",
         crontab="0 * * * *",
         description="Fetch every active job feed (conditional GET) and upsert new listings; scoring runs at :30.",
     ),

@@ -1,36 +1,4 @@
-"""Celery tasks for product content. Arguments are ids and locale codes only; the work is the service's.
+"""Celery autodiscovers `<app>.tasks` only: importing the sub-packages' task modules registers their tasks."""
 
-Applying content is an upsert on (product, locale), so a task redelivered after a worker died
-(acks_late + reject_on_worker_lost) writes the same rows again and nothing twice.
-"""
-
-from __future__ import annotations
-
-from dataclasses import asdict
-
-from celery import shared_task
-
-from catalog.models import LOCALES
-from catalog.services.generation import product_content_batch_create, product_content_generate_now
-
-
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=False)
-def product_content_generate_task(
-    product_ids: list[int], locales: list[str] | None = None, only_fallback: bool = False
-) -> dict:
-    """Generate content now (bulk, concurrent) for products × locales; returns the summary."""
-    summary = product_content_generate_now(
-        product_ids=product_ids, locales=locales or list(LOCALES), only_fallback=only_fallback
-    )
-    return asdict(summary)
-
-
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=False)
-def product_content_batch_create_task(category_limit: int, locales: list[str] | None = None) -> str:
-    """Create a content batch of N products per category (submitting is the batches app's job)."""
-    batch = product_content_batch_create(category_limit=category_limit, locales=locales or list(LOCALES))
-    return batch.batch_id
-
-
-# Celery autodiscovers `<app>.tasks` only; the job-feed tasks live in catalog/jobs_tasks.py.
-from catalog.jobs_tasks import *  # noqa: E402,F401,F403
+from catalog.jobs import tasks as jobs_tasks  # noqa: F401 - registering is importing
+from catalog.products import tasks as products_tasks  # noqa: F401 - registering is importing

@@ -1,20 +1,57 @@
-"""`/healthz`: database, cache and broker status as JSON; 503 when one is down."""
+"""`/healthz`: database, cache, broker and LLM provider breaker as JSON; 503 naming what is down.
 
+Always JSON, whatever fails: each check turns the errors its dependency can raise into a human
+message (never the exception's class or text, which can name hosts or carry credentials), and a
+check that cannot run is reported as down rather than turning the page into a 500.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
 import time
 import uuid
 from collections.abc import Callable
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, connection
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, InterfaceError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django_redis.exceptions import ConnectionInterrupted
 from kombu import Connection
 from kombu.exceptions import KombuError
 
-# Connection errors from redis, psycopg or amqp all derive from OSError or these.
-CHECK_ERRORS = (DatabaseError, KombuError, OSError, ConnectionError, TimeoutError)
+from config.api.errors import error_body
+from llm.breaker import OPEN, get_breaker
+from llm.providers import provider_config
+
+logger = logging.getLogger("contentops.health")
+
+class CheckFailedError(Exception):
+    """A check that ran and found its dependency unhealthy (its message is safe to show)."""
+
+
+# What a database, Redis, the broker or the breaker's storage raise when they are down or refuse us.
+CHECK_ERRORS = (
+    DatabaseError,
+    InterfaceError,
+    redis.RedisError,
+    ConnectionInterrupted,  # django-redis wraps redis-py's errors in its own, not a subclass of them
+    KombuError,
+    OSError,  # ConnectionError, TimeoutError, socket errors
+    ImproperlyConfigured,
+)
+
+MESSAGES = {
+    "database": "The database is not reachable or did not answer a query.",
+    "cache": "The cache (Redis) is not reachable: LLM response caching is off and shared limits, "
+    "the breaker and locks fall back to each process.",
+    "broker": "The task broker is not reachable: background work and schedules are not being queued.",
+    "provider": "The LLM provider's circuit breaker state cannot be read (it is kept in Redis).",
+}
 
 
 def check_database() -> dict[str, str]:
@@ -31,7 +68,7 @@ def check_cache() -> dict[str, str]:
     cache.delete(key)
     backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
     if not ok:
-        return {"status": "error", "backend": backend, "error": "value written was not read back"}
+        raise CheckFailedError("The cache accepted a value but did not return it.")
     return {"status": "ok", "backend": backend}
 
 
@@ -43,29 +80,68 @@ def check_broker() -> dict[str, str]:
         return {"status": "ok", "backend": conn.transport_cls if isinstance(conn.transport_cls, str) else "broker"}
 
 
+def check_provider() -> dict[str, str]:
+    """The configured LLM provider's circuit breaker: open means calls are failing and being held back."""
+    try:
+        config = provider_config()
+    except ImproperlyConfigured as exc:
+        raise CheckFailedError(
+            "The LLM provider is misconfigured (see LLM_PROVIDER and the OPENAI_* settings)."
+        ) from exc
+    if config.kind == "offline":
+        return {"status": "ok", "backend": "offline"}
+    breaker = get_breaker(config.name)
+    state = breaker.state
+    if state == OPEN:
+        until = breaker.opened_until
+        retry = f" It lets a trial request through after {until:%H:%M:%S} UTC." if until else ""
+        raise CheckFailedError(
+            "The LLM provider's circuit breaker is open after repeated failures: people get rule-based "
+            f"fallbacks and background work waits.{retry}"
+        )
+    return {"status": "ok", "backend": config.kind, "breaker": state}
+
+
 CHECKS: dict[str, Callable[[], dict[str, str]]] = {
     "database": check_database,
     "cache": check_cache,
     "broker": check_broker,
+    "provider": check_provider,
 }
 
 
+def _run_check(name: str, check: Callable[[], dict[str, str]]) -> dict[str, str]:
+    started = time.perf_counter()
+    try:
+        result = check()
+    except CheckFailedError as exc:
+        result = {"status": "error", "message": str(exc)}
+    except CHECK_ERRORS:
+        # Logged with the details for operators; the answer carries only the human message.
+        logger.warning("healthz: %s check failed", name, exc_info=True)
+        result = {"status": "error", "message": MESSAGES.get(name, f"The {name} check failed.")}
+        if name == "database":
+            with contextlib.suppress(*CHECK_ERRORS):
+                connection.close()  # a broken connection must not stay for the next request
+    result["latency_ms"] = f"{(time.perf_counter() - started) * 1000:.1f}"
+    return result
+
+
 def run_checks() -> tuple[bool, dict[str, dict[str, str]]]:
-    results: dict[str, dict[str, str]] = {}
-    for name, check in CHECKS.items():
-        started = time.perf_counter()
-        try:
-            result = check()
-        except CHECK_ERRORS as exc:
-            # The class name only: connection strings in messages may carry credentials.
-            result = {"status": "error", "error": type(exc).__name__}
-        result["latency_ms"] = f"{(time.perf_counter() - started) * 1000:.1f}"
-        results[name] = result
+    results = {name: _run_check(name, check) for name, check in CHECKS.items()}
     return all(r["status"] == "ok" for r in results.values()), results
 
 
 @never_cache
-@require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
+    if request.method not in ("GET", "HEAD"):
+        response = JsonResponse(error_body(code="method_not_allowed", message="Use GET."), status=405)
+        response["Allow"] = "GET, HEAD"
+        return response
     healthy, checks = run_checks()
-    return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
+    failing = [name for name, result in checks.items() if result["status"] != "ok"]
+    body: dict[str, object] = {"status": "ok" if healthy else "error", "checks": checks}
+    if failing:
+        body["failing"] = failing
+        body["message"] = "Unhealthy: " + ", ".join(f"{name} ({checks[name]['message']})" for name in failing)
+    return JsonResponse(body, status=200 if healthy else 503)

@@ -136,15 +136,20 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=55 * 60)
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's DatabaseScheduler behind a lease: a second beat idles until the first one's
+# lease (renewed while it ticks) expires, so periodic sends are never doubled (config/beat.py).
+CELERY_BEAT_SCHEDULER = "config.beat:LeasedDatabaseScheduler"
+BEAT_LEASE_TTL_S = env.float("BEAT_LEASE_TTL_S", default=60.0)
+# How long the per-period record of each periodic run is kept (config.periodic.periodic_once).
+PERIODIC_RUN_RETENTION_DAYS = env.int("PERIODIC_RUN_RETENTION_DAYS", default=14)
 CELERY_TIMEZONE = "UTC"
 
 # --- email ------------------------------------------------------------------------------------
+EMAIL_FILE_PATH = str(VAR_DIR / "outbox")  # where the file backend (the embedded default) writes
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = str(VAR_DIR / "outbox")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ContentOps <no-reply@contentops.local>")
 
 # --- auth, i18n, static -----------------------------------------------------------------------
@@ -211,12 +216,15 @@ LOGGING = {
     },
 }
 
-# --- job feeds (the guarded fetcher; see catalog/fetch.py) -----------------------------------
+# --- job feeds (the guarded fetcher; see catalog/jobs/fetch.py) ------------------------------
 FEED_ALLOWED_HOSTS = env.list("FEED_ALLOWED_HOSTS", default=[])
 FEED_MAX_BYTES = env.int("FEED_MAX_BYTES", default=5 * 1024 * 1024)
+FEED_MAX_REDIRECTS = env.int("FEED_MAX_REDIRECTS", default=5)
 FEED_CONNECT_TIMEOUT = env.float("FEED_CONNECT_TIMEOUT", default=5.0)
 FEED_READ_TIMEOUT = env.float("FEED_READ_TIMEOUT", default=15.0)
 FEED_TOTAL_TIMEOUT = env.float("FEED_TOTAL_TIMEOUT", default=30.0)
+# Directories a `file://` feed may read from (the bundled demo feeds by default).
+FEED_FILE_ROOTS = env.list("FEED_FILE_ROOTS", default=[str(BASE_DIR / "catalog" / "jobs" / "demo_data" / "feeds")])
 
 # --- resumes (profiles/extract.py: extraction runs in a separate, limited process) --------------
 RESUME_MAX_BYTES = env.int("RESUME_MAX_BYTES", default=5 * 1024 * 1024)
@@ -237,10 +245,14 @@ MATCH_FIRST_RUN_DAYS = env.int("MATCH_FIRST_RUN_DAYS", default=7)
 MATCH_SCORE_RETENTION_DAYS = env.int("MATCH_SCORE_RETENTION_DAYS", default=30)
 MATCH_LLM_CHUNK_PEOPLE = env.int("MATCH_LLM_CHUNK_PEOPLE", default=50)
 MATCH_COMMIT_GRACE_SECONDS = env.int("MATCH_COMMIT_GRACE_SECONDS", default=0)
+# How long the hourly scoring run holds its lock (a run still going makes the next one skip).
+MATCH_RUN_LOCK_SECONDS = env.int("MATCH_RUN_LOCK_SECONDS", default=55 * 60)
 DIGEST_LOCAL_HOUR = env.int("DIGEST_LOCAL_HOUR", default=7)
 DIGEST_WINDOW_HOURS = env.int("DIGEST_WINDOW_HOURS", default=3)
 DIGEST_TOP_JOBS = env.int("DIGEST_TOP_JOBS", default=5)
 EMAIL_TRACKING_MAX_AGE_DAYS = env.int("EMAIL_TRACKING_MAX_AGE_DAYS", default=365)
+# Unsent digests younger than this are emailed by `emails.digest_emails_send_due`; older ones never are.
+DIGEST_EMAIL_MAX_AGE_HOURS = env.int("DIGEST_EMAIL_MAX_AGE_HOURS", default=24)
 
 # --- provider batches -----------------------------------------------------------------------------
 # BATCH_MAX_RESUBMITS        automatic resubmissions of an item that can clear (expired, 5xx, ...)
@@ -259,9 +271,13 @@ BATCH_CREATE_BACKOFF_MAX_S = env.float("BATCH_CREATE_BACKOFF_MAX_S", default=180
 BATCH_MAX_LINES = env.int("BATCH_MAX_LINES", default=None)
 BATCH_MAX_BYTES = env.int("BATCH_MAX_BYTES", default=None)
 BATCH_DIR = VAR_DIR / "batches"
+# The reconciler (every 5 minutes) takes batches untouched this long: built but never submitted,
+# submissions interrupted, finished but never ingested.
+BATCH_RECONCILE_GRACE_S = env.float("BATCH_RECONCILE_GRACE_S", default=300.0)
 
 # --- LLM layer (DESIGN.md §4; names from seed 001) ----------------------------------------------
-# Provider: explicit LLM_PROVIDER wins; otherwise Azure when its endpoint and key are set,
+# Provider: explicit LLM_PROVIDER wins; otherwise Azure when AZURE_OPENAI_ENDPOINT and a key are set
+# (AZURE_OPENAI_API_KEY, else OPENAI_API_KEY as seed 002 has it; the deployment is the model),
 # `compatible` when OPENAI_BASE_URL is set, `openai` with a key, and `offline` with nothing.
 LLM_PROVIDER = env.str("LLM_PROVIDER", default="")
 OPENAI_ENABLED = env.bool("OPENAI_ENABLED", default=True)
@@ -289,7 +305,10 @@ OPENAI_CIRCUIT_RESET_TIMEOUT = env.float("OPENAI_CIRCUIT_RESET_TIMEOUT", default
 AZURE_OPENAI_ENDPOINT = env.str("AZURE_OPENAI_ENDPOINT", default="")
 AZURE_OPENAI_API_KEY = env.str("AZURE_OPENAI_API_KEY", default="")
 AZURE_OPENAI_DEPLOYMENT_NAME = env.str("AZURE_OPENAI_DEPLOYMENT_NAME", default="")
-AZURE_OPENAI_API_VERSION = env.str("AZURE_OPENAI_API_VERSION", default="2024-10-21")
+AZURE_OPENAI_API_VERSION = env.str("AZURE_OPENAI_API_VERSION", default="2024-10-21")  # the latest GA
+# A request with a person waiting gets the flagged rule-based fallback when the provider fails; false
+# (or `fallback=false` on the request) answers 429 (rate limited, with Retry-After) or 503 instead.
+LLM_FALLBACK_FOR_REQUESTS = env.bool("LLM_FALLBACK_FOR_REQUESTS", default=True)
 # USD per million tokens (input, output); the Batch API costs half of these.
 LLM_PRICES = {
     "gpt-4o-mini": (0.15, 0.60),
@@ -300,3 +319,14 @@ LLM_PRICES = {
     "offline": (0.0, 0.0),
 }
 LLM_BATCH_DISCOUNT = 0.5
+# Input tokens the provider served from its prompt cache cost this share of the input price.
+LLM_CACHED_INPUT_DISCOUNT = env.float("LLM_CACHED_INPUT_DISCOUNT", default=0.5)
+# While Redis is unreachable each process runs on its own memory (llm/redis.py): cache reads miss,
+# the breaker is per process, and each process takes 1/LLM_REDIS_DOWN_PROCESS_SHARE of the RPM, TPM
+# and concurrency limits (at least 1 request at a time). Redis is looked at again every
+# LLM_REDIS_RETRY_SECONDS, and its shared state is used as soon as it answers.
+LLM_REDIS_DOWN_PROCESS_SHARE = env.int("LLM_REDIS_DOWN_PROCESS_SHARE", default=4)
+LLM_REDIS_RETRY_SECONDS = env.float("LLM_REDIS_RETRY_SECONDS", default=5.0)
+# A ledger row written while the caller is inside a transaction goes through a connection of its own
+# (PostgreSQL), so a rolled-back domain transaction never takes its ledger rows with it.
+LLM_LEDGER_OWN_CONNECTION = env.bool("LLM_LEDGER_OWN_CONNECTION", default=True)

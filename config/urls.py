@@ -16,8 +16,8 @@ def api_not_found(request: HttpRequest) -> JsonResponse:
 
 api_v1 = [
     path("", include("config.api.urls")),
-    path("", include("catalog.urls_products")),
-    path("", include("catalog.urls_jobs")),
+    path("", include("catalog.products.urls")),
+    path("", include("catalog.jobs.urls")),
     path("", include("batches.urls")),
     path("", include("profiles.urls")),
     path("llm/", include("llm.urls")),

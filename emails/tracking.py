@@ -1,12 +1,14 @@
 """Signed tracking URLs for emails: an open pixel and click redirects, under SITE_URL only.
 
-Tokens are `django.core.signing` dumps (HMAC with SECRET_KEY, a salt per kind, a timestamp), so
-they can't be forged or retargeted; the redirect target is looked up server-side from the ids,
-never carried in the URL.
+Tokens are `django.core.signing` dumps (HMAC with SECRET_KEY, a salt per kind, a timestamp) over
+the Email's id (and the job's, for clicks), so they can't be forged or retargeted; the redirect
+target is looked up server-side from the ids, never carried in the URL. Tokens minted before
+Email rows existed carry a digest id instead ("d"); they keep working for the digest.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,46 +23,58 @@ class BadToken(Exception):
     """A tracking token that is forged, altered, malformed or too old."""
 
 
-def _max_age() -> timedelta:
-    return timedelta(days=getattr(settings, "EMAIL_TRACKING_MAX_AGE_DAYS", 365))
+@dataclass(frozen=True)
+class Hit:
+    """What a valid token points at: an Email (or, for an older token, a digest) and maybe a job."""
+
+    email_id: int | None = None
+    legacy_digest_id: int | None = None
+    job_id: int | None = None
 
 
 def _absolute(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
-def open_token(*, digest_id: int) -> str:
-    return signing.dumps({"d": digest_id}, salt=OPEN_SALT)
+def open_token(*, email_id: int) -> str:
+    return signing.dumps({"e": email_id}, salt=OPEN_SALT)
 
 
-def click_token(*, digest_id: int, job_id: int) -> str:
-    return signing.dumps({"d": digest_id, "j": job_id}, salt=CLICK_SALT)
+def click_token(*, email_id: int, job_id: int) -> str:
+    return signing.dumps({"e": email_id, "j": job_id}, salt=CLICK_SALT)
 
 
-def open_url(*, digest_id: int) -> str:
-    return _absolute(reverse("emails:open", kwargs={"token": open_token(digest_id=digest_id)}))
+def open_url(*, email_id: int) -> str:
+    return _absolute(reverse("emails:open", kwargs={"token": open_token(email_id=email_id)}))
 
 
-def click_url(*, digest_id: int, job_id: int) -> str:
-    return _absolute(reverse("emails:click", kwargs={"token": click_token(digest_id=digest_id, job_id=job_id)}))
+def click_url(*, email_id: int, job_id: int) -> str:
+    return _absolute(reverse("emails:click", kwargs={"token": click_token(email_id=email_id, job_id=job_id)}))
 
 
-def _load(token: str, *, salt: str, keys: tuple[str, ...]) -> dict[str, int]:
+def _load(token: str, *, salt: str, keys: tuple[str, ...]) -> Hit:
     try:
-        payload = signing.loads(token, salt=salt, max_age=_max_age())
+        payload = signing.loads(token, salt=salt, max_age=timedelta(days=settings.EMAIL_TRACKING_MAX_AGE_DAYS))
     except signing.BadSignature as exc:  # SignatureExpired is a subclass
         raise BadToken(str(exc)) from exc
-    if not isinstance(payload, dict) or any(not isinstance(payload.get(k), int) for k in keys):
+    if not isinstance(payload, dict):
         raise BadToken("unexpected payload")
-    return payload
+    for target in ("e", "d"):  # "d": a digest id, in tokens minted before Email rows
+        wanted = (target, *keys)
+        if all(isinstance(payload.get(k), int) and not isinstance(payload.get(k), bool) for k in wanted):
+            return Hit(
+                email_id=payload["e"] if target == "e" else None,
+                legacy_digest_id=payload["d"] if target == "d" else None,
+                job_id=payload.get("j") if keys else None,
+            )
+    raise BadToken("unexpected payload")
 
 
-def open_token_read(token: str) -> int:
-    """The digest id in an open-pixel token; BadToken if it isn't one of ours."""
-    return _load(token, salt=OPEN_SALT, keys=("d",))["d"]
+def open_token_read(token: str) -> Hit:
+    """The Email an open-pixel token points at; BadToken if it isn't one of ours."""
+    return _load(token, salt=OPEN_SALT, keys=())
 
 
-def click_token_read(token: str) -> tuple[int, int]:
-    """(digest id, job id) in a click token; BadToken if it isn't one of ours."""
-    payload = _load(token, salt=CLICK_SALT, keys=("d", "j"))
-    return payload["d"], payload["j"]
+def click_token_read(token: str) -> Hit:
+    """The Email and job a click token points at; BadToken if it isn't one of ours."""
+    return _load(token, salt=CLICK_SALT, keys=("j",))

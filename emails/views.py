@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_GET
 
 from config.errors import NotFoundError
-from emails.services import tracking_click, tracking_open
+from emails.services import email_click_record, email_open_record
 from emails.tracking import BadToken
 
 # The smallest transparent GIF (1×1).
@@ -17,7 +17,7 @@ NO_STORE = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-referre
 @require_GET
 def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        tracking_open(token=token)
+        email_open_record(token=token)
     except (BadToken, NotFoundError) as exc:
         raise Http404("unknown tracking link") from exc
     return HttpResponse(PIXEL, content_type="image/gif", headers=NO_STORE)
@@ -26,7 +26,7 @@ def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 def click(request: HttpRequest, token: str) -> HttpResponseRedirect:
     try:
-        target = tracking_click(token=token)
+        target = email_click_record(token=token)
     except (BadToken, NotFoundError) as exc:
         raise Http404("unknown tracking link") from exc
     response = HttpResponseRedirect(target)

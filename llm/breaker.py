@@ -3,11 +3,16 @@
 Built on pybreaker's storage classes only. `CircuitBreaker.call` holds one process-wide lock for
 the whole wrapped call, which would serialize concurrent LLM requests; here callers ask `allow()`
 before a request and report the outcome afterwards, so nothing is held while the request runs.
+
+While Redis is unreachable (llm/redis.py) a shared breaker keeps its state in process memory
+instead (a circuit of its own per name, closed at first, as pybreaker's fallback state is), and
+goes back to the shared state once Redis answers.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 import uuid
@@ -20,7 +25,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from llm.limits import Gate
-from llm.redis import llm_key, redis_client, register_memory_reset
+from llm.redis import REDIS_ERRORS, llm_key, redis_available, redis_client, redis_failed, register_memory_reset
 
 if TYPE_CHECKING:
     from llm.limits import SlotLease
@@ -58,6 +63,30 @@ return changed
 """
 
 
+class _SharedStorage(pybreaker.CircuitRedisStorage):
+    """pybreaker's Redis storage, which answers its fallback state (closed) when Redis fails and logs
+    each failure with a traceback: here a connection error is reported to llm.redis instead (counted,
+    one warning), so the breaker turns to process memory until Redis answers again."""
+
+    class _Logger:
+        def exception(self, message: str, *args: object) -> None:
+            exc = sys.exc_info()[1]
+            if exc is not None and isinstance(exc, REDIS_ERRORS):
+                redis_failed(exc, where="the circuit breaker")
+                return
+            logger.exception(message, *args)
+
+    logger = _Logger()  # type: ignore[assignment]
+
+    def _initialize_redis_state(self, state: str) -> None:
+        if not redis_available():
+            return  # done when Redis is back: reading a missing state re-initialises it
+        try:
+            super()._initialize_redis_state(state)
+        except REDIS_ERRORS as exc:
+            redis_failed(exc, where="the circuit breaker")
+
+
 class _MemoryCircuit:
     """One named circuit in this process: pybreaker's memory storage, a lock, and the trial lease."""
 
@@ -74,13 +103,15 @@ class _MemoryCircuit:
 
 
 _memory_circuits: dict[str, _MemoryCircuit] = {}
+# The circuits shared breakers fall back to while Redis is away (apart from memory-only breakers).
+_outage_circuits: dict[str, _MemoryCircuit] = {}
 _memory_circuits_lock = threading.Lock()
 
 
-def _memory_circuit(name: str) -> _MemoryCircuit:
+def _memory_circuit(name: str, *, outage: bool = False) -> _MemoryCircuit:
     # Same name, same circuit: two Breaker objects in one process behave like two processes on Redis.
     with _memory_circuits_lock:
-        return _memory_circuits.setdefault(name, _MemoryCircuit())
+        return (_outage_circuits if outage else _memory_circuits).setdefault(name, _MemoryCircuit())
 
 
 class Breaker:
@@ -109,8 +140,9 @@ class Breaker:
         self._memory: _MemoryCircuit | None = None
         self._namespace = llm_key("breaker", name)
         self._redis_storage: pybreaker.CircuitRedisStorage | None = None
+        self._outage = _memory_circuit(name, outage=True) if client is not None else None
         if client is not None:
-            self._redis_storage = pybreaker.CircuitRedisStorage(CLOSED, client, namespace=self._namespace)
+            self._redis_storage = _SharedStorage(CLOSED, client, namespace=self._namespace)
             self._record_success_script = client.register_script(_RECORD_SUCCESS_LUA)
             # pybreaker's own key layout, so `state`, `failure_count` and its storage keep working.
             self._record_success_keys = [
@@ -125,13 +157,23 @@ class Breaker:
         self._lock = self._memory.lock if self._memory is not None else threading.RLock()
 
     @property
+    def _local(self) -> _MemoryCircuit | None:
+        """The process-memory circuit in use: a memory breaker's, or a shared one's while Redis is away."""
+        if self._memory is not None:
+            return self._memory
+        return None if redis_available() else self._outage
+
+    @property
     def _storage(self) -> pybreaker.CircuitBreakerStorage:
-        # Looked up each time: a memory reset swaps the circuit's storage for a fresh one.
-        return self._memory.storage if self._memory is not None else self._redis_storage
+        # Looked up each time: a memory reset swaps the circuit's storage for a fresh one, and Redis
+        # may go away or come back between two calls.
+        local = self._local
+        return local.storage if local is not None else self._redis_storage
 
     @property
     def backend(self) -> str:
-        return "redis" if self._redis is not None else "memory"
+        """"redis" while the shared state is used; "memory" without Redis, or while it is away."""
+        return "redis" if self._redis is not None and redis_available() else "memory"
 
     @property
     def closed_gate(self) -> Gate | None:
@@ -172,17 +214,17 @@ class Breaker:
         Given the request's rate-governor `lease` (slot still held), the success is recorded in the
         round trip that releases the slot, on Redis; otherwise, or in memory, right away.
         """
+        shared = self._redis is not None and self._local is None
         if (
-            lease is not None
-            and self._redis is not None
+            shared
+            and lease is not None
             and lease.run_on_release(
                 client=self._redis, script=_RECORD_SUCCESS_LUA, keys=self._record_success_keys, args=[CLOSED]
             )
         ):
             return
         with self._lock:
-            if self._redis is not None:
-                self._record_success_redis()
+            if shared and self._record_success_redis():
                 return
             if self._storage.state != CLOSED:
                 self._storage.state = CLOSED
@@ -209,6 +251,7 @@ class Breaker:
             if self._memory is not None:
                 self._memory.reset()
                 return
+            self._outage.reset()
             self._storage.state = CLOSED
             self._storage.reset_counter()
             self._storage.reset_success_counter()
@@ -223,12 +266,17 @@ class Breaker:
     def _trial_key(self) -> str:
         return f"{self._namespace}:trial"
 
-    def _record_success_redis(self) -> None:
+    def _record_success_redis(self) -> bool:
+        """Record a success on Redis; False when Redis went away (record it in memory instead)."""
         try:
             self._record_success_script(keys=self._record_success_keys, args=[CLOSED])
+        except REDIS_ERRORS as exc:
+            redis_failed(exc, where="the circuit breaker")
+            return False
         except redis.RedisError:
             # As pybreaker's storage does: a success that cannot be recorded must not fail the request.
             logger.exception("circuit %s: Redis unavailable while recording a success", self.name)
+        return True
 
     def _open(self) -> None:
         self._storage.state = OPEN
@@ -237,28 +285,36 @@ class Breaker:
         logger.warning("circuit %s opened until %s", self.name, self.opened_until)
 
     def _claim_trial(self) -> bool:
-        if self._memory is not None:
-            now = time.time()
-            if self._memory.trial_until > now:
-                return False
-            self._memory.trial_until = now + self.trial_timeout
-            return True
-        try:
-            claimed = self._redis.set(
-                self._trial_key, uuid.uuid4().hex, nx=True, px=max(1, int(self.trial_timeout * 1000))
-            )
-        except redis.RedisError:
-            # pybreaker's storage falls back to "closed" when Redis is unreachable; stay consistent.
-            logger.exception("circuit %s: Redis unavailable while claiming the trial", self.name)
-            return True
-        return bool(claimed)
+        local = self._local
+        if local is None:
+            try:
+                claimed = self._redis.set(
+                    self._trial_key, uuid.uuid4().hex, nx=True, px=max(1, int(self.trial_timeout * 1000))
+                )
+            except REDIS_ERRORS as exc:
+                redis_failed(exc, where="the circuit breaker")
+                local = self._outage  # one trial per process while Redis is away
+            except redis.RedisError:
+                # pybreaker's storage falls back to "closed" when Redis misbehaves; stay consistent.
+                logger.exception("circuit %s: Redis unavailable while claiming the trial", self.name)
+                return True
+            else:
+                return bool(claimed)
+        now = time.time()
+        if local.trial_until > now:
+            return False
+        local.trial_until = now + self.trial_timeout
+        return True
 
     def _release_trial(self) -> None:
-        if self._memory is not None:
-            self._memory.trial_until = 0.0
+        local = self._local
+        if local is not None:
+            local.trial_until = 0.0
             return
         try:
             self._redis.delete(self._trial_key)
+        except REDIS_ERRORS as exc:
+            redis_failed(exc, where="the circuit breaker")
         except redis.RedisError:
             logger.exception("circuit %s: Redis unavailable while releasing the trial", self.name)
 
@@ -293,7 +349,7 @@ def _reset_memory_state() -> None:
     with _breakers_lock:
         _breakers.clear()
     with _memory_circuits_lock:
-        circuits = list(_memory_circuits.values())
+        circuits = [*_memory_circuits.values(), *_outage_circuits.values()]
     for circuit in circuits:
         circuit.reset()
 

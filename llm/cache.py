@@ -9,6 +9,9 @@ On Redis a read is one round trip (a script reads the value and counts the hit o
 it can also take the request's rate-governor slot) and so is a write (a script stores the value
 and updates the index, deleting evicted values). The values stay where the Django cache keeps them
 (its key function and its serializer), so `cache.get`, `cache.ttl` and `cache.clear` still see them.
+
+While Redis is unreachable (llm/redis.py) a read is a miss and a write is skipped: the answer still
+comes from the provider, and nothing waits on a Redis that is not there.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from django.core.cache import cache, caches
 from redis.commands.core import Script
 
 from llm.limits import ENTER_LUA_FUNCTION
-from llm.redis import llm_key, redis_client, register_memory_reset
+from llm.redis import REDIS_ERRORS, llm_key, redis_available, redis_client, redis_failed, register_memory_reset
 
 if TYPE_CHECKING:
     from llm.limits import Admission, SlotLease
@@ -79,7 +82,15 @@ def cache_get(*, key: str, admission: Admission | None = None) -> dict | None:
         return None
     client = redis_client()
     if client is not None:
-        return _redis_get(client=client, key=key, admission=admission)
+        if not redis_available():
+            return None
+        try:
+            return _redis_get(client=client, key=key, admission=admission)
+        except REDIS_ERRORS as exc:
+            # The admission took nothing we know of (a slot taken in a reply we never got expires
+            # with its lease); the call then admits itself, on process memory.
+            redis_failed(exc, where="the LLM cache read")
+            return None
     value = cache.get(_VALUE_PREFIX + key)
     _memory.record_read(key=key, hit=value is not None)
     return value
@@ -99,6 +110,8 @@ def cache_set(
     now = time.time()
     client = redis_client()
     if client is not None:
+        if not redis_available():
+            return  # a cache that is not there stores nothing; the answer itself is not lost
         keys, args, value_prefix = _redis_set_call(
             key=key, value=value, task_name=task_name, user_id=user_id, now=now, ttl=ttl
         )
@@ -112,11 +125,15 @@ def cache_set(
         )
         if rides_on_release:
             return
-        victims = _script(client, _SET_LUA)(keys=keys, args=args, client=client)
-        victims = [] if lua_deletes_values else [_text(victim) for victim in victims]
-    else:
-        cache.set(_VALUE_PREFIX + key, value, ttl)
-        victims = _memory.add(key=key, task_name=task_name, user_id=user_id, now=now, expires_at=now + ttl)
+        try:
+            victims = _script(client, _SET_LUA)(keys=keys, args=args, client=client)
+            victims = [] if lua_deletes_values else [_text(victim) for victim in victims]
+            _delete_values(keys=victims)
+        except REDIS_ERRORS as exc:
+            redis_failed(exc, where="the LLM cache write")
+        return
+    cache.set(_VALUE_PREFIX + key, value, ttl)
+    victims = _memory.add(key=key, task_name=task_name, user_id=user_id, now=now, expires_at=now + ttl)
     _delete_values(keys=victims)
 
 
@@ -136,9 +153,15 @@ def cache_stats() -> CacheStats:
     """Hits, misses and evictions since the last reset, and the live entry count."""
     client = redis_client()
     if client is not None:
-        hits, misses, evictions, size = _script(client, _STATS_LUA)(
-            keys=[_LRU, _EXP, _OWNER, _STATS], args=[_TASK_PREFIX, _USER_PREFIX, time.time()], client=client
-        )
+        if not redis_available():
+            return CacheStats(hits=0, misses=0, evictions=0, size=0)  # the counters live in Redis
+        try:
+            hits, misses, evictions, size = _script(client, _STATS_LUA)(
+                keys=[_LRU, _EXP, _OWNER, _STATS], args=[_TASK_PREFIX, _USER_PREFIX, time.time()], client=client
+            )
+        except REDIS_ERRORS as exc:
+            redis_failed(exc, where="reading the LLM cache counters")
+            return CacheStats(hits=0, misses=0, evictions=0, size=0)
         return CacheStats(hits=int(hits or 0), misses=int(misses or 0), evictions=int(evictions or 0), size=int(size))
     return _memory.stats()
 

@@ -62,6 +62,12 @@ class Classified:
     message: str  # safe to log and store: never carries the request or its headers
 
     @property
+    def provider_unavailable(self) -> bool:
+        """The provider cannot serve anyone now (breaker open, quota, auth, an outage that outlasted
+        the retries, no room in the shared budget): background work defers rather than fall back."""
+        return self.retryable or self.opens_breaker or self.kind in (ErrorKind.CIRCUIT_OPEN, ErrorKind.RATE_BUDGET)
+
+    @property
     def counts_against_provider(self) -> bool:
         """Whether this failure says the provider is unhealthy (feeds the breaker)."""
         return self.kind not in OUTPUT_ERRORS and self.kind not in {
@@ -73,19 +79,73 @@ class Classified:
         }
 
 
+@dataclass(frozen=True)
+class Usage:
+    """Tokens the provider billed for one response, as it reported them (cached ⊂ input)."""
+
+    tokens_in: int = 0
+    tokens_cached: int = 0
+    tokens_out: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.tokens_in + self.tokens_out
+
+
+def usage_from_body(body: object) -> Usage | None:
+    """The `usage` of a chat completion or a Responses API response body (a dict), if it has one."""
+    usage = body.get("usage") if isinstance(body, dict) else None
+    if not isinstance(usage, dict):
+        return None
+    chat = "prompt_tokens" in usage
+    details = usage.get("prompt_tokens_details" if chat else "input_tokens_details")
+    return Usage(
+        tokens_in=_count(usage.get("prompt_tokens" if chat else "input_tokens")),
+        tokens_cached=_count(details.get("cached_tokens") if isinstance(details, dict) else 0),
+        tokens_out=_count(usage.get("completion_tokens" if chat else "output_tokens")),
+    )
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and value > 0 else 0
+
+
+def with_usage(exc: BaseException, usage: Usage | None) -> BaseException:
+    """Mark a provider error raised after a response arrived (refusal, truncation, invalid JSON, a
+    content filter) with what that response was billed: the ledger counts it like an answer's."""
+    if usage is not None:
+        exc.llm_usage = usage  # type: ignore[attr-defined]
+    return exc
+
+
+def billed_usage(exc: BaseException) -> Usage | None:
+    """The usage `with_usage` marked on an error, else None (nothing was billed: 429, 5xx, timeout)."""
+    return getattr(exc, "llm_usage", None)
+
+
 class LLMError(Exception):
     """Raised inside the llm layer for outputs that are unusable (refusal, schema, quality)."""
 
-    def __init__(self, kind: ErrorKind, message: str) -> None:
+    def __init__(self, kind: ErrorKind, message: str, *, usage: Usage | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
+        with_usage(self, usage)
 
 
 class LLMUnavailableError(ServiceUnavailableError):
     """The provider cannot serve this call (breaker open, quota, outage) and no fallback applies."""
 
     code = "llm_unavailable"
+
+
+class LLMDeferredError(LLMUnavailableError):
+    """Background work met an unavailable provider: nothing was applied, the item stays pending.
+
+    Raised by `run(..., defer_when_unavailable=True)`; `run_many` turns it into a deferred outcome.
+    """
+
+    code = "llm_deferred"
 
 
 class LLMRateLimitedError(RateLimitedError):

@@ -14,25 +14,43 @@ WAL flush. A PostgreSQL crash can then lose the last moments of such rows (at mo
 `wal_writer_delay`s, 0.6 s by default), never corrupt anything, and never lose a row a later
 durable transaction refers to (the WAL is flushed in order). LLM_LEDGER_ASYNC_COMMIT=false makes
 every ledger commit wait for the flush.
+
+Rows commit call by call, never inside a domain transaction: a caller's transaction that rolls back
+must not take the bill with it. So when the default connection is inside a transaction (an atomic
+block of the caller's), the row goes through a connection of the ledger's own on PostgreSQL
+(LLM_LEDGER_OWN_CONNECTION), in autocommit, opened for the `ledger_connection_scope` around a run
+(or for the one row) and closed after it; a session `lock_timeout` keeps it from waiting on a lock
+the caller's transaction holds (a user row locked FOR UPDATE, say). If that connection cannot write
+the row (it times out, or the row refers to something the caller's transaction has not committed
+yet), the row is written in the caller's transaction as before. On SQLite (one writer at a time: a
+second connection would wait for the caller's own lock) the row always shares the caller's
+transaction. Test cases run each test inside atomic blocks of their own: those alone do not count as
+a caller's transaction, so a test's rows roll back with it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.postgresql.psycopg_any import is_psycopg3
 from django.db.models import DateTimeField, Field, signals
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
+from llm.errors import Usage
 from llm.models import LLMCall
 from llm.usage import estimate_cost
+
+logger = logging.getLogger("contentops.llm")
 
 
 @dataclass(kw_only=True)
@@ -46,7 +64,10 @@ class CallRecord:
     mode: str
     status: str = LLMCall.Status.FAILED
     attempts: int = 0
+    # Summed over every attempt that got a response, as the provider reported them (refusals,
+    # truncations and invalid answers are billed too); cached input tokens are part of tokens_in.
     tokens_in: int = 0
+    tokens_cached: int = 0
     tokens_out: int = 0
     latency_ms: int = 0
     rate_limit_errors: int = 0
@@ -59,6 +80,13 @@ class CallRecord:
     subject: tuple[str, Any] | None = None
     user_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def add_usage(self, usage: Usage | None) -> None:
+        """Count one response's billed tokens (None: that attempt got no response, nothing billed)."""
+        if usage is not None:
+            self.tokens_in += usage.tokens_in
+            self.tokens_cached += usage.tokens_cached
+            self.tokens_out += usage.tokens_out
 
 
 def _subject_values(subject: tuple[str, Any] | None) -> dict[str, Any]:
@@ -81,12 +109,14 @@ def llm_call_values(*, record: CallRecord) -> dict[str, Any]:
         "status": record.status,
         "attempts": record.attempts,
         "tokens_in": record.tokens_in,
+        "tokens_cached": min(record.tokens_cached, record.tokens_in),
         "tokens_out": record.tokens_out,
         "cost_usd": estimate_cost(
             provider=record.provider,
             model=record.model,
             tokens_in=record.tokens_in,
             tokens_out=record.tokens_out,
+            tokens_cached=record.tokens_cached,
             batch=record.mode == LLMCall.Mode.BATCH,
         ),
         "latency_ms": record.latency_ms,
@@ -108,10 +138,106 @@ def llm_call_build(*, record: CallRecord) -> LLMCall:
 
 
 def llm_call_record(*, record: CallRecord) -> int | None:
-    """Persist one call; returns its id, or None when metrics are disabled (OPENAI_METRICS_ENABLED=false)."""
+    """Persist one call, committed at once even inside a caller's transaction (see the module doc);
+    returns its id, or None when metrics are disabled (OPENAI_METRICS_ENABLED=false)."""
     if not settings.OPENAI_METRICS_ENABLED:
         return None
-    return _insert(llm_call_values(record=record))
+    values = llm_call_values(record=record)
+    using = router.db_for_write(LLMCall)
+    connection = connections[using]
+    autocommit = connection.get_autocommit()
+    if not autocommit and _in_callers_transaction(connection):
+        row_id = _insert_own(values, default=connection, using=using)
+        if row_id is not None:
+            return row_id
+    return _insert(values, using=using, connection=connection, autocommit=autocommit)
+
+
+# --- the ledger's own connection ----------------------------------------------------------------
+
+# A lock the caller's own transaction holds would otherwise make the ledger wait for itself.
+_OWN_LOCK_TIMEOUT = "2s"
+_own = threading.local()
+
+
+def _in_callers_transaction(connection: BaseDatabaseWrapper) -> bool:
+    """Inside a transaction of the caller's (autocommit is off), not only the test case's own blocks.
+
+    Django marks the atomic blocks a TestCase wraps each test in (`_from_testcase`): rows written
+    under those alone belong to the test, which rolls everything back after itself.
+    """
+    blocks = connection.atomic_blocks
+    return not blocks or any(not getattr(block, "_from_testcase", False) for block in blocks)
+
+
+@contextmanager
+def ledger_connection_scope() -> Iterator[None]:
+    """Keep the ledger's own connection (if a row needs it) open until the block ends, so the rows of
+    one run inside a caller's transaction share one connection. Nested scopes are one scope."""
+    if getattr(_own, "depth", 0):
+        _own.depth += 1
+        try:
+            yield
+        finally:
+            _own.depth -= 1
+        return
+    _own.depth = 1
+    try:
+        yield
+    finally:
+        _own.depth = 0
+        _close_own()
+
+
+def _close_own() -> None:
+    own = getattr(_own, "connection", None)
+    _own.connection = None
+    if own is not None:
+        try:
+            own.close()
+        except DatabaseError:
+            logger.warning("ledger: could not close its own connection", exc_info=True)
+
+
+def _own_connection(default: BaseDatabaseWrapper) -> BaseDatabaseWrapper | None:
+    """This thread's ledger connection to the default database (PostgreSQL only), opened lazily."""
+    if not settings.LLM_LEDGER_OWN_CONNECTION or default.vendor != "postgresql":
+        return None
+    own = getattr(_own, "connection", None)
+    if own is not None and own.settings_dict["NAME"] == default.settings_dict["NAME"]:
+        return own
+    _close_own()
+    options = {key: value for key, value in default.settings_dict.get("OPTIONS", {}).items() if key != "pool"}
+    # A session setting sent with the connection's startup packet: no round trip of its own.
+    options["options"] = f"{options.get('options', '')} -c lock_timeout={_OWN_LOCK_TIMEOUT}".strip()
+    settings_dict = {**default.settings_dict, "OPTIONS": options, "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False}
+    own = type(default)(settings_dict, alias=f"{default.alias}-ledger")
+    _own.connection = own
+    return own
+
+
+def _insert_own(values: dict[str, Any], *, default: BaseDatabaseWrapper, using: str) -> int | None:
+    """Insert through the ledger's own connection, committed at once; None where it cannot (the
+    caller's transaction then takes the row)."""
+    own = _own_connection(default)
+    if own is None:
+        return None
+    in_scope = bool(getattr(_own, "depth", 0))
+    try:
+        if (
+            _compiled_insert(using=using, connection=default) is None
+            or signals.pre_save.has_listeners(LLMCall)
+            or signals.post_save.has_listeners(LLMCall)
+        ):
+            return None  # save() goes through an alias: the caller's connection does it
+        return _insert(values, using=using, connection=own, autocommit=True, sql_from=default)
+    except DatabaseError:
+        logger.warning("ledger: its own connection could not write the row; writing it in the caller's transaction")
+        _close_own()
+        return None
+    finally:
+        if not in_scope:
+            _close_own()
 
 
 # Scopes asynchronous commit to the one statement's transaction: PostgreSQL runs a multi-statement
@@ -176,18 +302,31 @@ def _compile_insert(connection: BaseDatabaseWrapper) -> _CompiledInsert | None:
     )
 
 
-def _insert(values: dict[str, Any]) -> int:
-    """Insert a new ledger row and return its id, as `LLMCall(**values).save(force_insert=True)` would."""
-    if signals.pre_save.has_listeners(LLMCall) or signals.post_save.has_listeners(LLMCall):
-        return _save(values)
-    using = router.db_for_write(LLMCall)
-    connection = connections[using]
+def _compiled_insert(*, using: str, connection: BaseDatabaseWrapper) -> _CompiledInsert | None:
     key = (using, connection.vendor)
     if key not in _compiled:
         with _compiled_lock:
             if key not in _compiled:
                 _compiled[key] = _compile_insert(connection)
-    compiled = _compiled[key]
+    return _compiled[key]
+
+
+def _insert(
+    values: dict[str, Any],
+    *,
+    using: str,
+    connection: BaseDatabaseWrapper,
+    autocommit: bool,
+    sql_from: BaseDatabaseWrapper | None = None,
+) -> int:
+    """Insert a new ledger row and return its id, as `LLMCall(**values).save(force_insert=True)` would.
+
+    `sql_from`: the alias's connection whose compiled INSERT another connection to the same
+    database (the ledger's own) sends.
+    """
+    if signals.pre_save.has_listeners(LLMCall) or signals.post_save.has_listeners(LLMCall):
+        return _save(values, using=using)
+    compiled = _compiled_insert(using=using, connection=sql_from or connection)
     if compiled is None:
         return _save(values, using=using)
     # What the insert compiler does with each value: the stamp pre_save would set, then prepare.
@@ -201,8 +340,10 @@ def _insert(values: dict[str, Any]) -> int:
     ]
     # Only a row that is its own transaction (autocommit; atomic blocks turn it off): in the
     # caller's transaction SET LOCAL would reach its other writes too.
-    commit_async = compiled.async_sql is not None and settings.LLM_LEDGER_ASYNC_COMMIT and connection.get_autocommit()
-    with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
+    commit_async = compiled.async_sql is not None and settings.LLM_LEDGER_ASYNC_COMMIT and autocommit
+    # In the caller's transaction a failed insert must mark it for rollback, as save() would.
+    guard = transaction.mark_for_rollback_on_error(using=using) if sql_from is None else nullcontext()
+    with guard, connection.cursor() as cursor:
         if commit_async:
             cursor.execute(compiled.async_sql, params)
             cursor.nextset()  # past SET LOCAL's empty result, to the INSERT's

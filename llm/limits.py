@@ -11,6 +11,12 @@ On Redis, with no RPM/TPM limit in force, a slot costs two round trips: one scri
 reads the pause and the learned limits and takes the concurrency lease) and one to leave (which
 can carry other work, e.g. the breaker's success). Entering can itself ride on another script's
 round trip (an `Admission`, e.g. in the cache read). With limits, the `limits` hits come on top.
+
+While Redis is unreachable (llm/redis.py) a Redis governor hands every slot to a process-local
+stand-in with 1/LLM_REDIS_DOWN_PROCESS_SHARE of its RPM, TPM and concurrency (learned limits too;
+at least one request at a time): a conservative share, since the other processes cannot be seen.
+Slots taken on Redis before it went away expire with their leases. When Redis answers again the
+shared budget is used again.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from redis import Redis, RedisError
 from redis.exceptions import NoScriptError
 
 from config.errors import RateLimitedError
-from llm.redis import llm_key, redis_client, register_memory_reset
+from llm.redis import REDIS_ERRORS, llm_key, redis_available, redis_client, redis_failed, register_memory_reset
 
 logger = logging.getLogger(__name__)
 
@@ -116,14 +122,18 @@ class SlotLease:
     def settle(self, *, actual_tokens: int) -> None:
         """Replace the estimate with the tokens the provider actually billed (either direction)."""
         item = self._tpm_item
-        if item is None:
-            if self._held and self.governor._redis is not None:
-                self._unsettled = actual_tokens
-                return
-            item = self.governor._tpm_item()
+        try:
             if item is None:
-                return
-        self.governor._tpm_adjust(item=item, delta=actual_tokens - self.charged_tokens)
+                if self._held and self.governor._redis is not None:
+                    self._unsettled = actual_tokens
+                    return
+                item = self.governor._tpm_item()
+                if item is None:
+                    return
+            self.governor._tpm_adjust(item=item, delta=actual_tokens - self.charged_tokens)
+        except REDIS_ERRORS as exc:
+            redis_failed(exc, where="settling a request's tokens")  # the request itself is done
+            return
         self._tpm_item = item
         self.charged_tokens = actual_tokens
 
@@ -192,6 +202,8 @@ class Admission:
             return
         try:
             self.governor._redis.zrem(self.governor._sem_key, self.token)
+        except REDIS_ERRORS as exc:
+            redis_failed(exc, where="releasing an unused slot")  # the slot's lease expires on its own
         except RedisError:
             logger.exception("rate governor %s: could not release an unused slot", self.governor.name)
 
@@ -323,14 +335,48 @@ class RateGovernor:
         self._sem_key = llm_key("gov", name, "sem")
         self._pause_key = llm_key("gov", name, "pause")
         self._learned_key = llm_key("gov", name, "learned")
+        # Learned limits are divided by this before use (the stand-in's share while Redis is away).
+        self._learned_share = 1
+        # The stand-in while Redis is away (memory, a share of the limits), made when first needed;
+        # and the learned (rpm, tpm) last read from Redis, to start it with.
+        self._stand_in: RateGovernor | None = None
+        self._stand_in_lock = threading.Lock()
+        self._last_learned: tuple[int | None, int | None] = (None, None)
 
     @property
     def backend(self) -> str:
-        return "redis" if self._redis is not None else "memory"
+        """"redis" while the shared budget is used; "memory" without Redis, or while it is away."""
+        return "redis" if self._redis is not None and redis_available() else "memory"
 
     def admission(self, *, gate: Gate | None = None) -> Admission | None:
         """An admission for another script to ask for (see `Admission`); None in memory, where asking is free."""
-        return Admission(governor=self, gate=gate) if self._redis is not None else None
+        return Admission(governor=self, gate=gate) if self.backend == "redis" else None
+
+    def _local(self) -> RateGovernor:
+        """The process-local stand-in for a Redis governor while Redis is away: a conservative share."""
+        stand_in = self._stand_in
+        if stand_in is None:
+            with self._stand_in_lock:
+                stand_in = self._stand_in
+                if stand_in is None:
+                    share = max(1, int(settings.LLM_REDIS_DOWN_PROCESS_SHARE))
+                    stand_in = RateGovernor(
+                        f"{self.name}@process",
+                        rpm=max(1, self.rpm // share) if self.rpm else None,
+                        tpm=max(1, self.tpm // share) if self.tpm else None,
+                        max_concurrency=max(1, self.max_concurrency // share),
+                        redis=None,
+                        lease_seconds=self.lease_seconds,
+                    )
+                    stand_in._learned_share = share
+                    self._stand_in = stand_in
+        if stand_in._memory is not None and not stand_in._memory.learned:
+            learned = dict(zip(("rpm", "tpm"), self._last_learned, strict=True))
+            stand_in._store_learned(learned={key: value for key, value in learned.items() if value})
+        return stand_in
+
+    def _redis_down(self) -> bool:
+        return self._redis is not None and not redis_available()
 
     @contextmanager
     def slot(
@@ -348,27 +394,56 @@ class RateGovernor:
         The slot an `admission` took is used as it is; one that found its gate shut raises GateShut;
         one that took nothing (paused, or no slot free then) leaves admission to go as usual.
         """
-        started = time.monotonic()
-        lease = SlotLease(governor=self, estimated_tokens=estimated_tokens, charged_tokens=0, waited_seconds=0.0)
         if admission is not None and admission.governor is not self:
             raise ValueError("an admission is for the governor that made it")
+        lease = None if self._redis_down() else self._admit(estimated_tokens, deadline, gate, admission)
+        if lease is None:  # Redis is away: the process-local share, and no gate to read
+            if gate is not None:
+                raise GateShut(gate.key)  # the caller asks the breaker instead (it has a memory fallback)
+            with self._local().slot(estimated_tokens=estimated_tokens, deadline=deadline) as local_lease:
+                yield local_lease
+            return
+        try:
+            yield lease
+        finally:
+            lease._held = False
+            self._release(lease=lease)
+
+    def _admit(
+        self, estimated_tokens: int, deadline: float | None, gate: Gate | None, admission: Admission | None
+    ) -> SlotLease | None:
+        """A held slot within the budget; None when Redis failed on the way (nothing held then)."""
+        started = time.monotonic()
+        lease = SlotLease(governor=self, estimated_tokens=estimated_tokens, charged_tokens=0, waited_seconds=0.0)
         learned = admission.take() if admission is not None else None
         if learned is not None:
             lease._token = admission.token
         elif admission is not None and admission.gate_shut:
             raise GateShut(admission.gate.key)
         else:
-            learned = self._enter(token=lease._token, deadline=deadline, gate=gate)
+            try:
+                learned = self._enter(token=lease._token, deadline=deadline, gate=gate)
+            except REDIS_ERRORS as exc:
+                redis_failed(exc, where="admission to the shared rate budget")
+                return None
+        if self._redis is not None and learned is not None:
+            self._last_learned = learned
         lease._held = True
         try:
             lease._tpm_item, lease.charged_tokens = self._acquire_rate(
                 estimated_tokens=estimated_tokens, deadline=deadline, learned=learned
             )
-            lease.waited_seconds = time.monotonic() - started
-            yield lease
-        finally:
+        except REDIS_ERRORS as exc:
+            redis_failed(exc, where="the shared RPM/TPM budget")
             lease._held = False
             self._release(lease=lease)
+            return None
+        except BaseException:
+            lease._held = False
+            self._release(lease=lease)
+            raise
+        lease.waited_seconds = time.monotonic() - started
+        return lease
 
     def pause(self, *, seconds: float) -> None:
         """Stop every process from sending for `seconds` (after a 429); never shortens a longer pause."""
@@ -378,7 +453,13 @@ class RateGovernor:
             with self._memory.cond:
                 self._memory.pause_until = max(self._memory.pause_until, time.monotonic() + seconds)
             return
-        self._pause_script(keys=[self._pause_key], args=[math.ceil(seconds * 1000)])
+        if not self._redis_down():
+            try:
+                self._pause_script(keys=[self._pause_key], args=[math.ceil(seconds * 1000)])
+                return
+            except REDIS_ERRORS as exc:
+                redis_failed(exc, where="pausing the shared rate budget")
+        self._local().pause(seconds=seconds)
 
     def observe_headers(self, headers: Mapping[str, str]) -> None:
         """Learn the provider's limits from `x-ratelimit-*`, and pause everyone when one is exhausted."""
@@ -400,7 +481,14 @@ class RateGovernor:
 
     def effective_limits(self) -> dict:
         """The limits in force now, where they come from, and the live pause and in-flight count."""
-        paused_for, learned_rpm, learned_tpm = self._shared_view()
+        if self._redis_down():
+            return self._local().effective_limits()
+        try:
+            paused_for, learned_rpm, learned_tpm = self._shared_view()
+            in_flight = self._in_flight()
+        except REDIS_ERRORS as exc:
+            redis_failed(exc, where="reading the shared rate budget")
+            return self._local().effective_limits()
         rpm = self.rpm or learned_rpm
         tpm = self.tpm or learned_tpm
         window_seconds, window_requests = rpm_window(rpm) if rpm else (None, None)
@@ -415,7 +503,7 @@ class RateGovernor:
             "learned_rpm": learned_rpm,
             "learned_tpm": learned_tpm,
             "max_concurrency": self.max_concurrency,
-            "in_flight": self._in_flight(),
+            "in_flight": in_flight,
             "paused_for": paused_for,
         }
 
@@ -555,6 +643,8 @@ class RateGovernor:
                 self._memory.in_flight = max(self._memory.in_flight - 1, 0)
                 self._memory.cond.notify()
             return
+        if self._redis_down():
+            return  # the lease expires on its own; what rode on the release (a cache store) is skipped
         unsettled, lease._unsettled = lease._unsettled, None
         queued, lease._on_release = lease._on_release, []
         learned_tpm = None
@@ -579,6 +669,10 @@ class RateGovernor:
                 learned_tpm = _as_int(replies[-1]) if unsettled else None
             else:
                 self._redis.zrem(self._sem_key, lease._token)
+        except REDIS_ERRORS as exc:
+            # Raising here would hide the request's own outcome; the lease expires on its own.
+            redis_failed(exc, where="releasing a rate-budget slot")
+            return
         except RedisError:
             # Raising here would hide the request's own outcome; the lease expires on its own.
             logger.exception("rate governor %s: could not release a lease (or run what went with it)", self.name)
@@ -587,6 +681,9 @@ class RateGovernor:
         item = _tokens_item(learned_tpm)
         try:
             self._tpm_adjust(item=item, delta=unsettled - lease.charged_tokens)
+        except REDIS_ERRORS as exc:
+            redis_failed(exc, where="charging a request's tokens")
+            return
         except RedisError:
             logger.exception("rate governor %s: could not charge %d tokens", self.name, unsettled)
             return
@@ -621,6 +718,8 @@ class RateGovernor:
             with self._memory.cond:
                 paused_for = max(self._memory.pause_until - time.monotonic(), 0.0)
                 return paused_for, self._memory.learned.get("rpm"), self._memory.learned.get("tpm")
+        if self._redis_down():
+            return self._local()._shared_view()
         pipe = self._redis.pipeline(transaction=False)
         pipe.pttl(self._pause_key)
         pipe.hmget(self._learned_key, "rpm", "tpm")
@@ -629,14 +728,21 @@ class RateGovernor:
 
     def _store_learned(self, *, learned: dict[str, int]) -> None:
         if self._memory is not None:
+            share = self._learned_share
             with self._memory.cond:
-                self._memory.learned.update(learned)
+                self._memory.learned.update({key: max(1, value // share) for key, value in learned.items()})
             return
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hset(self._learned_key, mapping=learned)
-        # Re-learned on every response; the expiry only drops limits of an account no longer used.
-        pipe.expire(self._learned_key, _LEARNED_TTL)
-        pipe.execute()
+        if not self._redis_down():
+            try:
+                pipe = self._redis.pipeline(transaction=False)
+                pipe.hset(self._learned_key, mapping=learned)
+                # Re-learned on every response; the expiry only drops limits of an account no longer used.
+                pipe.expire(self._learned_key, _LEARNED_TTL)
+                pipe.execute()
+                return
+            except REDIS_ERRORS as exc:
+                redis_failed(exc, where="storing learned rate limits")
+        self._local()._store_learned(learned=learned)
 
 
 @functools.cache

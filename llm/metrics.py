@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Count, Q, Sum
+from django.db.models import Avg, Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -41,6 +41,11 @@ def get_metrics(*, since: datetime | None = None) -> dict:
         rate_limit_errors=Coalesce(Sum("rate_limit_errors"), 0),
         timeout_errors=Coalesce(Sum("timeout_errors"), 0),
         api_errors=Coalesce(Sum("api_errors"), 0),
+        # Time a caller waited on the provider: live calls that reached it (batch lines have no latency
+        # of their own, and a cache hit never left the process).
+        avg_response_time_ms=Avg(
+            "latency_ms", filter=Q(attempts__gt=0) & ~Q(status=_Status.CACHED) & ~Q(mode=LLMCall.Mode.BATCH)
+        ),
     )
     stats = cache_stats()
     return {
@@ -60,13 +65,22 @@ def get_metrics(*, since: datetime | None = None) -> dict:
         "cache_evictions": stats.evictions,
         "cache_size": stats.size,
         "circuit_breaker_open": _circuit_open(),
+        "avg_response_time_ms": round(totals["avg_response_time_ms"] or 0.0, 1),
     }
 
 
-def metrics_reset() -> None:
-    """Count from now on: move the shared "since" mark and zero the cache counters (rows stay)."""
-    cache.set(_RESET_MARK_KEY, timezone.now(), timeout=None)
+def metrics_reset() -> datetime:
+    """Count from now on: move the shared "since" mark and zero the cache counters (rows stay: they
+    are the bill). Returns the new mark."""
+    now = timezone.now()
+    cache.set(_RESET_MARK_KEY, now, timeout=None)
     cache_stats_reset()
+    return now
+
+
+def metrics_reset_at() -> datetime | None:
+    """When the metrics were last reset (None: never; they count every ledger row)."""
+    return cache.get(_RESET_MARK_KEY)
 
 
 def _circuit_open() -> bool:

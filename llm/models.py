@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 
 class LLMCall(models.Model):
@@ -21,6 +21,8 @@ class LLMCall(models.Model):
         CACHED = "cached", "cached"
         FALLBACK = "fallback", "fallback"
         FAILED = "failed", "failed"
+        # Background work that met an unavailable provider: nothing applied, the item stays pending.
+        DEFERRED = "deferred", "deferred"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     task = models.CharField(max_length=100)
@@ -30,8 +32,11 @@ class LLMCall(models.Model):
     mode = models.CharField(max_length=20, choices=Mode.choices)
     status = models.CharField(max_length=20, choices=Status.choices)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Provider requests made (0 for cache hits).")
-    tokens_in = models.PositiveIntegerField(default=0)
-    tokens_out = models.PositiveIntegerField(default=0)
+    tokens_in = models.PositiveIntegerField(default=0, help_text="Input tokens billed, summed over every attempt.")
+    tokens_cached = models.PositiveIntegerField(
+        default=0, help_text="Of the input tokens, those the provider served from its prompt cache."
+    )
+    tokens_out = models.PositiveIntegerField(default=0, help_text="Output tokens billed, summed over every attempt.")
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     latency_ms = models.PositiveIntegerField(default=0)
     rate_limit_errors = models.PositiveSmallIntegerField(default=0)
@@ -57,12 +62,14 @@ class LLMCall(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["succeeded", "cached", "fallback", "failed"]), name="llmcall_status_valid"
+                condition=Q(status__in=["succeeded", "cached", "fallback", "failed", "deferred"]),
+                name="llmcall_status_valid",
             ),
             models.CheckConstraint(
                 condition=Q(mode__in=["now", "bulk", "batch", "conversation"]), name="llmcall_mode_valid"
             ),
             models.CheckConstraint(condition=Q(cost_usd__gte=0), name="llmcall_cost_non_negative"),
+            models.CheckConstraint(condition=Q(tokens_cached__lte=F("tokens_in")), name="llmcall_cached_within_input"),
             # A failure or fallback always says why.
             models.CheckConstraint(
                 condition=Q(status__in=["succeeded", "cached"]) | ~Q(error_class=""), name="llmcall_failure_has_reason"

@@ -55,6 +55,33 @@ class ProviderConfig:
     def is_offline(self) -> bool:
         return self.kind == "offline"
 
+    @property
+    def endpoint(self) -> str:
+        """Where calls go, safe to print: no credentials, query or fragment (never the key)."""
+        if self.kind == "offline":
+            return ""
+        if self.kind == "azure":
+            return _safe_url(self.azure_endpoint)
+        return _safe_url(self.base_url or OPENAI_DEFAULT_BASE_URL)
+
+
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+def _safe_url(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:  # a malformed port: show the host alone
+        port = None
+    netloc = f"{host}:{port}" if port else host
+    if not parts.scheme:
+        return url.split("?", 1)[0].rsplit("@", 1)[-1]
+    return f"{parts.scheme}://{netloc}{parts.path}".rstrip("/")
+
 
 def provider_config() -> ProviderConfig:
     """The configured provider, from settings (see DESIGN.md §3 and `.env.example`)."""
@@ -62,7 +89,8 @@ def provider_config() -> ProviderConfig:
     if not kind:
         if not settings.OPENAI_ENABLED:
             kind = "offline"
-        elif settings.AZURE_OPENAI_ENDPOINT and settings.AZURE_OPENAI_API_KEY:
+        elif settings.AZURE_OPENAI_ENDPOINT and (settings.AZURE_OPENAI_API_KEY or settings.OPENAI_API_KEY):
+            # Seed 002 configures Azure with AZURE_OPENAI_ENDPOINT + OPENAI_API_KEY: the endpoint decides.
             kind = "azure"
         elif settings.OPENAI_BASE_URL:
             kind = "compatible"

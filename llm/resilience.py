@@ -1,13 +1,16 @@
 """The resilient call loop shared by task runs and conversations.
 
 breaker → shared rate budget → send → classify → (re-ask once on bad output | back off and retry
-what can clear | open the breaker on quota/auth) — every attempt counted on the call's record.
+what can clear | open the breaker on quota/auth) — every attempt counted on the call's record,
+with the tokens of every response the provider billed (unusable ones too: refusals, truncations,
+invalid answers; an error response or a timeout bills nothing).
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,13 +21,13 @@ from django.conf import settings
 from django.core.cache import cache
 from pydantic import BaseModel
 
-from llm.breaker import Breaker, get_breaker
-from llm.errors import PROVIDER_ERRORS, Classified, ErrorKind, classify
+from llm.breaker import HALF_OPEN, Breaker, get_breaker
+from llm.errors import PROVIDER_ERRORS, Classified, ErrorKind, Usage, billed_usage, classify
 from llm.ledger import CallRecord
 from llm.limits import Admission, GateShut, RateBudgetTimeout, RateGovernor, SlotLease, get_governor
 from llm.models import LLMCall
 from llm.providers import ProviderConfig
-from llm.redis import register_memory_reset
+from llm.redis import REDIS_ERRORS, redis_available, redis_client, redis_failed, register_memory_reset
 
 logger = logging.getLogger("contentops.llm")
 
@@ -40,6 +43,11 @@ class Answer:
     request_id: str
     text: str = ""
     response_id: str = ""
+    tokens_cached: int = 0  # of tokens_in, served from the provider's prompt cache
+
+    @property
+    def usage(self) -> Usage:
+        return Usage(tokens_in=self.tokens_in, tokens_cached=self.tokens_cached, tokens_out=self.tokens_out)
 
 
 def backoff_seconds(*, attempt: int, retry_after: float | None) -> float:
@@ -59,6 +67,11 @@ def backoff_seconds(*, attempt: int, retry_after: float | None) -> float:
 # x-ratelimit-* headers are learned before everyone starts sending.
 VERIFIED_TTL_S = 300.0
 _verified_until: dict[str, float] = {}
+# Where the probe is claimed while Redis is away: one probe per process then (monotonic deadlines).
+_local_probes: dict[str, float] = {}
+_local_probes_lock = threading.Lock()
+# Poll interval while waiting for a half-open breaker's trial to end.
+TRIAL_POLL_S = 0.05
 
 
 def _verified_key(config: ProviderConfig) -> str:
@@ -69,10 +82,63 @@ def _probe_key(config: ProviderConfig) -> str:
     return f"llm:probe:{config.name}"
 
 
+def _shared() -> bool:
+    """Is the Django cache (the probe and "verified" marks) usable? Memory caches always are."""
+    return redis_client() is None or redis_available()
+
+
 def _mark_verified(config: ProviderConfig) -> None:
     if _verified_until.get(config.name, 0.0) < time.monotonic() + VERIFIED_TTL_S / 2:
-        cache.set(_verified_key(config), True, VERIFIED_TTL_S)
+        if _shared():
+            try:
+                cache.set(_verified_key(config), True, VERIFIED_TTL_S)
+            except REDIS_ERRORS as exc:
+                redis_failed(exc, where="marking the provider verified")
         _verified_until[config.name] = time.monotonic() + VERIFIED_TTL_S
+
+
+def _forget_provider_verified(config: ProviderConfig) -> None:
+    _verified_until.pop(config.name, None)
+    if _shared():
+        try:
+            cache.delete(_verified_key(config))
+        except REDIS_ERRORS as exc:
+            redis_failed(exc, where="forgetting the provider verified")
+
+
+def _verified_elsewhere(config: ProviderConfig) -> bool:
+    if not _shared():
+        return False
+    try:
+        return bool(cache.get(_verified_key(config)))
+    except REDIS_ERRORS as exc:
+        redis_failed(exc, where="reading whether the provider answers")
+        return False
+
+
+def _claim_probe(config: ProviderConfig) -> bool:
+    """Become the provider's probe: across processes through the cache, in this process while Redis is away."""
+    if _shared():
+        try:
+            return bool(cache.add(_probe_key(config), True, config.request_timeout + config.connect_timeout))
+        except REDIS_ERRORS as exc:
+            redis_failed(exc, where="claiming the provider probe")
+    now = time.monotonic()
+    with _local_probes_lock:
+        if _local_probes.get(config.name, 0.0) > now:
+            return False
+        _local_probes[config.name] = now + config.request_timeout + config.connect_timeout
+        return True
+
+
+def _release_probe(config: ProviderConfig) -> None:
+    with _local_probes_lock:
+        _local_probes.pop(config.name, None)
+    if _shared():
+        try:
+            cache.delete(_probe_key(config))
+        except REDIS_ERRORS as exc:
+            redis_failed(exc, where="releasing the provider probe")
 
 
 def _verified_here(config: ProviderConfig) -> bool:
@@ -102,10 +168,10 @@ def _enter_gate(config: ProviderConfig, breaker: Any, deadline: float, admission
     if admission is not None:
         admission.release()
     while True:
-        if cache.get(_verified_key(config)):
+        if _verified_elsewhere(config):
             _verified_until[config.name] = time.monotonic() + VERIFIED_TTL_S / 2
             return False
-        if cache.add(_probe_key(config), True, config.request_timeout + config.connect_timeout):
+        if _claim_probe(config):
             return True
         if breaker.state == "open" or time.monotonic() > deadline:
             return False  # the probe failed for good (or we waited enough): the breaker decides
@@ -114,6 +180,8 @@ def _enter_gate(config: ProviderConfig, breaker: Any, deadline: float, admission
 
 def _forget_verified() -> None:
     _verified_until.clear()
+    with _local_probes_lock:
+        _local_probes.clear()
 
 
 register_memory_reset(_forget_verified)
@@ -135,6 +203,7 @@ def resilient_call(
     accept: Callable[[Answer, SlotLease], None] | None = None,
     label: str = "",
     admission: Admission | None = None,
+    wait_for_trial: bool = False,
 ) -> tuple[Answer | None, Classified | None]:
     """Send until an acceptable answer or a final error; returns exactly one of the two.
 
@@ -142,6 +211,8 @@ def resilient_call(
     to `lease.run_on_release` (a cache store, say) rides on the round trip that frees the slot.
     The first attempt goes out in the slot an `early_admission` took, if it took one (whoever made
     the admission releases it afterwards, in case it went unused).
+    `wait_for_trial` (background work): while the breaker half-opens, wait until its trial ends
+    (closed: go; open again: "circuit open") instead of answering "circuit open" at once.
     """
     breaker = get_breaker(config.name)
     governor = get_governor(config.name)
@@ -171,13 +242,14 @@ def resilient_call(
                 if probe:
                     _mark_verified(config)
                 governor.observe_headers(answer.headers)
-                record.tokens_in += answer.tokens_in
-                record.tokens_out += answer.tokens_out
                 record.request_id = answer.request_id
                 if not problems:
                     record.status = LLMCall.Status.SUCCEEDED
                     return answer, None
                 error = _simple(ErrorKind.QUALITY, "; ".join(problems)[:500])
+            if error.kind == ErrorKind.CIRCUIT_OPEN and wait_for_trial and _trial_running(breaker, deadline):
+                time.sleep(TRIAL_POLL_S)
+                continue  # nothing was sent; look again once the trial may have ended
             if error.kind in (ErrorKind.CIRCUIT_OPEN, ErrorKind.RATE_BUDGET):
                 return None, error  # nothing was sent
 
@@ -188,8 +260,7 @@ def resilient_call(
                 continue
             if error.opens_breaker:
                 breaker.record_failure(force_open=True)
-                cache.delete(_verified_key(config))
-                _verified_until.pop(config.name, None)
+                _forget_provider_verified(config)
                 logger.error("LLM provider %s refuses calls (%s); circuit opened", config.name, error.kind)
                 return None, error
             if error.retryable:
@@ -210,7 +281,7 @@ def resilient_call(
             # Only now, after the probe's retries and with the breaker told: a waiting caller must
             # neither race those retries nor probe a provider that has just refused.
             if probe:
-                cache.delete(_probe_key(config))
+                _release_probe(config)
 
 
 def _attempt(
@@ -238,8 +309,16 @@ def _attempt(
             try:
                 answer = send()
             except PROVIDER_ERRORS as exc:
-                lease.settle(actual_tokens=0)
-                return None, [], classify(exc)
+                # A response that came back unusable (refused, cut off, invalid) was billed all the same.
+                usage = billed_usage(exc)
+                record.add_usage(usage)
+                lease.settle(actual_tokens=usage.total if usage is not None else 0)
+                error = classify(exc)
+                if not error.counts_against_provider:
+                    # The provider answered (badly): it is up, and a half-open trial has its outcome.
+                    breaker.record_success(lease=lease)
+                return None, [], error
+            record.add_usage(answer.usage)
             lease.settle(actual_tokens=answer.tokens_in + answer.tokens_out)
             # On Redis this and what `accept` queues ride on the round trip that releases the slot.
             breaker.record_success(lease=lease)
@@ -274,6 +353,12 @@ def _admitted(
         return
     with governor.slot(estimated_tokens=estimate, deadline=deadline) as lease:
         yield lease
+
+
+def _trial_running(breaker: Breaker, deadline: float) -> bool:
+    """Is the breaker's half-open trial still out, with time left to wait for it? (A trial whose
+    caller died ends with its lease: a waiting caller then becomes the next trial.)"""
+    return breaker.state == HALF_OPEN and time.monotonic() + TRIAL_POLL_S < deadline
 
 
 def _count(record: CallRecord, error: Classified) -> None:

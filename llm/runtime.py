@@ -5,6 +5,14 @@ checks (one re-ask) → classified retries → fallback. Provider work happens i
 database); `finish` writes the ledger row and applies the output. In bulk mode workers only
 `execute` and the calling thread `finish`es, so database writes stay in one thread and one
 transaction context, and an output is applied exactly once.
+
+Fallback is for a person who is waiting. Background callers pass `defer_when_unavailable=True`:
+an input that meets an unavailable provider (breaker open, quota or auth refused, an outage that
+outlasted the retries, no room in the shared budget) is then *deferred* — a `deferred` ledger row,
+no apply, `LLMDeferredError` from `run` and `ItemOutcome.deferred` from `run_many` — and the caller
+leaves it pending for a later run. Output problems (refusal, truncation, invalid answers after the
+re-ask) still fall back: retrying later would not change them. With no provider configured
+(`offline`) every call falls back, deferred or not.
 """
 
 from __future__ import annotations
@@ -25,8 +33,19 @@ from pydantic import BaseModel
 
 from config.errors import DomainError
 from llm.cache import cache_get, cache_key, cache_set
-from llm.errors import Classified, ErrorKind, LLMError, LLMRequestError, LLMUnavailableError
-from llm.ledger import CallRecord, llm_call_record
+from llm.errors import (
+    PROVIDER_ERRORS,
+    Classified,
+    ErrorKind,
+    LLMDeferredError,
+    LLMError,
+    LLMRequestError,
+    LLMUnavailableError,
+    Usage,
+    usage_from_body,
+    with_usage,
+)
+from llm.ledger import CallRecord, ledger_connection_scope, llm_call_record
 from llm.limits import Admission, SlotLease
 from llm.models import LLMCall
 from llm.providers import ProviderConfig, get_client, provider_config
@@ -84,11 +103,13 @@ class LLMResult(Generic[OutT]):
 
 @dataclass(frozen=True)
 class ItemOutcome(Generic[InT, OutT]):
-    """One input of a bulk run: its result, or why it failed (apply raised, or no fallback allowed)."""
+    """One input of a bulk run: its result, or why it has none (apply raised, or it was deferred)."""
 
     task_input: InT
     result: LLMResult[OutT] | None
     error: str = ""
+    # The provider was unavailable and the run defers (`defer_when_unavailable`): leave it pending.
+    deferred: bool = False
 
     @property
     def ok(self) -> bool:
@@ -104,20 +125,45 @@ def _request(*, config: ProviderConfig, task: LLMTask, messages: list[Message]) 
     # Local servers (LM Studio, Ollama, older vLLM) know only max_tokens.
     kwargs["max_tokens" if config.kind == "compatible" else "max_completion_tokens"] = task.max_output_tokens
     raw = client.chat.completions.with_raw_response.parse(**kwargs)
-    completion = raw.parse()
+    try:
+        completion = raw.parse()
+    except PROVIDER_ERRORS as exc:
+        # Truncated, filtered or invalid output: unusable, but the provider billed the response.
+        raise with_usage(exc, _raw_usage(raw)) from None
+    usage = completion_usage(completion.usage)
     choice = completion.choices[0]
     if choice.message.refusal:
-        raise LLMError(ErrorKind.REFUSAL, f"The model refused: {choice.message.refusal[:200]}")
+        raise LLMError(ErrorKind.REFUSAL, f"The model refused: {choice.message.refusal[:200]}", usage=usage)
     if choice.message.parsed is None:
-        raise LLMError(ErrorKind.SCHEMA, "The model returned no parsable output.")
-    usage = completion.usage
+        raise LLMError(ErrorKind.SCHEMA, "The model returned no parsable output.", usage=usage)
     return Answer(
         output=choice.message.parsed,
-        tokens_in=usage.prompt_tokens if usage else 0,
-        tokens_out=usage.completion_tokens if usage else 0,
+        tokens_in=usage.tokens_in,
+        tokens_out=usage.tokens_out,
+        tokens_cached=usage.tokens_cached,
         headers=raw.headers,
         request_id=raw.request_id or "",
     )
+
+
+def completion_usage(usage: Any) -> Usage:
+    """A chat completion's `usage` (the SDK's object, or None) as billed tokens."""
+    if usage is None:
+        return Usage()
+    details = getattr(usage, "prompt_tokens_details", None)
+    return Usage(
+        tokens_in=usage.prompt_tokens or 0,
+        tokens_cached=(getattr(details, "cached_tokens", 0) or 0) if details is not None else 0,
+        tokens_out=usage.completion_tokens or 0,
+    )
+
+
+def _raw_usage(raw: Any) -> Usage | None:
+    """The usage in a raw response's body, read again after the SDK failed to parse its output."""
+    try:
+        return usage_from_body(raw.http_response.json())
+    except ValueError:  # not JSON at all: nothing we can count
+        return None
 
 
 def _reask(messages: list[Message], *, problem: str, previous: BaseModel | None) -> list[Message]:
@@ -143,8 +189,13 @@ def execute(
     user_id: int | None = None,
     use_cache: bool = True,
     deadline: float | None = None,
+    wait_for_trial: bool = False,
 ) -> Execution[InT, OutT]:
-    """The provider side of one call; never touches the database. Errors end up in `.error`."""
+    """The provider side of one call; never touches the database. Errors end up in `.error`.
+
+    `wait_for_trial`: while the breaker half-opens, wait for its trial's outcome (bulk work) rather
+    than answer "circuit open" at once (a person waiting gets the fallback without delay).
+    """
     config = config or provider_config()
     record = CallRecord(
         task=task.name,
@@ -177,11 +228,13 @@ def execute(
             record.status = LLMCall.Status.CACHED
             return execution
         try:
-            return execute_again(execution, config=config, deadline=deadline, admission=admission)
+            return execute_again(
+                execution, config=config, deadline=deadline, admission=admission, wait_for_trial=wait_for_trial
+            )
         finally:
             if admission is not None:
                 admission.release()  # nothing to do once the first attempt used the slot
-    return execute_again(execution, config=config, deadline=deadline)
+    return execute_again(execution, config=config, deadline=deadline, wait_for_trial=wait_for_trial)
 
 
 def execute_again(
@@ -190,6 +243,7 @@ def execute_again(
     config: ProviderConfig,
     deadline: float | None = None,
     admission: Admission | None = None,
+    wait_for_trial: bool = False,
 ) -> Execution[InT, OutT]:
     """(Re)try the provider for an execution; attempts add up on the same ledger record.
 
@@ -197,7 +251,14 @@ def execute_again(
     """
     execution.error = None
     messages = execution.task.build_messages(execution.task_input)
-    _call_with_retries(execution, config=config, messages=messages, deadline=deadline, admission=admission)
+    _call_with_retries(
+        execution,
+        config=config,
+        messages=messages,
+        deadline=deadline,
+        admission=admission,
+        wait_for_trial=wait_for_trial,
+    )
     return execution
 
 
@@ -208,6 +269,7 @@ def _call_with_retries(
     messages: list[Message],
     deadline: float | None,
     admission: Admission | None,
+    wait_for_trial: bool = False,
 ) -> None:
     task = execution.task
     conversation = {"messages": messages}
@@ -241,14 +303,25 @@ def _call_with_retries(
         accept=store,
         label=task.label,
         admission=admission,
+        wait_for_trial=wait_for_trial,
     )
     if answer is not None:
         execution.output = answer.output
     execution.error = error
 
 
-def finish(execution: Execution[InT, OutT], *, apply: bool = True, allow_fallback: bool = True) -> LLMResult[OutT]:
-    """Record the call in the ledger and apply its output (the model's, or the flagged fallback)."""
+def finish(
+    execution: Execution[InT, OutT],
+    *,
+    apply: bool = True,
+    allow_fallback: bool = True,
+    defer_when_unavailable: bool = False,
+) -> LLMResult[OutT]:
+    """Record the call in the ledger and apply its output (the model's, or the flagged fallback).
+
+    With `defer_when_unavailable`, a call the provider could not serve is recorded as deferred and
+    raises LLMDeferredError instead: no fallback, nothing applied.
+    """
     task, record = execution.task, execution.record
     record.latency_ms = int((time.monotonic() - execution.started) * 1000)
     output, error = execution.output, execution.error
@@ -256,6 +329,10 @@ def finish(execution: Execution[InT, OutT], *, apply: bool = True, allow_fallbac
     if is_fallback:
         assert error is not None  # noqa: S101 - execute sets one of the two
         record.error_class, record.error_message = str(error.kind), error.message
+        if defer_when_unavailable and error.provider_unavailable:
+            record.status = LLMCall.Status.DEFERRED
+            llm_call_record(record=record)
+            raise LLMDeferredError(error.message, code=str(error.kind))
         if not allow_fallback:
             record.status = LLMCall.Status.FAILED
             llm_call_record(record=record)
@@ -297,10 +374,18 @@ def run(
     use_cache: bool = True,
     allow_fallback: bool = True,
     mode: str = LLMCall.Mode.NOW,
+    defer_when_unavailable: bool = False,
 ) -> LLMResult[OutT]:
-    """Run one task now: a result always comes back (flagged fallback) unless allow_fallback=False."""
+    """Run one task now: a result always comes back (flagged fallback) unless allow_fallback=False.
+
+    Background callers pass `defer_when_unavailable=True`: when the provider cannot serve the call,
+    LLMDeferredError is raised after a `deferred` ledger row, and nothing is applied.
+    """
     execution = execute(task, task_input, mode=mode, user_id=user_id, use_cache=use_cache)
-    return finish(execution, apply=apply, allow_fallback=allow_fallback)
+    with ledger_connection_scope():
+        return finish(
+            execution, apply=apply, allow_fallback=allow_fallback, defer_when_unavailable=defer_when_unavailable
+        )
 
 
 def run_many(
@@ -312,10 +397,14 @@ def run_many(
     user_id: int | None = None,
     use_cache: bool = True,
     on_progress: ProgressCallback | None = None,
+    defer_when_unavailable: bool = False,
 ) -> list[ItemOutcome[InT, OutT]]:
     """Run many inputs concurrently under the shared limits; one outcome per input, in input order.
 
-    Provider calls run in worker threads; ledger rows and applies happen in this thread.
+    Provider calls run in worker threads; ledger rows and applies happen in this thread. With
+    `defer_when_unavailable` (background work) an input the provider could not serve gets a
+    deferred outcome (`ItemOutcome.deferred`, nothing applied) instead of the flagged fallback.
+    While the breaker half-opens, items wait for its trial's outcome rather than fall back.
     """
     items = list(inputs)
     config = provider_config()
@@ -328,10 +417,21 @@ def run_many(
 
     def work(index: int, execution: Execution | None) -> Execution:
         if execution is not None:
-            return execute_again(execution, config=config)
-        return execute(task, items[index], mode=LLMCall.Mode.BULK, config=config, user_id=user_id, use_cache=use_cache)
+            return execute_again(execution, config=config, wait_for_trial=True)
+        return execute(
+            task,
+            items[index],
+            mode=LLMCall.Mode.BULK,
+            config=config,
+            user_id=user_id,
+            use_cache=use_cache,
+            wait_for_trial=True,
+        )
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"llm-{task.name}") as pool:
+    with (
+        ledger_connection_scope(),
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"llm-{task.name}") as pool,
+    ):
         while queue or pending:
             while queue and len(pending) < workers * 2:
                 index, requeues, execution = queue.popleft()
@@ -346,7 +446,10 @@ def run_many(
                     queue.append((index, requeues + 1, execution))
                     continue
                 try:
-                    outcomes[index] = ItemOutcome(items[index], finish(execution, apply=apply))
+                    result = finish(execution, apply=apply, defer_when_unavailable=defer_when_unavailable)
+                    outcomes[index] = ItemOutcome(items[index], result)
+                except LLMDeferredError as exc:
+                    outcomes[index] = ItemOutcome(items[index], None, f"deferred ({exc.code}): {exc}"[:500], True)
                 except APPLY_ERRORS as exc:  # one item's failed apply must not lose the others
                     logger.exception("LLM %s: item %d failed", task.label, index)
                     outcomes[index] = ItemOutcome(items[index], None, f"{type(exc).__name__}: {exc}"[:500])

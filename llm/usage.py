@@ -35,12 +35,17 @@ def price_per_million(*, model: str) -> tuple[Decimal, Decimal]:
     return Decimal(0), Decimal(0)
 
 
-def estimate_cost(*, provider: str, model: str, tokens_in: int, tokens_out: int, batch: bool = False) -> Decimal:
-    """Estimated USD for a call: local servers are free; the Batch API is discounted."""
+def estimate_cost(
+    *, provider: str, model: str, tokens_in: int, tokens_out: int, tokens_cached: int = 0, batch: bool = False
+) -> Decimal:
+    """Estimated USD for a call: local servers are free; the Batch API is discounted, and so are the
+    input tokens the provider served from its prompt cache (`tokens_cached`, part of `tokens_in`)."""
     if provider in ("offline", "compatible") or provider.startswith("compatible:"):
         return Decimal(0)
     price_in, price_out = price_per_million(model=model)
-    cost = (price_in * tokens_in + price_out * tokens_out) / Decimal(1_000_000)
+    cached = min(max(tokens_cached, 0), tokens_in)
+    cached_price = price_in * Decimal(str(settings.LLM_CACHED_INPUT_DISCOUNT))
+    cost = (price_in * (tokens_in - cached) + cached_price * cached + price_out * tokens_out) / Decimal(1_000_000)
     if batch:
         cost *= Decimal(str(settings.LLM_BATCH_DISCOUNT))
     return cost.quantize(Decimal("0.000001"))

@@ -4,6 +4,7 @@ reach any; another person's user_id answers 404 (profiles.selectors.profile_for_
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -15,7 +16,7 @@ from rest_framework.views import APIView
 
 from config.errors import DomainError
 from profiles import extract
-from profiles.selectors import profile_for_request, profile_page
+from profiles.selectors import profile_page
 from profiles.serializers import (
     ProfileListSerializer,
     ProfileSerializer,
@@ -23,7 +24,7 @@ from profiles.serializers import (
     ResumeTextSerializer,
     ResumeUploadSerializer,
 )
-from profiles.services import profile_update, resume_parse_text, resume_upload
+from profiles.services import profile_get_or_create_for_request, profile_update, resume_parse_text, resume_upload
 
 # Multipart framing around the file (boundaries, part headers, the file name) fits well within this.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -47,7 +48,7 @@ def _parse_result(profile: object, resume: object) -> Response:
 class ProfileDetailApi(APIView):
     @extend_schema(operation_id="profiles_profile_retrieve", responses={200: ProfileSerializer, **ERROR_RESPONSES})
     def get(self, request: Request, user_id: str) -> Response:
-        profile = profile_for_request(user=request.user, user_id=user_id)
+        profile = profile_get_or_create_for_request(user=request.user, user_id=user_id)
         return Response(ProfileSerializer(profile).data)
 
     @extend_schema(
@@ -59,7 +60,7 @@ class ProfileDetailApi(APIView):
         "shape (personal_info, preferences with salary_range {min, max}) is accepted too.",
     )
     def put(self, request: Request, user_id: str) -> Response:
-        profile = profile_for_request(user=request.user, user_id=user_id)
+        profile = profile_get_or_create_for_request(user=request.user, user_id=user_id)
         serializer = ProfileSerializer(instance=profile, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         profile = profile_update(profile=profile, data=dict(serializer.validated_data))
@@ -77,8 +78,8 @@ class ResumeUploadApi(APIView):
         "extracted and parsed into the profile. A refused file leaves the profile unchanged.",
     )
     def post(self, request: Request, user_id: str) -> Response:
-        profile = profile_for_request(user=request.user, user_id=user_id)
-        max_bytes = extract.limit("RESUME_MAX_BYTES")
+        profile = profile_get_or_create_for_request(user=request.user, user_id=user_id)
+        max_bytes = settings.RESUME_MAX_BYTES
         try:
             content_length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -106,7 +107,7 @@ class ResumeParseTextApi(APIView):
         "into the profile.",
     )
     def post(self, request: Request, user_id: str) -> Response:
-        profile = profile_for_request(user=request.user, user_id=user_id)
+        profile = profile_get_or_create_for_request(user=request.user, user_id=user_id)
         serializer = ResumeTextSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         resume = resume_parse_text(profile=profile, text=serializer.validated_data["text"])

@@ -7,4 +7,4 @@ class ProfilesConfig(AppConfig):
 
     def ready(self) -> None:
         # LLM tasks kept beside the code they serve register on import (batches find them by name).
-        from profiles import digest_llm, scoring_llm  # noqa: F401
+        from profiles.matching import llm  # noqa: F401

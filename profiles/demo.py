@@ -1,13 +1,11 @@
 """Demo step: five people (three English, two Japanese) with bundled resumes, uploaded through the
 same services as the API (offline, the rule-based parser answers, flagged). Idempotent: a person
-whose resume is already recorded is left alone. Scoring and digests join through
-profiles.digests_demo when that module exists.
+whose resume is already recorded is left alone. Scoring and digests follow (profiles.matching.demo).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import import_module
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -39,14 +37,10 @@ DEMO_PEOPLE = (
 
 
 def run(*, report: DemoReport) -> None:
+    from profiles.matching import demo as matching_demo  # it reads DEMO_PEOPLE from this module
+
     people_load(report=report)
-    try:
-        digests_demo = import_module("profiles.digests_demo")
-    except ModuleNotFoundError as exc:
-        if exc.name != "profiles.digests_demo":
-            raise
-        return
-    digests_demo.run(report=report)
+    matching_demo.run(report=report)
 
 
 def people_load(*, report: DemoReport) -> None:

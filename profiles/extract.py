@@ -31,22 +31,6 @@ KIND_LABELS = {PDF: "a PDF", DOCX: "a Word (DOCX) document", TEXT: "plain text"}
 EXTENSIONS = {".pdf": PDF, ".docx": DOCX, ".txt": TEXT, ".text": TEXT, ".md": TEXT}
 CHILD = Path(__file__).with_name("extract_child.py")
 
-_DEFAULTS: dict[str, int] = {
-    "RESUME_MAX_BYTES": 5 * 1024 * 1024,
-    "RESUME_EXTRACT_TIMEOUT_SECONDS": 15,
-    "RESUME_EXTRACT_MEMORY_MB": 512,
-    "RESUME_MAX_PAGES": 30,
-    "RESUME_MAX_TEXT_CHARS": 30_000,
-    "RESUME_ZIP_MAX_ENTRIES": 500,
-    "RESUME_ZIP_MAX_UNCOMPRESSED_BYTES": 50 * 1024 * 1024,
-    "RESUME_ZIP_MAX_RATIO": 200,
-}
-
-
-def limit(name: str) -> int:
-    return int(getattr(settings, name, _DEFAULTS[name]))
-
-
 def human_size(size: int) -> str:
     """5242880 → "5 MB", 2048 → "2 KB" (for messages)."""
     for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
@@ -213,19 +197,19 @@ def check_archive(data: bytes) -> None:
         infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise CorruptResumeError("The DOCX file is damaged (not a readable ZIP archive).") from exc
-    max_entries = limit("RESUME_ZIP_MAX_ENTRIES")
+    max_entries = settings.RESUME_ZIP_MAX_ENTRIES
     if len(infos) > max_entries:
         raise SuspiciousArchiveError(
             f"The DOCX file has {len(infos)} parts (at most {max_entries} allowed).", detail={"entries": len(infos)}
         )
     total = sum(info.file_size for info in infos)
-    max_total = limit("RESUME_ZIP_MAX_UNCOMPRESSED_BYTES")
+    max_total = settings.RESUME_ZIP_MAX_UNCOMPRESSED_BYTES
     if total > max_total:
         raise SuspiciousArchiveError(
             "The DOCX file would expand far beyond any resume (a possible zip bomb).",
             detail={"uncompressed_bytes": total, "max_uncompressed_bytes": max_total},
         )
-    max_ratio = limit("RESUME_ZIP_MAX_RATIO")
+    max_ratio = settings.RESUME_ZIP_MAX_RATIO
     for info in infos:
         # Small parts compress by wild ratios harmlessly; only large ones can hurt.
         if info.file_size > 1024 * 1024 and info.file_size > max_ratio * max(info.compress_size, 1):
@@ -249,8 +233,8 @@ class Extracted:
 
 
 def _run_child(kind: str, data: bytes) -> dict[str, Any]:
-    timeout = float(getattr(settings, "RESUME_EXTRACT_TIMEOUT_SECONDS", _DEFAULTS["RESUME_EXTRACT_TIMEOUT_SECONDS"]))
-    memory = limit("RESUME_EXTRACT_MEMORY_MB") * 1024 * 1024
+    timeout = float(settings.RESUME_EXTRACT_TIMEOUT_SECONDS)
+    memory = settings.RESUME_EXTRACT_MEMORY_MB * 1024 * 1024
     command = [
         sys.executable,
         "-I",
@@ -258,7 +242,7 @@ def _run_child(kind: str, data: bytes) -> dict[str, Any]:
         kind,
         str(memory),
         str(max(1, math.ceil(timeout))),
-        str(limit("RESUME_MAX_PAGES")),
+        str(settings.RESUME_MAX_PAGES),
     ]
     # A minimal environment: the child needs no settings and must never see API keys.
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
@@ -295,7 +279,7 @@ _CHILD_ERRORS: dict[str, type[ResumeFileError]] = {
 
 def extract_text(*, data: bytes, filename: str) -> Extracted:
     """The text of a resume file, or a ResumeFileError (4xx) saying why not."""
-    max_bytes = limit("RESUME_MAX_BYTES")
+    max_bytes = settings.RESUME_MAX_BYTES
     if len(data) > max_bytes:
         raise ResumeTooLargeError(
             f"The file is larger than {human_size(max_bytes)}.",
@@ -338,7 +322,7 @@ def extract_text(*, data: bytes, filename: str) -> Extracted:
     if not text:
         hint = " (a scanned PDF has only images; we don't run OCR)" if actual == PDF else ""
         raise NoTextFoundError(f"No text was found in the file{hint}.", detail={"kind": actual})
-    max_chars = limit("RESUME_MAX_TEXT_CHARS")
+    max_chars = settings.RESUME_MAX_TEXT_CHARS
     truncated = len(text) > max_chars
     text = text[:max_chars]
     return Extracted(kind=actual, text=text, language=text_language(text), pages=pages, truncated=truncated)

@@ -1,4 +1,4 @@
-"""Reads for profiles and resumes; ownership is decided here, once, for every view."""
+"""Reads for profiles and resumes (never writes); ownership is decided here, once, for every view."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from django.db.models import Count
 
 from config.errors import NotFoundError
 from profiles.models import Resume, UserProfile
-from profiles.services import profile_get_or_create  # the one write here: a profile is created on first use
 
 
 def _not_found(user_id: str) -> NotFoundError:
@@ -18,8 +17,7 @@ def profile_for_request(*, user: AbstractBaseUser | AnonymousUser, user_id: str)
     """The profile `user_id` if `user` may read it: staff any, others only their own.
 
     Someone else's (or a missing) profile is a 404, never a 403, so ids don't reveal who exists.
-    A person's own profile is created on first use when `user_id` names them (their username or
-    their profile's id).
+    (A person's own profile is created on first use by `services.profile_get_or_create_for_request`.)
     """
     if not getattr(user, "is_authenticated", False):
         raise _not_found(user_id)
@@ -28,8 +26,6 @@ def profile_for_request(*, user: AbstractBaseUser | AnonymousUser, user_id: str)
         if profile is not None:
             return profile
     own = UserProfile.objects.select_related("owner").filter(owner=user).first()
-    if own is None and user.get_username() == user_id:
-        own = profile_get_or_create(user=user)
     if own is not None and own.user_id == user_id:
         return own
     raise _not_found(user_id)

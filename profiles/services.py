@@ -13,20 +13,22 @@ import re
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog.skills import SKILL_CATEGORIES, canonical_skill
-from config.errors import DomainError
+from catalog.jobs.skills import SKILL_CATEGORIES, canonical_skill
+from config.errors import DomainError, NotFoundError
 from llm.runtime import run
 from profiles import extract
 from profiles.llm import RESUME_PARSE, ParsedResume, ResumeParseInput, ResumeSource
 from profiles.models import Resume, UserProfile
 from profiles.resume_heuristics import find_email, find_phone
+from profiles.selectors import profile_for_request
 
 if TYPE_CHECKING:
     from llm.task import Provenance
@@ -63,6 +65,22 @@ def profile_get_or_create(*, user: AbstractBaseUser) -> UserProfile:
     return profile
 
 
+def profile_get_or_create_for_request(*, user: AbstractBaseUser | AnonymousUser, user_id: str) -> UserProfile:
+    """`selectors.profile_for_request`, except that a person's own profile is created on first use
+    when `user_id` is their username (anything else they can't see stays a 404)."""
+    try:
+        return profile_for_request(user=user, user_id=user_id)
+    except NotFoundError:
+        if isinstance(user, AnonymousUser) or not user.is_authenticated or user.get_username() != user_id:
+            raise
+        if UserProfile.objects.filter(owner=user).exists():
+            raise
+        own = profile_get_or_create(user=user)
+    if own.user_id != user_id:  # their username was taken: the profile got another user_id
+        raise NotFoundError(f"No profile {user_id!r}.", detail={"user_id": user_id})
+    return own
+
+
 def profile_update(*, profile: UserProfile, data: dict[str, Any]) -> UserProfile:
     """Change user-editable fields only (anything else is a DomainError); salary stays min ≤ max."""
     not_editable = sorted(set(data) - set(EDITABLE_FIELDS))
@@ -93,7 +111,7 @@ def profile_update(*, profile: UserProfile, data: dict[str, Any]) -> UserProfile
 
 def resume_upload(*, profile: UserProfile, uploaded_file: UploadedFile) -> Resume:
     """Extract, parse and apply an uploaded resume (PDF, DOCX, TXT); ResumeFileError (4xx) when refused."""
-    max_bytes = extract.limit("RESUME_MAX_BYTES")
+    max_bytes = settings.RESUME_MAX_BYTES
     if uploaded_file.size is not None and uploaded_file.size > max_bytes:
         raise extract.ResumeTooLargeError(
             f"The file is larger than {extract.human_size(max_bytes)}.",
@@ -115,7 +133,7 @@ def resume_parse_text(*, profile: UserProfile, text: str) -> Resume:
     normalized = extract.normalize_text(text or "")
     if not normalized:
         raise extract.NoTextFoundError("The resume text is empty.")
-    max_chars = extract.limit("RESUME_MAX_TEXT_CHARS")
+    max_chars = settings.RESUME_MAX_TEXT_CHARS
     if len(normalized) > max_chars:
         raise extract.ResumeTooLargeError(
             f"The resume text is longer than {max_chars} characters.",

@@ -11,12 +11,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
 from batches.models import Batch, BatchPart
 from config.errors import ConflictError, DomainError
+from config.leases import HeldLease, lease_acquire, lease_holder_id, lease_release
 from llm.providers import ProviderConfig, provider_config
 from llm.task import LLMTask, get_task
 
@@ -31,6 +31,7 @@ ACTIVE = frozenset({Batch.Status.SUBMITTED, Batch.Status.IN_PROGRESS, Batch.Stat
 # Provider-final batch statuses: results can be ingested.
 FINISHED = frozenset({Batch.Status.COMPLETED, Batch.Status.FAILED, Batch.Status.EXPIRED, Batch.Status.CANCELLED})
 LOCK_TTL_S = 10 * 60
+LOCK_PREFIX = "batches:batch:"
 
 
 def new_batch_id() -> str:
@@ -71,32 +72,38 @@ def batch_provider(batch: Batch) -> ProviderConfig:
 
 @dataclass
 class BatchLock:
-    key: str
-    token: str
+    lease: HeldLease
 
-    def refresh(self) -> None:
-        """Keep the lock while a long ingest is still making progress."""
-        cache.touch(self.key, LOCK_TTL_S)
+    def refresh(self) -> bool:
+        """Keep the lock while a long submit or ingest is still making progress (False: it was lost)."""
+        kept = self.lease.renew()
+        if not kept:
+            logger.warning("%s: the lease expired and was taken over", self.lease.name)
+        return kept
+
+
+def batch_lock_name(batch_pk: int) -> str:
+    return f"{LOCK_PREFIX}{batch_pk}"
 
 
 @contextmanager
 def batch_lock(batch: Batch) -> Iterator[BatchLock]:
-    """One submit or ingest at a time per batch, across processes (the cache is Redis in production).
+    """One submit or ingest at a time per batch, across processes: a lease in the database.
 
     Correctness never depends on it (items are claimed with row locks and status conditions); it
     stops two workers from uploading the same files twice or parsing the same output in parallel.
-    A killed worker's lock expires after LOCK_TTL_S.
+    It needs no Redis, so batches keep moving through a cache outage. A killed worker's lease
+    expires after LOCK_TTL_S (the holder renews it per chunk or part) and the next caller takes it.
     """
-    key, token = f"batches:lock:{batch.pk}", uuid.uuid4().hex
-    if not cache.add(key, token, LOCK_TTL_S):
+    name, holder = batch_lock_name(batch.pk), lease_holder_id()
+    if not lease_acquire(name=name, holder=holder, ttl_s=LOCK_TTL_S):
         raise ConflictError(
             f"Batch {batch.batch_id} is busy (a submit or ingest is running); try again shortly.", code="batch_busy"
         )
     try:
-        yield BatchLock(key, token)
+        yield BatchLock(HeldLease(name=name, holder=holder, ttl_s=LOCK_TTL_S))
     finally:
-        if cache.get(key) == token:
-            cache.delete(key)
+        lease_release(name=name, holder=holder)
 
 
 def claim_poll(*, batch: Batch, min_interval_s: float) -> bool:

@@ -109,6 +109,18 @@ def _ready_parts(batch: Batch) -> list[BatchPart]:
     return list(batch.parts.filter(status__in=TERMINAL_PARTS, ingested_at__isnull=True).order_by("number"))
 
 
+def batch_ingest_check(*, batch: Batch) -> bool:
+    """True when the batch has results to ingest, False when it is already ingested;
+    ConflictError (batch_not_finished) while no part has finished yet."""
+    if batch.ingested_at is not None:
+        return False
+    if batch.status not in FINISHED and not _ready_parts(batch):
+        raise ConflictError(
+            f"Batch {batch.batch_id} is {batch.status}: there are no results to ingest yet.", code="batch_not_finished"
+        )
+    return True
+
+
 def batch_ingest(*, batch: Batch) -> IngestReport:
     """Apply the results of every finished part; once all are read, settle the batch.
 
@@ -117,13 +129,9 @@ def batch_ingest(*, batch: Batch) -> IngestReport:
     """
     batch.refresh_from_db()
     report = IngestReport(batch_id=batch.batch_id)
-    if batch.ingested_at is not None:
+    if not batch_ingest_check(batch=batch):
         report.settled = True
         return report
-    if batch.status not in FINISHED and not _ready_parts(batch):
-        raise ConflictError(
-            f"Batch {batch.batch_id} is {batch.status}: there are no results to ingest yet.", code="batch_not_finished"
-        )
     with batch_lock(batch) as lock:
         context = _Context(batch, batch_task(batch), report, lock, is_fallback=batch.provider == "offline")
         for part in _ready_parts(batch):

@@ -32,6 +32,7 @@ PROVIDER_CANCELLED = "batch_cancelled"
 BATCH_FAILED = "batch_failed"
 APPLY_FAILED = "apply_failed"
 INVALID_INPUT = "invalid_input"
+INPUT_FILE_MISSING = "input_file_missing"  # a part's JSONL vanished before upload: a new batch rebuilds it
 # What resubmitting can clear (DESIGN.md §5.3: never quota, auth or validation errors).
 RETRYABLE = frozenset(
     {
@@ -43,6 +44,7 @@ RETRYABLE = frozenset(
         MISSING_RESULT,
         PROVIDER_CANCELLED,
         TOKEN_LIMIT_EXCEEDED,
+        INPUT_FILE_MISSING,
     }
 )
 

@@ -10,15 +10,36 @@ from django.db.models import F
 from django.utils import timezone
 
 from batches.models import Batch, BatchItem, BatchPart
-from batches.services.common import batch_lock, batch_provider, batch_task, logger, part_path
+from batches.services.common import BatchLock, batch_lock, batch_provider, batch_task, logger, part_path
 from batches.services.create import batch_build
 from batches.services.remote import batch_rollup, part_create_job
+from batches.services.settle import INPUT_FILE_MISSING
 from config.errors import ConflictError, DomainError
 from llm.batching import BatchProviderError, batch_file_upload, fallback_result_line
 from llm.providers import ProviderConfig
 
 SUBMITTABLE = (Batch.Status.CREATED, Batch.Status.BUILT, Batch.Status.SUBMITTING)
 LOCAL_CHUNK = 1000
+
+
+def batch_submit_check(*, batch: Batch) -> None:
+    """ConflictError unless the batch can be submitted (new, built, or an interrupted submission)."""
+    if batch.status not in SUBMITTABLE:
+        raise ConflictError(f"Batch {batch.batch_id} is {batch.status}; it was already submitted.")
+
+
+def batch_needs_build(*, batch: Batch) -> bool:
+    """New, or nothing sent yet and a part's input file is gone (a wiped disk, another host)."""
+    if batch.status == Batch.Status.CREATED:
+        return True
+    if batch.status not in SUBMITTABLE:
+        return False
+    parts = list(batch.parts.all())
+    if not parts:
+        return True
+    if any(part.status != BatchPart.Status.BUILT or part.input_file_id or part.provider_job_id for part in parts):
+        return False  # some of it is at the provider (or answered locally): the rest cannot be rebuilt apart
+    return any(not part_path(part, "input", batch=batch).exists() for part in parts)
 
 
 def batch_submit(*, batch: Batch) -> Batch:
@@ -29,11 +50,12 @@ def batch_submit(*, batch: Batch) -> Batch:
     will); a permanent one (auth, bad request) fails the parts not sent, with the reason, and their
     items fail with it at ingest.
     """
-    with batch_lock(batch):
+    with batch_lock(batch) as lock:
         batch.refresh_from_db()
-        if batch.status not in SUBMITTABLE:
-            raise ConflictError(f"Batch {batch.batch_id} is {batch.status}; it was already submitted.")
-        if batch.status == Batch.Status.CREATED:
+        batch_submit_check(batch=batch)
+        if batch_needs_build(batch=batch):
+            if batch.status == Batch.Status.SUBMITTING:  # interrupted before anything was sent
+                Batch.objects.filter(pk=batch.pk, status=Batch.Status.SUBMITTING).update(status=Batch.Status.BUILT)
             batch_build(batch=batch)
         config = None if batch.provider == "offline" else batch_provider(batch)
         now = timezone.now()
@@ -54,23 +76,38 @@ def batch_submit(*, batch: Batch) -> Batch:
         if config is None:
             for part in parts:
                 _process_locally(batch=batch, part=part)
+                _keep(lock, batch)
         else:
-            _submit_parts(batch=batch, parts=parts, config=config)
+            _submit_parts(batch=batch, parts=parts, config=config, lock=lock)
         batch_rollup(batch=batch)
     logger.info("batch %s submitted: %d item(s), status %s", batch.batch_id, batch.item_count, batch.status)
     return batch
 
 
-def _submit_parts(*, batch: Batch, parts: list[BatchPart], config: ProviderConfig) -> None:
+def _keep(lock: BatchLock, batch: Batch) -> None:
+    """Renew the batch's lease between parts; stop if another worker took it over meanwhile."""
+    if not lock.refresh():
+        raise ConflictError(f"Batch {batch.batch_id}: this submit lost its lease; another worker resumes it.")
+
+
+def _submit_parts(*, batch: Batch, parts: list[BatchPart], config: ProviderConfig, lock: BatchLock) -> None:
     for index, part in enumerate(parts):
         part.batch = batch
         if part.status not in (BatchPart.Status.BUILT, BatchPart.Status.UPLOADED) or part.retry_at:
             continue  # created already, or waiting out a backoff (the poll creates it then)
         if not part.input_file_id:
-            try:
-                part.input_file_id = batch_file_upload(
-                    config=config, path=part_path(part, "input", batch=batch), filename=part.filename
+            path = part_path(part, "input", batch=batch)
+            if not path.exists():
+                # Other parts are at the provider already, so the batch cannot be rebuilt as a whole:
+                # this part's items end with a reason that resubmits them (rebuilt from their inputs).
+                _parts_fail(
+                    parts=[part],
+                    code=INPUT_FILE_MISSING,
+                    message=f"The part's input file was gone before upload ({part.filename}).",
                 )
+                continue
+            try:
+                part.input_file_id = batch_file_upload(config=config, path=path, filename=part.filename)
             except BatchProviderError as exc:
                 if exc.retryable:
                     # Stay `submitting`: a later submit (or the scheduler) resumes with this upload.
@@ -84,6 +121,7 @@ def _submit_parts(*, batch: Batch, parts: list[BatchPart], config: ProviderConfi
             part.status = BatchPart.Status.UPLOADED
             part.save(update_fields=["input_file_id", "status"])
         part_create_job(part=part, config=config)
+        _keep(lock, batch)
 
 
 def _parts_fail(*, parts: list[BatchPart], code: str, message: str) -> None:

@@ -9,7 +9,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from config.errors import DomainError, RateLimitedError
+from config.errors import DomainError
 
 
 def error_body(*, code: str, message: str, detail: Any = None) -> dict[str, Any]:
@@ -20,8 +20,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """Map domain and DRF exceptions to the stable error shape; anything else stays a 500."""
     if isinstance(exc, DomainError):
         response = Response(error_body(code=exc.code, message=exc.message, detail=exc.detail), status=exc.status_code)
-        if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
-            response["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        # A 429 says when to come back; so may a 503 (RFC 9110 §10.2.3), e.g. an open LLM breaker.
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            response["Retry-After"] = str(max(1, math.ceil(retry_after)))
         return response
 
     if isinstance(exc, Http404):

@@ -3,7 +3,10 @@
 Contract:
     * ``create`` validates the input file line by line (JSON, ``custom_id``
       unique, ``method`` POST, ``url`` == endpoint, ``body`` object); problems
-      make the batch ``failed`` when it leaves ``validating``.
+      make the batch ``failed`` when it leaves ``validating``.  On Azure routes
+      the endpoint and every line's ``url`` must be exactly ``/chat/completions``
+      and every line's ``model`` the same deployment (a known one, when the
+      simulator lists its deployments).
     * Each ``retrieve`` counts as one poll; after ``batch_polls_per_stage``
       polls a stage advances: validating -> in_progress -> finalizing ->
       completed (0 polls per stage: straight to the end state).
@@ -34,6 +37,7 @@ from llm.simulator.paths import normalize_endpoint
 
 LineRenderer = Callable[[str, dict[str, Any], Fault], Built]
 SUPPORTED_ENDPOINTS = ("/chat/completions", "/responses")
+AZURE_BATCH_ENDPOINT = "/chat/completions"  # Azure's dated API: no /v1 prefix, chat completions only
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 MAX_REPORTED_ERRORS = 100
 DUPLICATE_MESSAGE = (
@@ -71,6 +75,7 @@ class BatchJob:
     usage: dict[str, Any] | None = None
     cancel_from: str | None = None
     processed: bool = False
+    azure: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -112,7 +117,7 @@ class BatchManager:
         self._created = 0
 
     # -- API -------------------------------------------------------------
-    def create(self, body: Any) -> dict[str, Any]:
+    def create(self, body: Any, *, azure: bool = False) -> dict[str, Any]:
         """``POST /batches``: register and validate; returns the ``validating`` batch."""
         if not isinstance(body, dict):
             raise bad_request("We could not parse the JSON body of your request.")
@@ -120,7 +125,7 @@ class BatchManager:
             if not isinstance(body.get(name), str):
                 raise missing_param(name)
         kind = normalize_endpoint(body["endpoint"])
-        if kind not in SUPPORTED_ENDPOINTS:
+        if kind not in SUPPORTED_ENDPOINTS or (azure and body["endpoint"] != AZURE_BATCH_ENDPOINT):
             raise invalid_value("endpoint", f"{body['endpoint']!r} is not supported.")
         if body["completion_window"] != "24h":
             raise invalid_value("completion_window", "only '24h' is supported.")
@@ -138,6 +143,7 @@ class BatchManager:
             completion_window="24h",
             metadata=body.get("metadata"),
             created_at=int(time.time()),
+            azure=azure,
         )
         self._validate(job)
         with self._lock:
@@ -250,19 +256,34 @@ class BatchManager:
                 seen.add(custom_id)
             if item.get("method") != "POST":
                 report(number, "invalid_method", "The method for this request must be 'POST'.", "method")
-            if not isinstance(item.get("url"), str) or normalize_endpoint(item["url"]) != job.kind:
+            url = item.get("url")
+            if not isinstance(url, str) or normalize_endpoint(url) != job.kind or (job.azure and url != job.endpoint):
                 message = f"The url for this request does not match the batch endpoint '{job.endpoint}'."
                 report(number, "invalid_url", message, "url")
             body = item.get("body")
             if not isinstance(body, dict):
                 report(number, "missing_required_parameter", "Missing required parameter: 'body'.", "body")
-            elif job.model is None and isinstance(body.get("model"), str):
+                continue
+            if job.azure:
+                self._check_deployment(job, body.get("model"), number, report)
+            if job.model is None and isinstance(body.get("model"), str):
                 job.model = body["model"]
         if job.total == 0:
             problems.append({"code": "empty_file", "message": "The input file is empty.", "param": None, "line": None})
         job.errors = problems
         if problems:
             job.total = 0
+
+    def _check_deployment(self, job: BatchJob, model: Any, number: int, report: Callable[..., None]) -> None:
+        """Azure: a line's model is the batch deployment's name, the same on every line."""
+        known = self.config.azure_deployments
+        if not isinstance(model, str) or not model:
+            report(number, "missing_required_parameter", "Missing required parameter: 'model'.", "body.model")
+        elif known is not None and model not in known:
+            report(number, "model_not_found", f"The deployment '{model}' does not exist.", "body.model")
+        elif job.model is not None and model != job.model:
+            message = f"All requests in a batch must use the same deployment; expected '{job.model}'."
+            report(number, "model_mismatch", message, "body.model")
 
     # -- line processing -------------------------------------------------
     def _process(self, job: BatchJob, answer_count: int, *, expire_rest: bool) -> None:

@@ -42,6 +42,10 @@ class SimulatorConfig:
           other ``Authorization: Bearer``/``api-key`` value gets a 401.
         * ``responses_api=False`` makes ``/responses`` answer 404.
         * ``models`` only drives ``GET /models``; unknown models are accepted.
+        * Azure-style paths (``/openai/...?api-version=...``) always need an ``api-key``
+          header (401 without one); ``azure_deployments`` of ``None`` serves any
+          deployment name, otherwise others answer 404 ``DeploymentNotFound`` (live
+          calls) or fail batch validation (lines naming them as the model).
         * ``files_dir=None`` stores files in a private temporary directory.
     """
 
@@ -68,6 +72,7 @@ class SimulatorConfig:
     responses_api: bool = True
     validate_strict_schemas: bool = True
     models: list[str] = field(default_factory=lambda: list(DEFAULT_MODELS))
+    azure_deployments: tuple[str, ...] | None = None
 
     batch_polls_per_stage: int = 1
     batch_expire: bool = False

@@ -25,6 +25,9 @@ from llm.simulator.completions import Built, Prior, build_chat, build_response, 
 from llm.simulator.config import SimulatorConfig
 from llm.simulator.errors import (
     SimError,
+    azure_deployment_not_found,
+    azure_resource_not_found,
+    azure_unauthorized,
     bad_request,
     insufficient_quota,
     invalid_api_key,
@@ -155,7 +158,7 @@ class Simulator:
             route = parse_route(request.method, request.url.path, query.get("api-version"))
             endpoint = route.endpoint
             payload = _json_payload(request)
-            self._authorize(request)
+            self._authorize(request, route)
             call = _Call(request, route, query, payload)
             response = self._dispatch(call)
             outcome = call.outcome
@@ -186,8 +189,14 @@ class Simulator:
             self._stats[endpoint][outcome] += 1
             self._calls.append(call)
 
-    def _authorize(self, request: httpx2.Request) -> None:
+    def _authorize(self, request: httpx2.Request, route: Route) -> None:
         required = self.config.require_api_key
+        if route.azure:
+            # Azure's key auth is the api-key header alone (a bearer token would be Entra ID).
+            key = request.headers.get("api-key")
+            if not key or (required is not None and key != required):
+                raise azure_unauthorized()
+            return
         if required is None:
             return
         key = request.headers.get("api-key")
@@ -208,6 +217,7 @@ class Simulator:
                     raise not_found(f"The model '{name}' does not exist", code="model_not_found", param="model")
                 return httpx2.Response(200, json=_model(name))
             case ("POST", ("chat", "completions")):
+                self._check_deployment(call.route)
                 return self._live(call, "chat")
             case (_, ("responses", *_)) if not self.config.responses_api:
                 raise invalid_url(method, call.request.url.path)
@@ -240,7 +250,7 @@ class Simulator:
                 headers = {"content-type": "application/octet-stream", "content-length": str(size)}
                 return httpx2.Response(200, headers=headers, content=files.iter_chunks(file_id))
             case ("POST", ("batches",)):
-                return httpx2.Response(200, json=self.batches.create(call.payload))
+                return httpx2.Response(200, json=self.batches.create(call.payload, azure=call.route.azure))
             case ("GET", ("batches",)):
                 limit = call.query.get("limit", "20")
                 if not limit.isdigit():
@@ -253,6 +263,16 @@ class Simulator:
         raise invalid_url(method, call.request.url.path)
 
     # -- chat / responses ------------------------------------------------
+    def _check_deployment(self, route: Route) -> None:
+        """Azure routes chat completions by deployment: none in the path, or an unknown one, is a 404."""
+        if not route.azure:
+            return
+        if route.deployment is None:
+            raise azure_resource_not_found()
+        known = self.config.azure_deployments
+        if known is not None and route.deployment not in known:
+            raise azure_deployment_not_found()
+
     def _next_fault(self) -> Fault:
         with self._lock:
             if self._script:

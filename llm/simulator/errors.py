@@ -1,8 +1,9 @@
 """OpenAI-shaped error responses.
 
 Contract: every error body is ``{"error": {"message", "type", "param", "code"}}``
-like api.openai.com; :class:`SimError` carries the status, body and extra headers
-and is raised anywhere inside the simulator to short-circuit a request.
+like api.openai.com, except Azure's own gateway errors (:class:`AzureError`:
+``{"error": {"code", "message"}}``); :class:`SimError` carries the status, body
+and extra headers and is raised anywhere inside the simulator to short-circuit a request.
 """
 
 from __future__ import annotations
@@ -138,3 +139,36 @@ def missing_param(param: str) -> SimError:
 def invalid_value(param: str, detail: str) -> SimError:
     """400 ``invalid_value`` for ``param``."""
     return bad_request(f"Invalid '{param}': {detail}", param=param, code="invalid_value")
+
+
+class AzureError(SimError):
+    """An error from Azure's gateway rather than the model service: ``{"error": {"code", "message"}}``."""
+
+    def body(self) -> dict[str, Any]:
+        """Azure's envelope (no ``type`` or ``param``)."""
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+def azure_unauthorized() -> AzureError:
+    """401 for a missing or wrong ``api-key`` header, worded like Azure."""
+    return AzureError(
+        401,
+        "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key "
+        "for an active subscription and use a correct regional API endpoint for your resource.",
+        code="401",
+    )
+
+
+def azure_resource_not_found() -> AzureError:
+    """404 for a path Azure does not serve (or a missing ``api-version``)."""
+    return AzureError(404, "Resource not found", code="404")
+
+
+def azure_deployment_not_found() -> AzureError:
+    """404 ``DeploymentNotFound`` for an unknown deployment name."""
+    return AzureError(
+        404,
+        "The API deployment for this resource does not exist. If you created the deployment within the last "
+        "5 minutes, please wait a moment and try again.",
+        code="DeploymentNotFound",
+    )

@@ -4,7 +4,9 @@ Contract: :func:`parse_route` accepts the prefixes ``/v1``, ``/openai/v1``,
 ``/openai`` and ``/openai/deployments/{deployment}`` and returns the remaining
 path segments.  Azure-style paths (``/openai/...`` except ``/openai/v1``) need
 an ``api-version`` query parameter: missing -> 404, malformed -> 400, like
-Azure.  Anything else is a 404.
+Azure.  Under ``/openai/deployments/{deployment}`` only the deployment-scoped
+endpoints (chat completions, completions, embeddings) exist; files and batches
+live at ``/openai/files`` and ``/openai/batches``.  Anything else is a 404.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from llm.simulator.errors import SimError, bad_request, invalid_url
+from llm.simulator.errors import azure_resource_not_found, bad_request, invalid_url
 
 _API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(-preview)?|latest|preview")
+# What Azure serves under /openai/deployments/{deployment}/ (the rest is resource-wide).
+DEPLOYMENT_ENDPOINTS = frozenset({("chat", "completions"), ("completions",), ("embeddings",)})
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,8 @@ class Route:
 
     segments: tuple[str, ...]
     deployment: str | None = None
+    #: An Azure-style path (``/openai/...`` with an ``api-version``): ``api-key`` auth, Azure errors.
+    azure: bool = False
 
     @property
     def endpoint(self) -> str:
@@ -48,10 +54,12 @@ def parse_route(method: str, path: str, api_version: str | None) -> Route:
             raise invalid_url(method, path)
         deployment, rest = rest[1], rest[2:]
     if not api_version:
-        raise SimError(404, "Resource not found", code="404")
+        raise azure_resource_not_found()
     if not _API_VERSION.fullmatch(api_version):
         raise bad_request("API version not supported", param="api-version", code="BadRequest")
-    return Route(rest, deployment=deployment)
+    if deployment is not None and rest not in DEPLOYMENT_ENDPOINTS:
+        raise azure_resource_not_found()
+    return Route(rest, deployment=deployment, azure=True)
 
 
 def normalize_endpoint(url: str) -> str:

@@ -2,7 +2,7 @@
 
 It reads English resumes and Japanese ones (履歴書 with its 氏名 / 学歴・職歴 grid, 職務経歴書 with
 its 職務要約 / 職務経歴 sections): contact details by pattern, skills through the shared dictionary
-(catalog.skills), years from explicit mentions or the date ranges of the experience section,
+(catalog.jobs.skills), years from explicit mentions or the date ranges of the experience section,
 education from degree and school keywords. What it cannot know (AI insights) it says it doesn't.
 `parse_resume` returns a plain dict shaped like profiles.llm.ParsedResume.
 """
@@ -13,7 +13,7 @@ import re
 from datetime import date
 from typing import Any
 
-from catalog.skills import extract_skills, skills_by_category
+from catalog.jobs.skills import extract_skills, skills_by_category
 from profiles.resume_heuristics.contact import find_email, find_location, find_name, find_phone, find_work_authorization
 from profiles.resume_heuristics.dates import western_years, years_of_experience
 from profiles.resume_heuristics.history import education, experience

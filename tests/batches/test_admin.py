@@ -80,9 +80,11 @@ def test_actions_call_the_services_and_report_errors(admin_client, make_batch, s
             reverse(CHANGELIST), {"action": "submit", ACTION_CHECKBOX_NAME: [built.pk, submitted.pk]}, follow=True
         )
     messages = [str(m) for m in response.context["messages"]]
-    assert any("Queued submission of 2 batch(es)" in m for m in messages)
+    # The state is checked before queueing: the submitted one is refused at once, with the reason.
+    assert any("Queued submission of 1 batch(es)" in m for m in messages)
+    assert any(f"{submitted.batch_id}: " in m and "already submitted" in m for m in messages)
     built.refresh_from_db()
-    assert built.status == Batch.Status.SUBMITTED  # the queued task ran; the other one's conflict was logged
+    assert built.status == Batch.Status.SUBMITTED  # the queued task ran
 
     response = admin_client.post(
         reverse(CHANGELIST), {"action": "cancel", ACTION_CHECKBOX_NAME: [built.pk]}, follow=True

@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 
 import factory
 
-from catalog.models import JobFeed, JobListing
+from catalog.jobs.models import JobFeed, JobListing
 
 
 @dataclass

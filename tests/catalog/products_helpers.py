@@ -9,8 +9,8 @@ import factory
 import pytest
 from django.utils import timezone
 
-from catalog.llm import PRODUCT_CONTENT, ProductInput
-from catalog.models import Brand, Category, Product
+from catalog.products.llm import PRODUCT_CONTENT, ProductInput
+from catalog.products.models import Brand, Category, Product
 from llm.task import Provenance
 
 

@@ -10,7 +10,7 @@ def test_healthz_reports_every_dependency(client):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "cache", "broker"}
+    assert set(body["checks"]) == {"database", "cache", "broker", "provider"}
     assert all(check["status"] == "ok" for check in body["checks"].values())
 
 
@@ -26,12 +26,14 @@ def test_healthz_is_503_when_the_cache_is_down(client, monkeypatch):
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "error"
+    assert body["failing"] == ["cache"]
     assert body["checks"]["cache"] == {
         "status": "error",
-        "error": "ConnectionError",
+        "message": health.MESSAGES["cache"],
         "latency_ms": body["checks"]["cache"]["latency_ms"],
     }
     assert "hunter2" not in response.content.decode()
+    assert "ConnectionError" not in response.content.decode()  # a human message, not the exception's class
     assert body["checks"]["database"]["status"] == "ok"
 
 

@@ -1,13 +1,17 @@
-"""Email tracking: the open pixel and click redirects are signed, idempotent, and redirect only
-to http(s) postings or our own pages."""
+"""Email tracking: the open pixel and click redirects are signed over the Email's id, counted on
+the Email, recorded once on the digest it is about, and redirect only to http(s) postings or our
+own pages."""
 
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core import signing
 from django.utils import timezone
 
 from emails import tracking
+from emails.models import Email
+from emails.services import email_digest_compose
 from profiles.models import DailyDigest
 from tests.profiles.match_factories import DigestFactory, JobFactory
 
@@ -23,8 +27,14 @@ def digest():
     return DigestFactory()
 
 
-def test_the_open_pixel_marks_the_digest_opened_idempotently(client, digest):
-    url = path_of(tracking.open_url(digest_id=digest.id))
+@pytest.fixture
+def digest_email(digest):
+    """The digest's Email (composed: tracking tokens are signed over its id)."""
+    return email_digest_compose(digest=digest)
+
+
+def test_the_open_pixel_marks_the_digest_opened_idempotently(client, digest, digest_email):
+    url = path_of(tracking.open_url(email_id=digest_email.id))
 
     first = client.get(url)
     second = client.get(url)
@@ -35,6 +45,10 @@ def test_the_open_pixel_marks_the_digest_opened_idempotently(client, digest):
     digest.refresh_from_db()
     assert digest.email_opened
     assert not digest.email_clicked
+    digest_email.refresh_from_db()
+    assert digest_email.open_count == 2  # every fetch counts on the Email; the first time stays
+    assert digest_email.opened_at is not None
+    assert (digest_email.click_count, digest_email.clicked_at) == (0, None)
 
 
 @pytest.mark.parametrize(
@@ -45,9 +59,9 @@ def test_the_open_pixel_marks_the_digest_opened_idempotently(client, digest):
         None,  # a valid click token is not an open token (different salt)
     ],
 )
-def test_bad_open_tokens_are_404(client, digest, token):
+def test_bad_open_tokens_are_404(client, digest, digest_email, token):
     if token is None:
-        token = tracking.click_token(digest_id=digest.id, job_id=1)
+        token = tracking.click_token(email_id=digest_email.id, job_id=1)
 
     response = client.get(f"/e/o/{token}.gif")
 
@@ -56,17 +70,17 @@ def test_bad_open_tokens_are_404(client, digest, token):
     assert not digest.email_opened
 
 
-def test_a_tampered_token_is_refused(client, digest):
-    token = tracking.open_token(digest_id=digest.id)
-    other = tracking.open_token(digest_id=digest.id + 1)
+def test_a_tampered_token_is_refused(client, digest_email):
+    token = tracking.open_token(email_id=digest_email.id)
+    other = tracking.open_token(email_id=digest_email.id + 1)
     tampered = other.split(":")[0] + token[token.index(":") :]  # another id with this signature
 
     assert client.get(f"/e/o/{tampered}.gif").status_code == 404
 
 
-def test_a_click_redirects_to_the_posting_and_records_the_job_once(client, digest):
+def test_a_click_redirects_to_the_posting_and_records_the_job_once(client, digest, digest_email):
     job = JobFactory(url="https://jobs.example.com/42")
-    url = path_of(tracking.click_url(digest_id=digest.id, job_id=job.id))
+    url = path_of(tracking.click_url(email_id=digest_email.id, job_id=job.id))
 
     first = client.get(url)
     client.get(url)
@@ -80,38 +94,65 @@ def test_a_click_redirects_to_the_posting_and_records_the_job_once(client, diges
     assert digest.email_opened
     assert digest.user_viewed
     assert digest.user_viewed_at is not None
+    digest_email.refresh_from_db()
+    assert digest_email.click_count == 2
+    assert digest_email.clicked_at is not None
+    assert digest_email.opened_at == digest_email.clicked_at  # a click is an open too
 
 
 @pytest.mark.parametrize("target", ["javascript:alert(1)", "data:text/html,hi", "//evil.example/x", "ftp://x/y", ""])
-def test_non_http_targets_redirect_to_our_own_jobs_page(client, digest, target):
+def test_non_http_targets_redirect_to_our_own_jobs_page(client, digest_email, target):
     job = JobFactory(url=target)
 
-    response = client.get(path_of(tracking.click_url(digest_id=digest.id, job_id=job.id)))
+    response = client.get(path_of(tracking.click_url(email_id=digest_email.id, job_id=job.id)))
 
     assert response.status_code == 302
     assert response["Location"] == f"http://localhost:8000/api/v1/jobs/?id={job.id}"
 
 
-def test_bad_or_expired_click_tokens_are_404(client, digest, settings):
+def test_bad_or_expired_click_tokens_are_404(client, digest_email, settings):
     settings.EMAIL_TRACKING_MAX_AGE_DAYS = 30
     job = JobFactory()
-    url = path_of(tracking.click_url(digest_id=digest.id, job_id=job.id))
+    url = path_of(tracking.click_url(email_id=digest_email.id, job_id=job.id))
 
     assert client.get(url + "x").status_code == 404
     assert client.get("/e/c/not-a-token").status_code == 404
     with time_machine.travel(timezone.now() + timedelta(days=31)):
         assert client.get(url).status_code == 404
     assert DailyDigest.objects.get().jobs_clicked == []
+    assert Email.objects.get().click_count == 0
 
 
-def test_tokens_for_a_deleted_digest_are_404(client, digest):
-    url = path_of(tracking.open_url(digest_id=digest.id))
+def test_tokens_for_a_deleted_digest_are_404(client, digest, digest_email):
+    url = path_of(tracking.open_url(email_id=digest_email.id))
     digest.delete()
+
+    assert client.get(url).status_code == 404
+    assert Email.objects.get().open_count == 0  # nothing half-recorded
+
+
+def test_tokens_for_a_deleted_email_are_404(client, digest_email):
+    url = path_of(tracking.open_url(email_id=digest_email.id))
+    digest_email.delete()
 
     assert client.get(url).status_code == 404
 
 
-def test_tracking_routes_accept_only_get(client, digest):
-    url = path_of(tracking.open_url(digest_id=digest.id))
+def test_links_in_emails_sent_before_email_rows_still_record_on_the_digest(client, digest):
+    # Tokens minted before Email rows existed were signed over the digest's id ("d").
+    job = JobFactory(url="https://jobs.example.com/7")
+    opened = signing.dumps({"d": digest.id}, salt=tracking.OPEN_SALT)
+    clicked = signing.dumps({"d": digest.id, "j": job.id}, salt=tracking.CLICK_SALT)
+
+    assert client.get(f"/e/o/{opened}.gif").status_code == 200
+    response = client.get(f"/e/c/{clicked}")
+
+    assert response["Location"] == "https://jobs.example.com/7"
+    digest.refresh_from_db()
+    assert (digest.email_opened, digest.email_clicked, digest.jobs_clicked) == (True, True, [job.id])
+
+
+def test_tracking_routes_accept_only_get(client, digest_email):
+    url = path_of(tracking.open_url(email_id=digest_email.id))
 
     assert client.post(url).status_code == 405

@@ -32,6 +32,7 @@ METRIC_KEYS = {
     "cache_evictions",
     "cache_size",
     "circuit_breaker_open",
+    "avg_response_time_ms",
 }
 
 

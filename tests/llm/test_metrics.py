@@ -76,6 +76,7 @@ def test_counts_and_sums_come_from_the_ledger_in_one_query(django_assert_num_que
         "cache_evictions": 0,
         "cache_size": 0,
         "circuit_breaker_open": False,
+        "avg_response_time_ms": 0.0,
     }
 
 

@@ -1,5 +1,6 @@
 """Daily digests: one per person per local day across time zones, who is due, the DIGEST task
-(simulator, Japanese, offline fallback), the tasks and the declared schedules."""
+(simulator, Japanese, offline fallback), the tasks and the declared schedules. (Their emails:
+tests/emails/test_digest_emails.py.)"""
 
 from datetime import UTC, date, datetime
 
@@ -8,11 +9,12 @@ import time_machine
 from django.db import IntegrityError, transaction
 
 from config.periodic import periodic_specs
-from profiles.digests import digests_generate, local_date
+from profiles.matching.services.digests import digests_generate, local_date
+from profiles.matching.text import mostly_japanese
 from profiles.models import DailyDigest
 from profiles.schedules import SCHEDULE
-from profiles.scoring.text import mostly_japanese
-from profiles.tasks import generate_daily_digests, score_jobs_for_all_users
+from profiles.tasks import digests_generate as digests_generate_task
+from profiles.tasks import job_scores_run_all
 from tests.profiles.match_factories import DigestFactory, JobScoreFactory, ProfileFactory
 
 pytestmark = pytest.mark.django_db
@@ -117,8 +119,7 @@ def test_offline_digest_is_the_flagged_rule_based_text_with_the_top_jobs(offline
     assert digest.top_jobs[0]["score"] == 80
     assert digest.total_matches == 1
     assert digest.generation_time_seconds is not None
-    assert "/e/c/" in digest.digest_html
-    assert "/e/o/" in digest.digest_html
+    assert not digest.email_sent  # profiles never sends: the emails app does
 
 
 def test_japanese_people_get_a_japanese_digest_from_the_model(sim, settings):
@@ -134,38 +135,46 @@ def test_japanese_people_get_a_japanese_digest_from_the_model(sim, settings):
     digest = DailyDigest.objects.get()
     assert not digest.is_fallback
     assert mostly_japanese(f"{digest.digest_title} {digest.digest_summary}")
-    assert 'lang="ja"' in digest.digest_html
-    assert "<wbr>" in digest.digest_html  # BudouX phrase breaks
 
 
-def test_the_hourly_digest_task_emails_each_new_digest_once(
-    offline, tokyo_and_london, mailoutbox, django_capture_on_commit_callbacks
-):
-    with at(2025, 1, 15, 22, 0), django_capture_on_commit_callbacks(execute=True) as sends:
-        result = generate_daily_digests()
-        generate_daily_digests()
+def test_the_hourly_digest_task_writes_each_new_digest_once_and_sends_nothing(offline, tokyo_and_london, mailoutbox):
+    with at(2025, 1, 15, 22, 0):
+        result = digests_generate_task()
+        again = digests_generate_task()
 
-    assert result["generated"] == 1
-    assert len(sends) == 1  # enqueued on commit, one send task per new digest
-    assert len(mailoutbox) == 1
-    assert DailyDigest.objects.get().email_sent
+    assert (result["generated"], again["generated"]) == (1, 0)
+    assert DailyDigest.objects.count() == 1
+    assert mailoutbox == []
+    assert not DailyDigest.objects.get().email_sent
 
 
 def test_the_scoring_task_skips_while_another_run_holds_the_lock(offline):
     from django.core.cache import cache
 
-    from profiles.tasks import SCORING_LOCK
+    from profiles.matching.tasks import SCORING_LOCK
 
     cache.add(SCORING_LOCK, "1", timeout=60)
-    assert score_jobs_for_all_users() == {"skipped": True}
+    assert job_scores_run_all() == {"skipped": True}
     cache.delete(SCORING_LOCK)
-    assert "people" in score_jobs_for_all_users()
+    assert "people" in job_scores_run_all()
 
 
 def test_schedules_are_declared_offset_from_the_feed_refresh():
     crontabs = {spec.task: spec.crontab for spec in SCHEDULE}
 
-    assert crontabs["profiles.tasks.score_jobs_for_all_users"] == "30 * * * *"
-    assert crontabs["profiles.tasks.generate_daily_digests"] == "0 * * * *"
-    assert crontabs["profiles.tasks.cleanup_old_job_scores"].split()[-1] == "0"  # weekly
+    assert crontabs["profiles.job_scores_run_all"] == "30 * * * *"
+    assert crontabs["profiles.digests_generate"] == "0 * * * *"
+    assert crontabs["profiles.job_scores_cleanup"].split()[-1] == "0"  # weekly
     assert {spec.name for spec in SCHEDULE} <= {spec.name for spec in periodic_specs()}
+
+
+def test_celery_autodiscovery_registers_every_scheduled_matching_and_email_task():
+    from config.celery import app
+
+    app.loader.import_default_modules()  # what a worker does at start: each app's `tasks` module
+
+    scheduled = {spec.task for spec in periodic_specs() if spec.task.startswith(("profiles.", "emails."))}
+    assert {"profiles.job_scores_run_all", "profiles.digests_generate", "emails.digest_emails_send_due"} <= scheduled
+    assert scheduled <= set(app.tasks)
+    assert "profiles.job_scores_run_for_profile" in app.tasks
+

@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from llm.models import LLMCall
+from profiles.matching.services.scoring import job_scores_cleanup, job_scores_prefilter, job_scores_run
+from profiles.matching.text import mostly_japanese
 from profiles.models import JobScore, UserProfile
-from profiles.scoring.services import job_scores_cleanup, job_scores_prefilter, job_scores_run
-from profiles.scoring.text import mostly_japanese
 from tests.profiles.match_factories import JobFactory, JobScoreFactory, ProfileFactory
 
 pytestmark = pytest.mark.django_db

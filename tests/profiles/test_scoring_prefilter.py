@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from profiles.scoring.prefilter import (
+from profiles.matching.prefilter import (
     JobIndex,
     JobRow,
     PersonRow,

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from catalog.benchmark import batch_benchmark
-from catalog.selectors import locales_parse
+from catalog.products.benchmark import batch_benchmark
+from catalog.products.selectors import locales_parse
 
 MEDIAN_KEYS = (
     "create_products_s",

@@ -11,10 +11,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from catalog.fetch import FeedFetchError
-from catalog.jobs_parsing import FeedParseError
-from catalog.jobs_selectors import job_feeds_due
-from catalog.jobs_services import (
+from catalog.jobs.fetch import FeedFetchError
+from catalog.jobs.parsing import FeedParseError
+from catalog.jobs.selectors import job_feeds_due
+from catalog.jobs.services import (
     FeedOutcome,
     RefreshReport,
     job_feed_get_or_create,

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.services.imports import ProductImportError, products_import_file
+from catalog.products.services.imports import ProductImportError, products_import_file
 from config.errors import DomainError
 
 

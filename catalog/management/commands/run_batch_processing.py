@@ -3,10 +3,10 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from catalog.llm import PRODUCT_CONTENT
-from catalog.models import LOCALES
-from catalog.selectors import locales_parse, products_status_report
-from catalog.services.generation import product_content_batch_create
+from catalog.products.llm import PRODUCT_CONTENT
+from catalog.products.models import LOCALES
+from catalog.products.selectors import locales_parse, products_status_report
+from catalog.products.services.generation import product_content_batch_create
 from config.errors import DomainError
 
 LIST_LIMIT = 20

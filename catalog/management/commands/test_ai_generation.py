@@ -8,10 +8,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
-from catalog.llm import PRODUCT_CONTENT
-from catalog.models import LOCALES
-from catalog.selectors import locales_parse, products_for_generation
-from catalog.services.generation import product_content_input
+from catalog.products.llm import PRODUCT_CONTENT
+from catalog.products.models import LOCALES
+from catalog.products.selectors import locales_parse, products_for_generation
+from catalog.products.services.generation import product_content_input
 from llm.runtime import run
 
 PER_CATEGORY = 5

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from profiles.scoring.benchmark import matching_benchmark
+from profiles.matching.benchmark import matching_benchmark
 
 
 class Command(BaseCommand):

@@ -1,0 +1,4 @@
+"""Catalog admin: products (with content and batch actions) and job feeds/listings."""
+
+from catalog.jobs import admin as jobs_admin  # noqa: F401 - registering is importing
+from catalog.products import admin as products_admin  # noqa: F401 - registering is importing

@@ -1,0 +1,239 @@
+"""Admin for products, brands, categories and their generated content.
+
+Generated content is untrusted model output: it is rendered only through `format_html` /
+`format_html_join` (every value escaped), never `mark_safe`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db import models
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from catalog.products.models import LOCALES, Brand, Category, Product
+from catalog.products.selectors import product_contents_for
+from catalog.products.services.generation import (
+    MAX_BATCH_ITEMS,
+    product_content_batch_create,
+    product_content_generate_now,
+)
+from config.errors import DomainError
+
+# "Generate now" runs in the request (products × 7 calls); more than this goes through a batch.
+GENERATE_NOW_MAX_PRODUCTS = 20
+
+
+def _render(value: Any) -> SafeString:
+    """A content value as escaped HTML: objects as definition lists, lists as bullet lists."""
+    if isinstance(value, dict):
+        return format_html(
+            "<dl>{}</dl>",
+            format_html_join(
+                "",
+                "<dt><strong>{}</strong></dt><dd>{}</dd>",
+                ((k.replace("_", " "), _render(v)) for k, v in value.items()),
+            ),
+        )
+    if isinstance(value, list):
+        if not value:
+            return format_html("<em>{}</em>", "none")
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((_render(item),) for item in value)))
+    return format_html("{}", "" if value is None else str(value))
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "brand",
+        "category",
+        "msrp_price",
+        "processing_status",
+        "locales_done",
+        "processed_at",
+    ]
+    list_filter = ["processing_status", "category", "brand"]
+    search_fields = ["name", "slug", "brand__name", "category__name"]
+    list_select_related = ["brand", "category"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["brand", "category"]
+    readonly_fields = [
+        "processing_status",
+        "batch_id",
+        "processed_at",
+        "error_message",
+        "created_at",
+        "updated_at",
+        "generated_content",
+    ]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "slug",
+                    "brand",
+                    "category",
+                    "description",
+                    "msrp_price",
+                    "url_source",
+                    "image_uri",
+                    "specs",
+                    "store_links",
+                    "images",
+                ]
+            },
+        ),
+        ("Processing", {"fields": ["processing_status", "batch_id", "processed_at", "error_message"]}),
+        ("Generated content", {"fields": ["generated_content"]}),
+        ("Timestamps", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+    actions = ["generate_now", "generate_via_batch", "regenerate_fallback"]
+    # Django 6 makes https the default scheme of URL form fields; say so now (and silence the warning).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
+        # Counted in the page query itself, so the changelist stays at a fixed number of queries.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_contents=Count("contents", distinct=True),
+                n_fallback=Count("contents", filter=Q(contents__is_fallback=True), distinct=True),
+            )
+        )
+
+    @admin.display(description="locales (fallback)", ordering="n_contents")
+    def locales_done(self, obj: Product) -> str:
+        text = f"{obj.n_contents}/{len(LOCALES)}"
+        return f"{text} ({obj.n_fallback})" if obj.n_fallback else text
+
+    @admin.display(description="content per locale")
+    def generated_content(self, obj: Product) -> SafeString:
+        rows = product_contents_for(product_id=obj.pk) if obj.pk else []
+        if not rows:
+            return format_html("<em>{}</em>", "No content generated yet.")
+        blocks = []
+        for row in rows:
+            provenance = (
+                f"{'FALLBACK (rule-based)' if row.is_fallback else 'model'} · {row.provider} / {row.model} · "
+                f"task v{row.task_version} · {row.generated_at:%Y-%m-%d %H:%M %Z}"
+                + (f" · ledger #{row.llm_call_id}" if row.llm_call_id else "")
+            )
+            body = row.content if isinstance(row.content, dict) else {"content": row.content}
+            blocks.append(
+                format_html(
+                    "<details{}><summary><strong>{}</strong> — {}</summary>"
+                    '<div class="product-content">{}</div></details>',
+                    " open" if row.locale == LOCALES[0] else "",
+                    row.locale,
+                    provenance,
+                    _render(body),
+                )
+            )
+        return format_html_join("", "{}", ((block,) for block in blocks))
+
+    def _ids(self, queryset: QuerySet[Product]) -> list[int]:
+        return list(queryset.values_list("pk", flat=True))
+
+    def _too_many(self, request: HttpRequest, ids: list[int]) -> bool:
+        if len(ids) <= GENERATE_NOW_MAX_PRODUCTS:
+            return False
+        self.message_user(
+            request,
+            f"{len(ids)} products is more than {GENERATE_NOW_MAX_PRODUCTS} to generate in a request; "
+            "use “Generate via Batch API” instead.",
+            messages.WARNING,
+        )
+        return True
+
+    def _report(self, request: HttpRequest, summary: Any, *, what: str) -> None:
+        level = messages.SUCCESS if not summary.failed and not summary.fallbacks else messages.WARNING
+        self.message_user(
+            request,
+            f"{what}: {summary.requested} content(s) requested, {summary.model_written} written by the model, "
+            f"{summary.fallbacks} rule-based fallback(s), {summary.failed} failed.",
+            level,
+        )
+        for error in summary.errors[:5]:
+            self.message_user(request, error, messages.ERROR)
+
+    @admin.action(description="Generate content now (all locales)", permissions=["change"])
+    def generate_now(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+        ids = self._ids(queryset)
+        if self._too_many(request, ids):
+            return
+        summary = product_content_generate_now(product_ids=ids, user_id=request.user.pk)
+        self._report(request, summary, what="Generated now")
+
+    @admin.action(description="Regenerate fallback content (only locales with rule-based text)", permissions=["change"])
+    def regenerate_fallback(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+        ids = self._ids(queryset)
+        if self._too_many(request, ids):
+            return
+        summary = product_content_generate_now(product_ids=ids, only_fallback=True, user_id=request.user.pk)
+        if not summary.requested:
+            self.message_user(request, "None of the selected products has fallback content.", messages.INFO)
+            return
+        self._report(request, summary, what="Regenerated fallback content")
+
+    @admin.action(description="Generate via Batch API (all locales, half price)", permissions=["change"])
+    def generate_via_batch(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+        from batches.services import batch_submit  # the batches app sits above catalog
+
+        try:
+            batch = product_content_batch_create(
+                product_ids=self._ids(queryset), created_by=request.user, max_items=MAX_BATCH_ITEMS
+            )
+        except DomainError as exc:
+            self.message_user(request, f"No batch created: {exc.message}", messages.ERROR)
+            return
+        try:
+            batch = batch_submit(batch=batch)
+            state = f"submitted ({batch.status})"
+        except DomainError as exc:
+            state = f"created but not submitted: {exc.message}"
+        try:
+            url = reverse("admin:batches_batch_change", args=[batch.pk])
+        except NoReverseMatch:
+            url = ""
+        label = f"Batch {batch.batch_id}"
+        link = format_html('<a href="{}">{}</a>', url, label) if url else label
+        self.message_user(
+            request, format_html("{} with {} line(s) {}.", link, batch.item_count, state), messages.SUCCESS
+        )
+
+
+@admin.register(Brand)
+class BrandAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "product_count"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Brand]:
+        return super().get_queryset(request).annotate(product_count=Count("products"))
+
+    @admin.display(description="products", ordering="product_count")
+    def product_count(self, obj: Brand) -> int:
+        return obj.product_count
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "product_count"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Category]:
+        return super().get_queryset(request).annotate(product_count=Count("products"))
+
+    @admin.display(description="products", ordering="product_count")
+    def product_count(self, obj: Category) -> int:
+        return obj.product_count

@@ -1,0 +1,26 @@
+"""Demo step for emails (after profiles'): email the demo people's new digests to the outbox,
+through the same service as the schedule. Re-running sends nothing twice.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from config.demo import DemoReport
+from emails.services import digest_emails_send_due
+from profiles.matching.demo import demo_profile_ids
+
+
+def run(*, report: DemoReport) -> None:
+    sent = digest_emails_send_due(profile_ids=demo_profile_ids())
+    file_based = settings.EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend"
+    where = settings.EMAIL_FILE_PATH if file_based else settings.EMAIL_BACKEND
+    line = f"emails: {sent.sent} digest email(s) sent to {where}"
+    if sent.suppressed:
+        line += f"; {sent.suppressed} without an address not sent"
+    if sent.failed:
+        line += f"; {sent.failed} failed (tried again by the schedule)"
+    report.done.append(line)
+    report.look += [
+        "emails: http://127.0.0.1:8000/admin/emails/email/ (status, opens, clicks; the HTML in a sandboxed frame)",
+    ]

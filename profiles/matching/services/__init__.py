@@ -1,0 +1,1 @@
+"""Matching writes: scoring runs (scoring.py) and daily digests (digests.py)."""
