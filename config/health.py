@@ -20,6 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, InterfaceError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django_redis.exceptions import ConnectionInterrupted
 from kombu import Connection
 from kombu.exceptions import KombuError
@@ -132,6 +133,7 @@ def run_checks() -> tuple[bool, dict[str, dict[str, str]]]:
     return all(r["status"] == "ok" for r in results.values()), results
 
 
+@csrf_exempt  # read-only; exempt so any method gets this JSON answer rather than an HTML 403
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     if request.method not in ("GET", "HEAD"):

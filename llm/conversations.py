@@ -16,10 +16,11 @@ from django.core.cache import cache
 from django.db import transaction
 from pydantic import BaseModel
 
-from llm.errors import ErrorKind, LLMError
+from llm.errors import PROVIDER_ERRORS, ErrorKind, LLMError, Usage, usage_from_body, with_usage
 from llm.ledger import CallRecord, llm_call_record
 from llm.models import Conversation, ConversationTurn, LLMCall
 from llm.providers import ProviderConfig, get_client, provider_config
+from llm.redis import REDIS_ERRORS, redis_available, redis_client, redis_failed
 from llm.resilience import Answer, resilient_call
 from llm.usage import estimate_tokens
 
@@ -29,6 +30,26 @@ NO_RESPONSES_API_TTL = 3600
 
 def _no_responses_key(config: ProviderConfig) -> str:
     return f"llm:no-responses-api:{config.name}"
+
+
+def _no_responses_api(config: ProviderConfig) -> bool:
+    """Known to lack the Responses API (remembered in the cache; while Redis is away, not known)."""
+    if redis_client() is not None and not redis_available():
+        return False
+    try:
+        return bool(cache.get(_no_responses_key(config)))
+    except REDIS_ERRORS as exc:
+        redis_failed(exc, where="reading whether the provider has the Responses API")
+        return False
+
+
+def _remember_no_responses_api(config: ProviderConfig) -> None:
+    if redis_client() is not None and not redis_available():
+        return
+    try:
+        cache.set(_no_responses_key(config), True, NO_RESPONSES_API_TTL)
+    except REDIS_ERRORS as exc:
+        redis_failed(exc, where="remembering the provider lacks the Responses API")
 
 
 def conversation_start(
@@ -92,27 +113,51 @@ def _send_responses(
         raw = client.responses.with_raw_response.parse(text_format=output_model, **kwargs)
     else:
         raw = client.responses.with_raw_response.create(**kwargs)
-    response = raw.parse()
+    response = _parse_billed(raw)
+    usage = _usage(response.usage, "input_tokens", "input_tokens_details", "output_tokens")
     if response.status == "incomplete":
         reason = response.incomplete_details.reason if response.incomplete_details else "unknown"
         kind = ErrorKind.CONTENT_FILTER if reason == "content_filter" else ErrorKind.LENGTH
-        raise LLMError(kind, f"The response is incomplete ({reason}).")
+        raise LLMError(kind, f"The response is incomplete ({reason}).", usage=usage)
     for item in response.output:
         for part in getattr(item, "content", None) or []:
             if getattr(part, "type", "") == "refusal":
-                raise LLMError(ErrorKind.REFUSAL, f"The model refused: {part.refusal[:200]}")
+                raise LLMError(ErrorKind.REFUSAL, f"The model refused: {part.refusal[:200]}", usage=usage)
     parsed = getattr(response, "output_parsed", None) if output_model is not None else None
     if output_model is not None and parsed is None:
-        raise LLMError(ErrorKind.SCHEMA, "The model returned no parsable output.")
-    usage = response.usage
+        raise LLMError(ErrorKind.SCHEMA, "The model returned no parsable output.", usage=usage)
     return Answer(
         output=parsed,
         text=parsed.model_dump_json() if parsed is not None else response.output_text,
-        tokens_in=usage.input_tokens if usage else 0,
-        tokens_out=usage.output_tokens if usage else 0,
+        tokens_in=usage.tokens_in,
+        tokens_cached=usage.tokens_cached,
+        tokens_out=usage.tokens_out,
         headers=raw.headers,
         request_id=raw.request_id or "",
         response_id=response.id,
+    )
+
+
+def _parse_billed(raw: Any) -> Any:
+    """`raw.parse()`; an output the SDK cannot parse (truncated, filtered, invalid) was billed all
+    the same: the error carries the usage in the response body."""
+    try:
+        return raw.parse()
+    except PROVIDER_ERRORS as exc:
+        try:
+            usage = usage_from_body(raw.http_response.json())
+        except ValueError:
+            usage = None
+        raise with_usage(exc, usage) from None
+
+
+def _usage(usage: Any, tokens_in: str, details: str, tokens_out: str) -> Usage:
+    """The SDK's usage object (chat completion or response) as billed tokens."""
+    if usage is None:
+        return Usage()
+    cached = getattr(getattr(usage, details, None), "cached_tokens", 0) or 0
+    return Usage(
+        tokens_in=getattr(usage, tokens_in, 0) or 0, tokens_cached=cached, tokens_out=getattr(usage, tokens_out, 0) or 0
     )
 
 
@@ -132,21 +177,22 @@ def _send_chat(
         raw = client.chat.completions.with_raw_response.parse(response_format=output_model, **kwargs)
     else:
         raw = client.chat.completions.with_raw_response.create(**kwargs)
-    completion = raw.parse()
+    completion = _parse_billed(raw)
+    usage = _usage(completion.usage, "prompt_tokens", "prompt_tokens_details", "completion_tokens")
     choice = completion.choices[0]
     if choice.finish_reason == "length":
-        raise LLMError(ErrorKind.LENGTH, "The output was cut off at the token limit.")
+        raise LLMError(ErrorKind.LENGTH, "The output was cut off at the token limit.", usage=usage)
     if choice.message.refusal:
-        raise LLMError(ErrorKind.REFUSAL, f"The model refused: {choice.message.refusal[:200]}")
+        raise LLMError(ErrorKind.REFUSAL, f"The model refused: {choice.message.refusal[:200]}", usage=usage)
     parsed = getattr(choice.message, "parsed", None) if output_model is not None else None
     if output_model is not None and parsed is None:
-        raise LLMError(ErrorKind.SCHEMA, "The model returned no parsable output.")
-    usage = completion.usage
+        raise LLMError(ErrorKind.SCHEMA, "The model returned no parsable output.", usage=usage)
     return Answer(
         output=parsed,
         text=parsed.model_dump_json() if parsed is not None else (choice.message.content or ""),
-        tokens_in=usage.prompt_tokens if usage else 0,
-        tokens_out=usage.completion_tokens if usage else 0,
+        tokens_in=usage.tokens_in,
+        tokens_cached=usage.tokens_cached,
+        tokens_out=usage.tokens_out,
         headers=raw.headers,
         request_id=raw.request_id or "",
     )
@@ -191,7 +237,7 @@ def conversation_reply(
                 config=config, record=record, estimate=estimate, deadline=None, send=send, label=task_name
             )
 
-        responses_ok = not cache.get(_no_responses_key(config))
+        responses_ok = not _no_responses_api(config)
         if responses_ok and previous_id:
             answer, error = call(
                 lambda: _send_responses(
@@ -209,7 +255,7 @@ def conversation_reply(
             )
             replayed = replayed or bool(history)
             if error is not None and error.kind == ErrorKind.NOT_FOUND:
-                cache.set(_no_responses_key(config), True, NO_RESPONSES_API_TTL)
+                _remember_no_responses_api(config)
                 responses_ok = False
         if not responses_ok and answer is None:
             items = [*history, {"role": "user", "content": message}]
@@ -228,9 +274,10 @@ def conversation_reply(
         output_text = answer.text
     record.latency_ms = int((time.monotonic() - started) * 1000)
 
+    # The call is billed whatever happens to the turn: its row commits first, on its own.
+    call_id = llm_call_record(record=record)
     with transaction.atomic():
         locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
-        call_id = llm_call_record(record=record)
         turn = ConversationTurn.objects.create(
             conversation=locked,
             index=locked.turns.count(),

@@ -24,8 +24,7 @@ the caller's transaction holds (a user row locked FOR UPDATE, say). If that conn
 the row (it times out, or the row refers to something the caller's transaction has not committed
 yet), the row is written in the caller's transaction as before. On SQLite (one writer at a time: a
 second connection would wait for the caller's own lock) the row always shares the caller's
-transaction. Test cases run each test inside atomic blocks of their own: those alone do not count as
-a caller's transaction, so a test's rows roll back with it.
+transaction, and so it does inside a test case's transaction (see `_in_callers_transaction`).
 """
 
 from __future__ import annotations
@@ -161,13 +160,14 @@ _own = threading.local()
 
 
 def _in_callers_transaction(connection: BaseDatabaseWrapper) -> bool:
-    """Inside a transaction of the caller's (autocommit is off), not only the test case's own blocks.
+    """Autocommit is off: is that a transaction of the caller's, and not a test case's?
 
-    Django marks the atomic blocks a TestCase wraps each test in (`_from_testcase`): rows written
-    under those alone belong to the test, which rolls everything back after itself.
+    Django marks the atomic blocks a TestCase wraps each test in (`_from_testcase`). Inside one,
+    every row must stay in the test's transaction, which is rolled back after the test: a row
+    committed through another connection would outlive it and leak into the next tests. So there
+    the ledger behaves as on SQLite; transactional tests (no such block) see what production does.
     """
-    blocks = connection.atomic_blocks
-    return not blocks or any(not getattr(block, "_from_testcase", False) for block in blocks)
+    return not any(getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from llm.breaker import CLOSED, get_breaker
 from llm.cache import cache_stats, cache_stats_reset
 from llm.models import LLMCall
 from llm.providers import provider_config
+from llm.redis import REDIS_ERRORS, redis_available, redis_client, redis_failed, redis_outage_stats
 
 _RESET_MARK_KEY = "llm:metrics:reset_at"
 
@@ -28,7 +29,7 @@ _Status = LLMCall.Status
 def get_metrics(*, since: datetime | None = None) -> dict:
     """Totals for calls created after `since` (default: the last `metrics_reset()`, else all), in one query."""
     if since is None:
-        since = cache.get(_RESET_MARK_KEY)
+        since = _reset_mark()
     calls = LLMCall.objects.all() if since is None else LLMCall.objects.filter(created_at__gt=since)
     totals = calls.aggregate(
         total_requests=Count("id"),
@@ -36,6 +37,7 @@ def get_metrics(*, since: datetime | None = None) -> dict:
         failed_requests=Count("id", filter=Q(status=_Status.FAILED)),
         cached_requests=Count("id", filter=Q(status=_Status.CACHED)),
         fallback_requests=Count("id", filter=Q(status=_Status.FALLBACK)),
+        deferred_requests=Count("id", filter=Q(status=_Status.DEFERRED)),
         prompt_tokens=Coalesce(Sum("tokens_in"), 0),
         completion_tokens=Coalesce(Sum("tokens_out"), 0),
         rate_limit_errors=Coalesce(Sum("rate_limit_errors"), 0),
@@ -48,6 +50,7 @@ def get_metrics(*, since: datetime | None = None) -> dict:
         ),
     )
     stats = cache_stats()
+    redis = redis_outage_stats()
     return {
         "total_requests": totals["total_requests"],
         "successful_requests": totals["successful_requests"],
@@ -66,6 +69,11 @@ def get_metrics(*, since: datetime | None = None) -> dict:
         "cache_size": stats.size,
         "circuit_breaker_open": _circuit_open(),
         "avg_response_time_ms": round(totals["avg_response_time_ms"] or 0.0, 1),
+        "deferred_requests": totals["deferred_requests"],
+        # This process's view (Redis is what would share it): is the shared state in use, and how
+        # many Redis errors the llm layer met and rode out on process memory.
+        "redis_available": redis.available,
+        "redis_errors": redis.errors,
     }
 
 
@@ -80,7 +88,18 @@ def metrics_reset() -> datetime:
 
 def metrics_reset_at() -> datetime | None:
     """When the metrics were last reset (None: never; they count every ledger row)."""
-    return cache.get(_RESET_MARK_KEY)
+    return _reset_mark()
+
+
+def _reset_mark() -> datetime | None:
+    # The mark lives in the cache: while Redis is away the metrics count every row instead of failing.
+    if redis_client() is not None and not redis_available():
+        return None
+    try:
+        return cache.get(_RESET_MARK_KEY)
+    except REDIS_ERRORS as exc:
+        redis_failed(exc, where="reading the metrics reset mark")
+        return None
 
 
 def _circuit_open() -> bool:

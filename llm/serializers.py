@@ -39,6 +39,13 @@ class LLMMetricsSerializer(serializers.Serializer):
     avg_response_time_ms = serializers.FloatField(
         help_text="Mean latency of live calls that reached the provider (retries included); 0 when none."
     )
+    deferred_requests = serializers.IntegerField(
+        help_text="Background calls deferred because the provider was unavailable (nothing applied)."
+    )
+    redis_available = serializers.BooleanField(
+        help_text="This process uses the shared state in Redis (false: Redis is unreachable, it runs on memory)."
+    )
+    redis_errors = serializers.IntegerField(help_text="Redis errors this process met and rode out since it started.")
 
 
 class LLMMetricsResetSerializer(serializers.Serializer):

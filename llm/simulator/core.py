@@ -76,6 +76,8 @@ class Simulator:
         self._rng = random.Random(self.config.seed)
         self._script: deque[Fault] = deque()
         self._stats: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        # Tokens billed for every live answer served (content faults too), as its `usage` says.
+        self._usage: Counter[str] = Counter()
         self._calls: deque[RecordedCall] = deque(maxlen=self.config.max_recorded_calls)
         self._responses: OrderedDict[str, tuple[Prior, dict[str, Any]]] = OrderedDict()
         self.limiter = RateLimiter(self.config.rpm, self.config.tpm, window=self.config.rate_window_s)
@@ -117,17 +119,29 @@ class Simulator:
             return defaultdict(Counter, {name: Counter(counter) for name, counter in self._stats.items()})
 
     @property
+    def usage(self) -> dict[str, int]:
+        """Tokens billed over every live chat/responses answer served (refusals, truncations and
+        invalid JSON included; error responses and hangs bill nothing): ``responses``,
+        ``prompt_tokens``, ``completion_tokens``, ``cached_tokens`` (always 0 here). Batch lines are
+        not counted. What a provider's own usage page would say, for comparing with the ledger."""
+        with self._lock:
+            return {
+                name: self._usage[name] for name in ("responses", "prompt_tokens", "completion_tokens", "cached_tokens")
+            }
+
+    @property
     def calls(self) -> deque[RecordedCall]:
         """Recorded requests, most recent last (bounded by ``max_recorded_calls``)."""
         return self._calls
 
     def reset(self) -> None:
-        """Clear stats, calls, scripted faults and the limiter; reseed the RNG.
+        """Clear stats, usage, calls, scripted faults and the limiter; reseed the RNG.
 
         Files, batches and stored responses are kept (see :meth:`forget_responses`).
         """
         with self._lock:
             self._stats.clear()
+            self._usage.clear()
             self._calls.clear()
             self._script.clear()
             self._rng = random.Random(self.config.seed)
@@ -303,6 +317,10 @@ class Simulator:
         if kind == "responses" and built.body.get("store"):
             self._store(built)
         call.outcome = content_fault.kind
+        with self._lock:
+            self._usage.update(
+                responses=1, prompt_tokens=built.input_tokens, completion_tokens=built.output_tokens, cached_tokens=0
+            )
         return httpx2.Response(200, json=built.body, headers=self.limiter.headers())
 
     def _build(self, kind: str, body: Any, fault: Fault, deployment: str | None) -> Built:

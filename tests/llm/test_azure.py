@@ -15,6 +15,7 @@ from batches.services import batch_cancel, batch_ingest, batch_poll, batch_run_p
 from catalog.products.models import Product, ProductContent
 from catalog.products.services.generation import product_content_batch_create
 from llm.fields import FIELD_DESCRIPTION
+from llm.models import LLMCall
 from llm.providers import provider_config, use_transport
 from llm.runtime import run
 from llm.simulator import Simulator
@@ -248,7 +249,11 @@ def test_product_content_batch_runs_end_to_end_against_azure(azure, seed_002):
     rows = ProductContent.objects.all()
     assert rows.count() == 4
     assert {(row.provider, row.is_fallback) for row in rows} == {("azure", False)}
-    assert set(Product.objects.values_list("processing_status", flat=True)) == {"completed"}
+    assert all(row.llm_call_id for row in rows)
+    ledger = LLMCall.objects.filter(mode=LLMCall.Mode.BATCH)
+    assert set(ledger.values_list("provider", "status")) == {("azure", "succeeded")}
+    assert ledger.count() == 4
+    assert not Product.objects.filter(processing_status__in=["queued", "failed"]).exists()
 
     # And it spoke Azure's dialect on every request
     assert_azure_wire(azure, api_version=seed_002.AZURE_OPENAI_API_VERSION)

@@ -40,7 +40,7 @@ def make_call(*, days_ago: float = 0, **overrides) -> LLMCall:
         "latency_ms": 850,
     }
     values.update(overrides)
-    if values["status"] in (LLMCall.Status.FAILED, LLMCall.Status.FALLBACK):
+    if values["status"] not in (LLMCall.Status.SUCCEEDED, LLMCall.Status.CACHED):  # a reason is required
         values.setdefault("error_class", "timeout")
     call = LLMCall.objects.create(**values)
     if days_ago:

@@ -33,6 +33,9 @@ METRIC_KEYS = {
     "cache_size",
     "circuit_breaker_open",
     "avg_response_time_ms",
+    "deferred_requests",
+    "redis_available",
+    "redis_errors",
 }
 
 

@@ -172,3 +172,18 @@ def test_a_misconfigured_provider_fails_without_a_call(azure_settings):
     assert "AZURE_OPENAI_DEPLOYMENT_NAME" in str(error)
     assert json.loads(out)["called"] is False
     assert not LLMCall.objects.exists()
+
+
+def test_the_loopback_simulator_serves_azure_to_a_real_socket(azure_settings):
+    from llm.simulator import serve
+
+    simulator = Simulator(seed=5, require_api_key=AZURE_KEY, azure_deployments=(DEPLOYMENT,))
+    with serve(simulator) as base_url, use_transport(httpx2.HTTPTransport()):
+        azure_settings.AZURE_OPENAI_ENDPOINT = base_url.removesuffix("/v1")
+        out, error = check()
+    simulator.close()
+
+    assert error is None, out
+    (call,) = simulator.calls
+    assert call.path == f"/openai/deployments/{DEPLOYMENT}/chat/completions"
+    assert call.query["api-version"] == azure_settings.AZURE_OPENAI_API_VERSION

@@ -77,6 +77,9 @@ def test_counts_and_sums_come_from_the_ledger_in_one_query(django_assert_num_que
         "cache_size": 0,
         "circuit_breaker_open": False,
         "avg_response_time_ms": 0.0,
+        "deferred_requests": 0,
+        "redis_available": True,
+        "redis_errors": 0,
     }
 
 

@@ -325,10 +325,13 @@ def test_a_ledger_row_of_its_own_commits_without_waiting_for_the_wal_flush(setti
     assert setting == "on"  # only that statement's transaction committed asynchronously
     assert LLMCall.objects.count() == 1
 
-    with transaction.atomic():  # the caller's transaction keeps its own commit setting
-        sql, setting = _ledger_sql_and_commit_setting()
-        assert sql.startswith("INSERT")
-        assert setting == "on"
+    with transaction.atomic():  # the caller's transaction: the row commits on the ledger's own connection
+        with CaptureQueriesContext(connection) as queries:
+            llm_call_record(record=ledger_record())
+        assert queries.captured_queries == []
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone() == ("on",)  # the caller's transaction keeps its own commit setting
 
     settings.LLM_LEDGER_ASYNC_COMMIT = False
     sql, _ = _ledger_sql_and_commit_setting()

@@ -38,6 +38,12 @@ class Command(BaseCommand):
         parser.add_argument("--hang-seconds", type=float, default=30.0)
         parser.add_argument("--require-api-key", default=None)
         parser.add_argument("--no-responses-api", action="store_true", help="Answer 404 on /responses.")
+        parser.add_argument(
+            "--azure-deployment",
+            action="append",
+            default=None,
+            help="An Azure deployment to serve (repeatable; default: any name). Others answer DeploymentNotFound.",
+        )
         for name in _RATE_OPTIONS:
             parser.add_argument(f"--{name.replace('_', '-')}", type=float, default=0.0, metavar="RATE")
 
@@ -52,6 +58,7 @@ class Command(BaseCommand):
                 hang_seconds=options["hang_seconds"],
                 require_api_key=options["require_api_key"],
                 responses_api=not options["no_responses_api"],
+                azure_deployments=tuple(options["azure_deployment"]) if options["azure_deployment"] else None,
                 **{name: options[name] for name in _RATE_OPTIONS},
             )
         except ValueError as exc:
@@ -61,6 +68,8 @@ class Command(BaseCommand):
             try:
                 with serve(sim, host=options["host"], port=options["port"]) as base_url:
                     self.stdout.write(f"LLM simulator listening on {base_url} (Ctrl-C to stop)")
+                    # Azure clients take the resource root and add /openai/...?api-version=... themselves.
+                    self.stdout.write(f"Azure: AZURE_OPENAI_ENDPOINT={base_url.removesuffix('/v1')}")
                     self.stdout.flush()
                     while not stop.wait(1.0):
                         continue
