@@ -1,7 +1,8 @@
-"""Demo step of the catalog (config.demo runs `<app>.demo`): the products step, then the jobs step."""
+"""Demo step of the catalog (config.demo runs `<app>.demo`): products, data dictionaries, then jobs."""
 
 from __future__ import annotations
 
+from catalog.datasets import demo as datasets_demo
 from catalog.jobs import demo as jobs_demo
 from catalog.products import demo as products_demo
 from config.demo import DemoReport
@@ -9,4 +10,5 @@ from config.demo import DemoReport
 
 def run(*, report: DemoReport) -> None:
     products_demo.run(report=report)
+    datasets_demo.run(report=report)
     jobs_demo.run(report=report)  # keep last

@@ -4,7 +4,9 @@ Code inside catalog imports from the sub-package (`catalog.products.models`, `ca
 other apps may import from here.
 """
 
+from catalog.datasets.models import DataDictionary, DataDictionaryEntry
 from catalog.jobs.models import JobFeed, JobListing
+from catalog.leads.models import Lead, LeadStageChange, Offering
 from catalog.products.models import CONTENT_SECTIONS, LOCALE_CHOICES, LOCALES, Brand, Category, Product, ProductContent
 
 __all__ = [
@@ -13,8 +15,13 @@ __all__ = [
     "LOCALE_CHOICES",
     "Brand",
     "Category",
+    "DataDictionary",
+    "DataDictionaryEntry",
     "JobFeed",
     "JobListing",
+    "Lead",
+    "LeadStageChange",
+    "Offering",
     "Product",
     "ProductContent",
 ]

@@ -7,9 +7,10 @@ them takes over once a stopped or dead holder's lease expires (BEAT_LEASE_TTL_S,
 
 The schedules stay in django-celery-beat's tables (admin-managed, synced from code by
 `setup_periodic_tasks`), which is why this wraps the DatabaseScheduler rather than replacing it
-with celery-redbeat (whose schedule lives in Redis). A beat that takes over re-reads the tables, so
-it starts from the last run times its predecessor saved; a run the predecessor sent but did not
-save yet is sent again, and `config.periodic.periodic_once` turns that second run into a no-op.
+with celery-redbeat (whose schedule lives in Redis). The leader saves an entry's last run time
+right after sending it, and a beat that takes over re-reads the tables, so it starts from what its
+predecessor really sent; a run sent in the instant before a crash, and sent again, is turned into a
+no-op by `config.periodic.periodic_once`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class LeasedDatabaseScheduler(DatabaseScheduler):
         self.is_leader = False
         self._lease_renewed_at = 0.0  # time.monotonic() of the last successful take or renewal
         super().__init__(*args, **kwargs)
+        # Save each entry's last run time right after sending it (one UPDATE per send), not every
+        # 3 minutes: a beat that takes over then starts from what was really sent.
+        self.sync_every_tasks = 1
 
     @property
     def lease_ttl_s(self) -> float:
@@ -65,6 +69,19 @@ class LeasedDatabaseScheduler(DatabaseScheduler):
                 self.is_leader = False
                 logger.info("beat %s: released the scheduler lease", self.lease_holder)
 
+    def _reload_schedule(self) -> None:
+        """Start from the run times the previous holder saved, not from what this process read at
+        start-up while it was idle.
+
+        The change stamp is noted first, so the tick that follows does not detect a "change" while
+        it builds its heap: DatabaseScheduler would then rebuild the heap once more from entries
+        that do not know what was just sent, and send a due task twice.
+        """
+        self.schedule_changed()
+        self._initial_read = True
+        self._heap = None
+        self.schedule  # noqa: B018 - the property re-reads the tables
+
     def _hold_lease(self) -> bool:
         """Take or renew the lease when due; False (idle) when another beat holds it or the
         database cannot say (a beat that cannot prove it leads must not send)."""
@@ -81,10 +98,7 @@ class LeasedDatabaseScheduler(DatabaseScheduler):
             self._lease_renewed_at = now
             if not self.is_leader:
                 logger.info("beat %s: took the scheduler lease; sending periodic tasks", self.lease_holder)
-                # Start from the run times the previous holder saved, not from what this process
-                # read at start-up while it was idle.
-                self._initial_read = True
-                self._heap = None
+                self._reload_schedule()
         elif self.is_leader:
             logger.warning("beat %s: lost the scheduler lease; idle while another beat sends", self.lease_holder)
         self.is_leader = held

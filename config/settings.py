@@ -254,6 +254,26 @@ EMAIL_TRACKING_MAX_AGE_DAYS = env.int("EMAIL_TRACKING_MAX_AGE_DAYS", default=365
 # Unsent digests younger than this are emailed by `emails.digest_emails_send_due`; older ones never are.
 DIGEST_EMAIL_MAX_AGE_HOURS = env.int("DIGEST_EMAIL_MAX_AGE_HOURS", default=24)
 
+# --- sales leads (catalog/leads: job postings as leads for the services we sell) ------------------
+# Qualification: a score at or above this is "qualified" for the rule-based fallback (models give a verdict).
+LEADS_QUALIFY_MIN_SCORE = env.int("LEADS_QUALIFY_MIN_SCORE", default=60)
+# The daily funnel: conversational analysis + outreach draft for at most this many top leads a day.
+LEADS_TOP_N = env.int("LEADS_TOP_N", default=20)
+# At most this many new postings become leads (and get qualified) per funnel run.
+LEADS_FUNNEL_MAX_NEW = env.int("LEADS_FUNNEL_MAX_NEW", default=5000)
+# A lead whose task runs failed for good this many times is left out of the funnel.
+LEADS_MAX_FAILURES = env.int("LEADS_MAX_FAILURES", default=3)
+
+# --- data dictionaries (catalog/datasets: seed 001's field descriptions for any dataset) -----------
+# Uploads larger than MAX_BYTES are refused (413); at most MAX_ROWS records are read and MAX_FIELDS
+# fields described per dictionary; SAMPLE_VALUES distinct values per field go to the model. A run of
+# more than INLINE_MAX_FIELDS fields is queued for a worker when there is a broker (202 + progress).
+DATA_DICTIONARY_MAX_BYTES = env.int("DATA_DICTIONARY_MAX_BYTES", default=20 * 1024 * 1024)
+DATA_DICTIONARY_MAX_ROWS = env.int("DATA_DICTIONARY_MAX_ROWS", default=10_000)
+DATA_DICTIONARY_MAX_FIELDS = env.int("DATA_DICTIONARY_MAX_FIELDS", default=2_000)
+DATA_DICTIONARY_SAMPLE_VALUES = env.int("DATA_DICTIONARY_SAMPLE_VALUES", default=5)
+DATA_DICTIONARY_INLINE_MAX_FIELDS = env.int("DATA_DICTIONARY_INLINE_MAX_FIELDS", default=100)
+
 # --- provider batches -----------------------------------------------------------------------------
 # BATCH_MAX_RESUBMITS        automatic resubmissions of an item that can clear (expired, 5xx, ...)
 # BATCH_POLL_MIN_INTERVAL_S  a batch is polled at most once per this many seconds

@@ -18,6 +18,8 @@ api_v1 = [
     path("", include("config.api.urls")),
     path("", include("catalog.products.urls")),
     path("", include("catalog.jobs.urls")),
+    path("", include("catalog.leads.urls")),
+    path("", include("catalog.datasets.urls")),
     path("", include("batches.urls")),
     path("", include("profiles.urls")),
     path("llm/", include("llm.urls")),

@@ -1,27 +1,21 @@
-"""Staff/service endpoints over the llm layer: live metrics and their reset, the answer cache, the
-cost report, and seed 001's field description as a request with a person waiting."""
+"""Staff/service endpoints over the llm layer: live metrics and their reset, the answer cache and
+the cost report (seed 001's operations from outside Python)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.permissions import IsStaffOrServiceKey
 from llm.cache import cache_clear
-from llm.fields import FIELD_DESCRIPTION, FieldInput
 from llm.metrics import get_metrics, metrics_reset
-from llm.requests import fallback_allowed, run_for_request
 from llm.selectors import llm_cost_report
 from llm.serializers import (
-    FallbackQuerySerializer,
-    FieldDescribeRequestSerializer,
-    FieldDescriptionSerializer,
     LLMCacheClearRequestSerializer,
     LLMCacheClearSerializer,
     LLMCostQuerySerializer,
@@ -38,13 +32,6 @@ AUTH_ERRORS = {
     403: OpenApiResponse(LLMErrorSerializer, description="Authenticated, but neither staff nor a service API key."),
 }
 BAD_REQUEST = {400: OpenApiResponse(LLMErrorSerializer, description="Invalid parameters (`validation_error`).")}
-RETRY_AFTER = OpenApiParameter(
-    "Retry-After",
-    OpenApiTypes.INT,
-    OpenApiParameter.HEADER,
-    response=[429, 503],
-    description="Seconds to wait before trying again (always on 429; on 503 when known).",
-)
 
 
 class LLMMetricsApi(APIView):
@@ -111,55 +98,3 @@ class LLMCostsApi(APIView):
         params.is_valid(raise_exception=True)
         report = llm_cost_report(since=timezone.now() - timedelta(days=params.validated_data["days"]))
         return Response(LLMCostReportSerializer(report).data)
-
-
-class FieldDescribeApi(APIView):
-    permission_classes = [IsStaffOrServiceKey]
-
-    @extend_schema(
-        operation_id="llm_field_describe",
-        tags=TAGS,
-        summary="Describe one data field now (seed 001): a business name and a one-sentence description.",
-        description=(
-            "When the provider fails, the answer is the flagged rule-based description (`is_fallback`), unless "
-            "`fallback=false` (query parameter or body field; default: the LLM_FALLBACK_FOR_REQUESTS setting): "
-            "then a rate limit that outlasts the retries answers 429 with Retry-After, an outage or open circuit "
-            "breaker 503, and an unusable model answer 502."
-        ),
-        parameters=[FallbackQuerySerializer, RETRY_AFTER],
-        request=FieldDescribeRequestSerializer,
-        responses={
-            200: FieldDescriptionSerializer,
-            **BAD_REQUEST,
-            **AUTH_ERRORS,
-            429: OpenApiResponse(LLMErrorSerializer, description="The provider's rate limit (`llm_rate_limited`)."),
-            502: OpenApiResponse(LLMErrorSerializer, description="No usable model answer (`llm_bad_answer`)."),
-            503: OpenApiResponse(LLMErrorSerializer, description="Provider down or breaker open (`llm_unavailable`)."),
-        },
-    )
-    def post(self, request: Request) -> Response:
-        query = FallbackQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        body = FieldDescribeRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        requested = query.validated_data["fallback"]
-        if requested is None:
-            requested = body.validated_data["fallback"]
-        field_input = FieldInput(**body.field_input())
-        result = run_for_request(
-            FIELD_DESCRIPTION,
-            field_input,
-            allow_fallback=fallback_allowed(requested=requested),
-            user_id=request.user.pk if request.user.is_authenticated else None,
-        )
-        answer = {
-            "field_path": field_input.field_path,
-            "business_name": result.output.business_name,
-            "description": result.output.description,
-            "is_fallback": result.is_fallback,
-            "fallback_reason": result.provenance.fallback_reason,
-            "provider": result.provenance.provider,
-            "model": result.provenance.model,
-            "cached": result.cached,
-        }
-        return Response(FieldDescriptionSerializer(answer).data)

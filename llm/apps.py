@@ -10,4 +10,3 @@ class LlmConfig(AppConfig):
         # Each app declares its tasks in `<app>/llm.py`; importing registers them by name,
         # which the batches app needs to find a task again at ingest time.
         autodiscover_modules("llm")
-        from llm import fields  # noqa: F401 - the layer's own task

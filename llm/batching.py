@@ -32,7 +32,7 @@ from openai.lib._parsing._completions import type_to_response_format_param
 from pydantic import BaseModel
 
 from config.errors import ServiceUnavailableError
-from llm.errors import ErrorKind, classify, redact
+from llm.errors import ErrorKind, Usage, classify, redact, usage_from_body
 from llm.ledger import CallRecord, llm_call_build
 from llm.models import LLMCall
 from llm.providers import ProviderConfig, get_client
@@ -160,7 +160,8 @@ class LineOutcome:
     tokens_in: int = 0
     tokens_out: int = 0
     request_id: str = ""
-    summary: str = ""  # the start of the output's JSON, for listings
+    summary: str = ""
+    tokens_cached: int = 0  # the start of the output's JSON, for listings
 
     @property
     def ok(self) -> bool:
@@ -213,10 +214,11 @@ def interpret_result(task: LLMTask, task_input: BaseModel, line: ResultLine) -> 
         message = f"HTTP {status}: {_message_of(line.body or line.error)}"
         return LineOutcome(None, kind, message, retryable=retryable, request_id=line.request_id)
 
-    usage = line.body.get("usage") if isinstance(line.body.get("usage"), dict) else {}
+    usage = usage_from_body(line.body) or Usage()
     tokens = {
-        "tokens_in": int(usage.get("prompt_tokens") or 0),
-        "tokens_out": int(usage.get("completion_tokens") or 0),
+        "tokens_in": usage.tokens_in,
+        "tokens_cached": usage.tokens_cached,
+        "tokens_out": usage.tokens_out,
         "request_id": line.request_id,
     }
     choices = line.body.get("choices")
@@ -274,6 +276,7 @@ def batch_call_build(
         status=status,
         attempts=0 if is_fallback else 1,
         tokens_in=outcome.tokens_in,
+        tokens_cached=outcome.tokens_cached,
         tokens_out=outcome.tokens_out,
         error_class=str(ErrorKind.OFFLINE) if is_fallback and outcome.ok else outcome.error_class,
         error_message="No LLM provider is configured." if is_fallback and outcome.ok else outcome.error_message,

@@ -1,7 +1,8 @@
 """The llm layer benchmark: bulk throughput under limits and faults, and the layer's own overhead.
 
-Runs a small structured task (field descriptions) through `run_many` against the configured
-provider, or against an in-process simulator, and reports figures from the ledger.
+Runs a small structured task of its own (a label and a sentence for a data field, the size of a
+data dictionary call) through `run_many` against the configured provider, or against an in-process
+simulator, and reports figures from the ledger.
 """
 
 from __future__ import annotations
@@ -21,12 +22,58 @@ import openai
 from django.db.models import Count, Q, Sum
 from django.test import override_settings
 from django.utils import timezone
+from pydantic import BaseModel, Field
 
-from llm.fields import FIELD_DESCRIPTION, FieldDescription, FieldInput
 from llm.models import LLMCall
 from llm.providers import ProviderConfig, clients_reset, provider_config, use_transport
 from llm.runtime import run, run_many
-from llm.task import LLMTask, Provenance
+from llm.task import LLMTask, Message, Provenance
+
+
+class FieldInput(BaseModel):
+    field_path: str = Field(max_length=300)
+    field_name: str = Field(max_length=120)
+    data_type: str = Field(max_length=40)
+    semantic_type: str | None = None
+    sample_values: list[str] = Field(default_factory=list, max_length=10)
+
+
+class FieldDescription(BaseModel):
+    business_name: str = Field(description="A short human name for the field, Title Case, at most 60 characters.")
+    description: str = Field(description="One sentence saying what the field holds, at most 300 characters.")
+
+
+def _messages(field: FieldInput) -> list[Message]:
+    samples = ", ".join(repr(v[:80]) for v in field.sample_values[:5]) or "none"
+    return [
+        {"role": "system", "content": "You write data dictionary entries. Be factual and concise."},
+        {
+            "role": "user",
+            "content": (
+                f"Field path: {field.field_path}\nField name: {field.field_name}\nData type: {field.data_type}\n"
+                f"Semantic type: {field.semantic_type or 'unknown'}\nSample values: {samples}\n"
+                "Give a business name and a one-sentence description."
+            ),
+        },
+    ]
+
+
+def _fallback(field: FieldInput) -> FieldDescription:
+    name = field.field_name.replace("_", " ").title()[:60]
+    return FieldDescription(business_name=name, description=f"{name}, stored as {field.data_type}.")
+
+
+# The layer's own benchmark task (llm owns no domain task); not registered: nothing batches it.
+BENCHMARK_TASK: LLMTask = LLMTask(
+    name="llm_benchmark",
+    version=1,
+    input_model=FieldInput,
+    output_model=FieldDescription,
+    build_messages=_messages,
+    fallback=_fallback,
+    max_output_tokens=200,
+    description="Benchmark: a label and a sentence for a data field.",
+)
 
 
 def _inputs(count: int, nonce: str) -> list[FieldInput]:
@@ -84,7 +131,7 @@ def bulk_run(*, requests: int, concurrency: int) -> dict[str, Any]:
         with lock:
             applied[task_input.field_path] += 1
 
-    task: LLMTask = dataclasses.replace(FIELD_DESCRIPTION, name="benchmark_field_description", apply=count_apply)
+    task: LLMTask = dataclasses.replace(BENCHMARK_TASK, name="benchmark_field_description", apply=count_apply)
     nonce = uuid.uuid4().hex[:8]
     since = timezone.now()
     started_at = time.monotonic()
@@ -145,13 +192,13 @@ def overhead(*, samples: int = 200) -> dict[str, float]:
         def raw_call() -> None:
             raw_client.chat.completions.parse(
                 model=config.wire_model,
-                messages=FIELD_DESCRIPTION.build_messages(next(raw_iter)),
+                messages=BENCHMARK_TASK.build_messages(next(raw_iter)),
                 response_format=FieldDescription,
-                max_completion_tokens=FIELD_DESCRIPTION.max_output_tokens,
+                max_completion_tokens=BENCHMARK_TASK.max_output_tokens,
             )
 
         def layer_call() -> None:
-            run(FIELD_DESCRIPTION, next(layer_iter), apply=False)
+            run(BENCHMARK_TASK, next(layer_iter), apply=False)
 
         # Warm both paths (connection pools, imports, first queries) before timing.
         for warm in (raw_call, layer_call):
@@ -165,7 +212,7 @@ def overhead(*, samples: int = 200) -> dict[str, float]:
             layer_ms.append(layer_sample)
             diffs.append(layer_sample - raw_sample)
         hit_input = layer_inputs[1]
-        cache_hit_ms = _timed(lambda: run(FIELD_DESCRIPTION, hit_input, apply=False), samples)
+        cache_hit_ms = _timed(lambda: run(BENCHMARK_TASK, hit_input, apply=False), samples)
         raw_client.close()
     return {
         "raw_sdk_ms_per_call": round(statistics.median(raw_ms), 3),

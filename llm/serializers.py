@@ -1,10 +1,14 @@
-"""Input and output shapes for the llm API (metrics, resets, cache, costs, field descriptions); also
-used by `llm_costs --json` and `llm_metrics --json`."""
+"""Input and output shapes for the llm API (metrics, resets, cache, costs); also used by
+`llm_costs --json` and `llm_metrics --json`. `FallbackQuerySerializer`, `PROVIDER_ERROR_RESPONSES`
+and `RETRY_AFTER_HEADER` document any app's LLM-backed endpoint (see `llm.requests`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from llm.task import registered_tasks
@@ -84,6 +88,25 @@ class LLMErrorSerializer(serializers.Serializer):
     error = LLMErrorBodySerializer()
 
 
+# For an endpoint that answers with model output through `llm.requests.run_for_request`:
+#   extend_schema(parameters=[FallbackQuerySerializer, RETRY_AFTER_HEADER],
+#                 responses={200: ..., **PROVIDER_ERROR_RESPONSES})
+PROVIDER_ERROR_RESPONSES = {
+    429: OpenApiResponse(LLMErrorSerializer, description="fallback=false: provider rate limit (`llm_rate_limited`)."),
+    502: OpenApiResponse(LLMErrorSerializer, description="fallback=false: no usable model answer (`llm_bad_answer`)."),
+    503: OpenApiResponse(
+        LLMErrorSerializer, description="fallback=false: provider down or breaker open (`llm_unavailable`)."
+    ),
+}
+RETRY_AFTER_HEADER = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=[429, 503],
+    description="Seconds to wait before trying again (always on 429; on 503 when known).",
+)
+
+
 class FallbackQuerySerializer(serializers.Serializer):
     # allow_null + default None: a query string without `fallback` must not read as false.
     fallback = serializers.BooleanField(
@@ -95,33 +118,15 @@ class FallbackQuerySerializer(serializers.Serializer):
     )
 
 
-class FieldDescribeRequestSerializer(serializers.Serializer):
-    field_path = serializers.CharField(max_length=300, help_text="e.g. customer.contact.email")
-    field_name = serializers.CharField(max_length=120)
-    data_type = serializers.CharField(max_length=40)
-    semantic_type = serializers.CharField(max_length=40, required=False, allow_null=True, default=None)
-    sample_values = serializers.ListField(
-        child=serializers.CharField(max_length=500, allow_blank=True), max_length=10, required=False, default=list
-    )
-    fallback = serializers.BooleanField(
-        required=False, allow_null=True, default=None, help_text="As the `fallback` query parameter."
-    )
-
-    def field_input(self) -> dict[str, Any]:
-        data = dict(self.validated_data)
-        data.pop("fallback", None)
-        return data
-
-
-class FieldDescriptionSerializer(serializers.Serializer):
-    field_path = serializers.CharField()
-    business_name = serializers.CharField()
-    description = serializers.CharField()
-    is_fallback = serializers.BooleanField(help_text="True: the rule-based description, not the model's.")
-    fallback_reason = serializers.CharField(help_text="Why the fallback answered ('' for the model's answer).")
-    provider = serializers.CharField()
-    model = serializers.CharField()
-    cached = serializers.BooleanField()
+def fallback_requested(*, query_params: Mapping[str, Any], data: Any) -> bool | None:
+    """The request's own `fallback` choice: the query parameter, else a body field; None when it made
+    none. A value that is not a boolean raises DRF's ValidationError (a 400 in the error shape)."""
+    for source in (query_params, data if isinstance(data, Mapping) else {}):
+        if "fallback" in source:
+            params = FallbackQuerySerializer(data={"fallback": source["fallback"]})
+            params.is_valid(raise_exception=True)
+            return params.validated_data["fallback"]
+    return None
 
 
 class LLMCostQuerySerializer(serializers.Serializer):

@@ -52,6 +52,8 @@ class LLMTask(Generic[InT, OutT]):
     fail: Callable[[InT, str], None] | None = None
     # ("app_label.model", pk) of the object an input is for: recorded on its ledger row.
     subject: Callable[[InT], tuple[str, Any] | None] | None = None
+    # What the domain stored for each input (JSON, None where nothing): shown per item by batch results.
+    stored_outputs: Callable[[Sequence[InT]], list[dict[str, Any] | None]] | None = None
     max_output_tokens: int = 2000
     temperature: float | None = 0.2
     description: str = ""

@@ -9,5 +9,4 @@ urlpatterns = [
     path("metrics/reset", apis.LLMMetricsResetApi.as_view(), name="metrics-reset"),
     path("cache/clear", apis.LLMCacheClearApi.as_view(), name="cache-clear"),
     path("costs", apis.LLMCostsApi.as_view(), name="costs"),
-    path("fields/describe", apis.FieldDescribeApi.as_view(), name="fields-describe"),
 ]

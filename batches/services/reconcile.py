@@ -84,7 +84,7 @@ def batches_reconcile(*, now: datetime | None = None) -> ReconcileReport:
         if _act(report, batch, lambda b: batch_submit(batch=b)):
             report.resumed.append(batch.batch_id)
 
-    for batch in _missing_jobs(cutoff)[:RECONCILE_LIMIT]:
+    for batch in _missing_jobs(cutoff):
         # The claim: only the reconciler whose conditional UPDATE still sees the status it read
         # sends the batch again; `submitting` then lets batch_submit create the missing jobs.
         claimed = Batch.objects.filter(NEVER_SENT, pk=batch.pk, status=batch.status).update(
@@ -122,7 +122,7 @@ def _missing_jobs(cutoff: datetime) -> list[Batch]:
     """Active batches of which some part can never reach the provider (or the offline answerer) by polling."""
     active = [status for status in ACTIVE if status != Batch.Status.CANCELLING]  # cancel ends unsent parts
     stale = Batch.objects.filter(NEVER_SENT, status__in=active, submitted_at__lte=cutoff)
-    return list(stale.distinct().order_by("pk"))
+    return list(stale.distinct().order_by("pk")[:RECONCILE_LIMIT])
 
 
 def _act(report: ReconcileReport, batch: Batch, action: Callable[[Batch], object]) -> bool:

@@ -1,15 +1,17 @@
-"""Product API (any signed-in user) and the product-facing batch endpoints of seed 002 (staff or service key)."""
+"""Product API (any signed-in user) and the product-facing batch endpoints of seed 002 (staff or service key);
+`batch/create` also makes lead-task batches (seed 003) through the catalog-level `catalog_batch_create`."""
 
 from __future__ import annotations
 
 import django_filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.leads.serializers import LeadBatchCreatedSerializer, LeadBatchCreateSerializer
 from catalog.products.models import Product
 from catalog.products.selectors import product_get, products_list, products_status_report
 from catalog.products.serializers import (
@@ -20,8 +22,10 @@ from catalog.products.serializers import (
     ProductListSerializer,
     ProductStatusReportSerializer,
 )
-from catalog.products.services.generation import MAX_BATCH_ITEMS, product_content_batch_create
+from catalog.products.services.generation import product_content_batch_create
+from catalog.services import BATCH_TASK_TYPES, PRODUCT_CONTENT, catalog_batch_create
 from config.api.permissions import IsStaffOrServiceKey
+from config.errors import DomainError
 
 TEST_BATCH_LOCALES = ("en-US",)
 
@@ -83,30 +87,82 @@ def _created(batch, *, locales: list[str]) -> Response:  # noqa: ANN001 - batche
     return Response(ProductBatchCreatedSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
+def _task_type(request: Request) -> str:
+    """`task_type` from the query string or the JSON body; product content when absent."""
+    body = request.data if isinstance(request.data, dict) else {}
+    task_type = request.query_params.get("task_type") or body.get("task_type") or PRODUCT_CONTENT
+    if task_type not in BATCH_TASK_TYPES:
+        raise DomainError(
+            f"Unknown task_type {task_type!r}; one of {', '.join(BATCH_TASK_TYPES)}.", code="invalid_task_type"
+        )
+    return task_type
+
+
 class ProductBatchCreateApi(APIView):
     permission_classes = [IsStaffOrServiceKey]
 
     @extend_schema(
         operation_id="batch_create_products",
         tags=["batches"],
-        summary="Create a content batch: N products per category × locales (submit it next).",
-        parameters=[ProductBatchCreateQuerySerializer],
-        request=None,
-        responses={201: ProductBatchCreatedSerializer},
+        summary="Create a batch (submit it next): product content, N products per category × locales "
+        "(query parameters), or a lead task (task_type qualify, analyze, extract_pain_points or parse) for "
+        "job_ids or the leads a filter selects (query parameters or a JSON body).",
+        parameters=[
+            ProductBatchCreateQuerySerializer,
+            OpenApiParameter(
+                "task_type", str, enum=list(BATCH_TASK_TYPES), description="Default product_content.", required=False
+            ),
+        ],
+        request=LeadBatchCreateSerializer,
+        responses={
+            201: PolymorphicProxySerializer(
+                component_name="BatchCreated",
+                serializers=[ProductBatchCreatedSerializer, LeadBatchCreatedSerializer],
+                resource_type_field_name=None,
+            ),
+            400: OpenApiResponse(description="Invalid input, or nothing to process."),
+        },
     )
     def post(self, request: Request) -> Response:
+        task_type = _task_type(request)
+        if task_type != PRODUCT_CONTENT:
+            return _lead_batch_create(request, task_type=task_type)
         params = ProductBatchCreateQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
         locales = data["locales"]
-        batch = product_content_batch_create(
+        batch = catalog_batch_create(
+            task_type=PRODUCT_CONTENT,
             category_limit=data["category_limit"],
             locales=locales,
             include_completed=data["include_completed"],
             created_by=request.user,
-            max_items=MAX_BATCH_ITEMS,
         )
         return _created(batch, locales=locales)
+
+
+def _lead_batch_create(request: Request, *, task_type: str) -> Response:
+    body = request.data if isinstance(request.data, dict) else {}
+    data = request.query_params.copy()
+    for key, value in body.items():
+        if isinstance(value, list):
+            data.setlist(key, [str(item) for item in value])
+        else:
+            data[key] = value
+    data["task_type"] = task_type
+    params = LeadBatchCreateSerializer(data=data)
+    params.is_valid(raise_exception=True)
+    batch = catalog_batch_create(created_by=request.user, **params.validated_data)
+    created = {
+        "batch_id": batch.batch_id,
+        "name": batch.name,
+        "status": batch.status,
+        "task_name": batch.task_name,
+        "task_type": task_type,
+        "item_count": batch.item_count,
+        "lead_count": batch.item_count,
+    }
+    return Response(LeadBatchCreatedSerializer(created).data, status=status.HTTP_201_CREATED)
 
 
 class ProductBatchCreateTestApi(APIView):

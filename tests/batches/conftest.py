@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 
 from batches.models import Batch, BatchItem
 from batches.services import ItemSpec, batch_create
-from llm.fields import FIELD_DESCRIPTION, FieldDescription, FieldInput
+from catalog.datasets.llm import FIELD_DESCRIPTION, FieldDescription, FieldInput
 from llm.task import Provenance, register
 
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from catalog.datasets.llm import FIELD_DESCRIPTION, FieldDescription
 from llm.batching import (
     CORRUPT_LINE,
     EXPIRED,
@@ -17,7 +18,6 @@ from llm.batching import (
     interpret_result,
     read_result_line,
 )
-from llm.fields import FIELD_DESCRIPTION, FieldDescription
 from llm.models import LLMCall
 from llm.providers import ProviderConfig, provider_config
 from llm.runtime import run

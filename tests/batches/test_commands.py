@@ -1,13 +1,13 @@
-"""`batch_status` and the batches demo step."""
+"""`batch_status` and the demo's offline batch (field descriptions, in the data dictionaries' demo step)."""
 
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from batches.demo import run as demo_run
 from batches.models import Batch
 from batches.services import batch_run_pipeline
+from catalog.datasets.demo import run_batch as demo_run
 from config.demo import DemoReport
 
 pytestmark = pytest.mark.django_db

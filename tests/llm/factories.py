@@ -1,6 +1,6 @@
 import uuid
 
-from llm.fields import FieldInput
+from catalog.datasets.llm import FieldInput
 from llm.limits import RateGovernor
 
 

@@ -14,13 +14,12 @@ from batches.models import Batch, BatchItem, BatchPart
 from batches.services import batch_cancel, batch_ingest, batch_poll, batch_run_pipeline, batch_submit
 from catalog.products.models import Product, ProductContent
 from catalog.products.services.generation import product_content_batch_create
-from llm.fields import FIELD_DESCRIPTION
 from llm.models import LLMCall
 from llm.providers import provider_config, use_transport
 from llm.runtime import run
 from llm.simulator import Simulator
 from tests.catalog.products_helpers import ProductFactory
-from tests.llm.factories import field_input
+from tests.llm.tasks import ECHO, echo_input
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +124,7 @@ def test_azure_without_a_deployment_is_a_configuration_error(seed_002):
 
 
 def test_a_live_call_goes_to_the_deployment_path_with_api_version_and_api_key(azure, seed_002):
-    result = run(FIELD_DESCRIPTION, field_input(1))
+    result = run(ECHO, echo_input(1))
 
     assert not result.is_fallback
     assert result.provenance.provider == "azure"

@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from llm.fields import FIELD_DESCRIPTION
+from catalog.datasets.llm import FIELD_DESCRIPTION
 from llm.providers import provider_config, use_transport
 from llm.runtime import run
 from llm.simulator import Simulator

@@ -20,14 +20,13 @@ from django.core.cache import cache
 
 from llm.breaker import get_breaker
 from llm.cache import cache_stats
-from llm.fields import FIELD_DESCRIPTION
 from llm.limits import get_governor
 from llm.metrics import get_metrics
 from llm.models import LLMCall
 from llm.providers import provider_config, use_transport
 from llm.redis import redis_available, redis_client, redis_outage_stats, reset_shared_state_for_tests
 from llm.runtime import run, run_many
-from tests.llm.factories import field_input
+from tests.llm.tasks import ECHO, echo_input
 
 pytestmark = pytest.mark.django_db
 
@@ -114,25 +113,27 @@ def _unreachable_warnings(caplog) -> list[logging.LogRecord]:
 def test_calls_complete_with_model_answers_while_redis_is_down_and_shared_state_returns(sim, own_redis, caplog):
     # Given a warmed-up layer on Redis
     caplog.set_level(logging.INFO, logger="contentops.llm")
-    assert run(FIELD_DESCRIPTION, field_input(0), apply=False).status == LLMCall.Status.SUCCEEDED
+    assert run(ECHO, echo_input(0), apply=False).status == LLMCall.Status.SUCCEEDED
     assert cache_stats().size == 1
 
     # When Redis goes away
     own_redis.stop()
-    one = run(FIELD_DESCRIPTION, field_input(1), apply=False)
-    again = run(FIELD_DESCRIPTION, field_input(1), apply=False)  # no cache to hit: asks the model again
-    outcomes = run_many(FIELD_DESCRIPTION, [field_input(i) for i in range(2, 10)], apply=False, concurrency=4)
+    one = run(ECHO, echo_input(1), apply=False)
+    again = run(ECHO, echo_input(1), apply=False)  # no cache to hit: asks the model again
+    outcomes = run_many(ECHO, [echo_input(i) for i in range(2, 10)], apply=False, concurrency=4)
 
     # Then every call got the model's answer, none a fallback, and nothing was lost
     assert [one.status, again.status] == [LLMCall.Status.SUCCEEDED, LLMCall.Status.SUCCEEDED]
-    assert not one.is_fallback and one.provenance.model == "gpt-4o-mini"
+    assert not one.is_fallback
+    assert one.provenance.model == "gpt-4o-mini"
     assert all(o.ok and not o.result.is_fallback for o in outcomes), [o.error for o in outcomes]
     assert LLMCall.objects.filter(status=LLMCall.Status.SUCCEEDED).count() == 11
     assert sum(sim.stats["chat.completions"].values()) == 11
     # a warning, once, not one per call; and counted, in the metrics too
     assert len(_unreachable_warnings(caplog)) == 1
     stats = redis_outage_stats()
-    assert not stats.available and stats.errors >= 1
+    assert not stats.available
+    assert stats.errors >= 1
     metrics = get_metrics()
     assert (metrics["redis_available"], metrics["redis_errors"]) == (False, stats.errors)
     # the shared primitives run on process memory meanwhile
@@ -142,11 +143,12 @@ def test_calls_complete_with_model_answers_while_redis_is_down_and_shared_state_
     # When Redis is back, after the re-check interval
     own_redis.start()
     time.sleep(0.3)
-    first = run(FIELD_DESCRIPTION, field_input(20), apply=False)
-    second = run(FIELD_DESCRIPTION, field_input(20), apply=False)
+    first = run(ECHO, echo_input(20), apply=False)
+    second = run(ECHO, echo_input(20), apply=False)
 
     # Then the shared state is used again: the answer was cached in Redis and read back from it
-    assert redis_available() and redis_outage_stats().available
+    assert redis_available()
+    assert redis_outage_stats().available
     assert (first.status, second.status) == (LLMCall.Status.SUCCEEDED, LLMCall.Status.CACHED)
     assert cache_stats().hits == 1
     assert (get_breaker(name).backend, get_governor(name).backend) == ("redis", "redis")
@@ -156,7 +158,7 @@ def test_calls_complete_with_model_answers_while_redis_is_down_and_shared_state_
 def test_redis_is_looked_at_again_at_most_every_few_seconds(sim, own_redis, settings, monkeypatch):
     own_redis.stop()
     settings.LLM_REDIS_RETRY_SECONDS = 60
-    run(FIELD_DESCRIPTION, field_input(0), apply=False)
+    run(ECHO, echo_input(0), apply=False)
     assert not redis_available()
     tried: list[str] = []
     original = redis.Redis.execute_command
@@ -167,7 +169,7 @@ def test_redis_is_looked_at_again_at_most_every_few_seconds(sim, own_redis, sett
 
     monkeypatch.setattr(redis.Redis, "execute_command", counting)
 
-    results = [run(FIELD_DESCRIPTION, field_input(i), apply=False) for i in range(1, 6)]
+    results = [run(ECHO, echo_input(i), apply=False) for i in range(1, 6)]
 
     assert all(r.status == LLMCall.Status.SUCCEEDED for r in results)
     assert tried == []  # within the re-check interval nobody waits on a Redis that is not there
@@ -177,8 +179,8 @@ def test_the_breaker_falls_back_to_process_memory_while_redis_is_down(sim, own_r
     own_redis.stop()
     sim.script("insufficient_quota")
 
-    refused = run(FIELD_DESCRIPTION, field_input(0), apply=False)
-    after = run(FIELD_DESCRIPTION, field_input(1), apply=False)
+    refused = run(ECHO, echo_input(0), apply=False)
+    after = run(ECHO, echo_input(1), apply=False)
 
     # the quota error opened the (process-memory) circuit: the next call never reached the provider
     assert (refused.is_fallback, refused.error.kind) == (True, "insufficient_quota")
@@ -218,9 +220,9 @@ def test_limits_take_a_conservative_per_process_share_while_redis_is_down(own_re
 
     try:
         with use_transport(httpx2.MockTransport(handle)):
-            run(FIELD_DESCRIPTION, field_input(0), apply=False)  # the provider is known to answer
+            run(ECHO, echo_input(0), apply=False)  # the provider is known to answer
             own_redis.stop()
-            outcomes = run_many(FIELD_DESCRIPTION, [field_input(i) for i in range(1, 13)], apply=False, concurrency=8)
+            outcomes = run_many(ECHO, [echo_input(i) for i in range(1, 13)], apply=False, concurrency=8)
             limits = get_governor(provider_config().name).effective_limits()
     finally:
         simulator.close()

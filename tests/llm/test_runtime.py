@@ -13,11 +13,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pydantic import BaseModel
 
+from catalog.datasets.llm import FIELD_DESCRIPTION, FieldDescription
 from llm import resilience
 from llm.breaker import get_breaker
 from llm.cache import cache_get
 from llm.errors import LLMRequestError
-from llm.fields import FIELD_DESCRIPTION, FieldDescription
 from llm.ledger import CallRecord, llm_call_build, llm_call_record
 from llm.limits import get_governor
 from llm.models import LLMCall

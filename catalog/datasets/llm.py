@@ -1,5 +1,9 @@
-"""Field descriptions (seed 001's data dictionary): a business name and a one-line description
-for a data field, from its path, type and sample values. Also the benchmark's small task.
+"""The field-description LLM task (seed 001's data dictionary): a business name and a one-sentence
+description for a data field, from its path, type, semantic type and sample values.
+
+One call per field, run in bulk (`llm.run_many`) and cached like every task. The input may name
+the dictionary entry it is for (`entry_id`, never part of the prompt, so equal fields of two
+dictionaries share a cached answer); the apply then writes that entry unless a person edited it.
 """
 
 from __future__ import annotations
@@ -8,7 +12,8 @@ import re
 
 from pydantic import BaseModel, Field
 
-from llm.task import LLMTask, Message, register
+from catalog.datasets.services.entries import data_dictionary_entry_apply
+from llm.task import LLMTask, Message, Provenance, register
 
 # Known semantic types and how the fallback describes them.
 SEMANTIC_PHRASES = {
@@ -23,6 +28,8 @@ SEMANTIC_PHRASES = {
     "country": "Country",
     "person_name": "Person's name",
 }
+# Semantic types that say what kind of values a field holds, not what it is: said after its name.
+SEMANTIC_KINDS = {"category": "one of a small set of categories", "free_text": "free text"}
 ACRONYMS = {"id": "ID", "url": "URL", "api": "API", "sku": "SKU", "ip": "IP", "utc": "UTC", "msrp": "MSRP"}
 
 
@@ -32,6 +39,8 @@ class FieldInput(BaseModel):
     data_type: str = Field(max_length=40)
     semantic_type: str | None = None
     sample_values: list[str] = Field(default_factory=list, max_length=10)
+    # The DataDictionaryEntry this input describes (None: a bare call, nothing is written).
+    entry_id: int | None = None
 
 
 class FieldDescription(BaseModel):
@@ -47,10 +56,12 @@ def business_name_for(field_name: str) -> str:
 def fallback(field: FieldInput) -> FieldDescription:
     """Rule-based: humanize the name, say the type, mention where the field lives."""
     name = business_name_for(field.field_name)
-    what = SEMANTIC_PHRASES.get(field.semantic_type or "", name)
+    semantic = field.semantic_type or ""
+    what = name if semantic in SEMANTIC_KINDS else SEMANTIC_PHRASES.get(semantic, name)
     parent = field.field_path.rsplit(".", 1)[0] if "." in field.field_path else ""
     where = f" of the {business_name_for(parent.split('.')[-1]).lower()} record" if parent else ""
-    sentence = f"{what}{where}, stored as {field.data_type}."
+    kind = f", {SEMANTIC_KINDS[semantic]}" if semantic in SEMANTIC_KINDS else ""
+    sentence = f"{what}{where}{kind}, stored as {field.data_type}."
     return FieldDescription(business_name=name, description=sentence[:300])
 
 
@@ -81,6 +92,20 @@ def check_lengths(field: FieldInput, output: FieldDescription) -> list[str]:
     return problems
 
 
+def apply(field: FieldInput, output: FieldDescription, provenance: Provenance) -> None:
+    if field.entry_id is not None:
+        data_dictionary_entry_apply(
+            entry_id=field.entry_id,
+            business_name=output.business_name,
+            description=output.description,
+            provenance=provenance,
+        )
+
+
+def subject(field: FieldInput) -> tuple[str, int] | None:
+    return ("catalog.datadictionaryentry", field.entry_id) if field.entry_id is not None else None
+
+
 FIELD_DESCRIPTION = register(
     LLMTask(
         name="field_description",
@@ -90,6 +115,8 @@ FIELD_DESCRIPTION = register(
         build_messages=build_messages,
         fallback=fallback,
         checks=(check_lengths,),
+        apply=apply,
+        subject=subject,
         max_output_tokens=200,
         description="Business name and description of a data field.",
     )

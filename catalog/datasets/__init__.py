@@ -1,0 +1,1 @@
+"""Data dictionaries (seed 001): any dataset's fields described with business names and descriptions."""
