@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from batches.models import Batch
-from batches.selectors import batch_get, batch_items_list, batches_list
+from batches.selectors import batch_get, batch_item_results, batch_items_list, batches_list
 from batches.serializers import (
     BatchItemSerializer,
     BatchListQuerySerializer,
@@ -147,13 +147,19 @@ class BatchResultsApi(ListAPIView):
     def get_queryset(self):  # noqa: ANN201 - DRF hook
         params = BatchResultsQuerySerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
-        batch = batch_get(batch_id=self.kwargs["batch_id"])
-        return batch_items_list(batch=batch, status=params.validated_data.get("status"))
+        self.batch = batch_get(batch_id=self.kwargs["batch_id"])
+        return batch_items_list(batch=self.batch, status=params.validated_data.get("status"))
+
+    def get_serializer(self, *args: object, **kwargs: object) -> BatchItemSerializer:
+        if args and isinstance(args[0], list):  # the page: its stored results in one lookup
+            context = kwargs.setdefault("context", self.get_serializer_context())
+            context["results"] = batch_item_results(batch=self.batch, items=args[0])
+        return super().get_serializer(*args, **kwargs)
 
     @extend_schema(
         operation_id="batch_results",
         tags=TAGS,
-        summary="A batch's items in line order: status, error, output summary (paginated).",
+        summary="A batch's items in line order: status, error, output summary, stored result (paginated).",
         parameters=[BatchResultsQuerySerializer],
         responses={200: BatchItemSerializer(many=True), 404: ERRORS[404]},
     )

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+import pydantic
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 
 from batches.models import Batch, BatchItem, BatchPart
 from batches.services.common import ACTIVE, FINISHED
 from config.errors import NotFoundError
+from llm.task import get_task
 
 DUE_LIMIT = 100
 
@@ -41,6 +44,26 @@ def batch_items_list(*, batch: Batch, status: str | None = None) -> QuerySet[Bat
     if status:
         queryset = queryset.filter(status=status)
     return queryset.order_by("pk")
+
+
+def batch_item_results(*, batch: Batch, items: list[BatchItem]) -> dict[int, dict[str, Any] | None]:
+    """Applied items' results as the task's domain stored them (`LLMTask.stored_outputs`), by item id;
+    empty when the task offers none. One read of the inputs, one call to the task."""
+    try:
+        task = get_task(batch.task_name)
+    except KeyError:
+        return {}
+    applied = [item.pk for item in items if item.status == BatchItem.Status.APPLIED]
+    if task.stored_outputs is None or not applied:
+        return {}
+    parsed = []
+    for pk, raw in BatchItem.objects.filter(pk__in=applied).order_by("pk").values_list("pk", "input"):
+        try:
+            parsed.append((pk, task.input_model.model_validate(raw)))
+        except pydantic.ValidationError:
+            continue  # an input the task no longer reads has no result to show
+    outputs = task.stored_outputs([task_input for _, task_input in parsed])
+    return {pk: output for (pk, _), output in zip(parsed, outputs, strict=True)}
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from batches.models import Batch, BatchItem, BatchPart
@@ -90,6 +94,10 @@ class BatchSerializer(serializers.ModelSerializer):
 class BatchItemSerializer(serializers.ModelSerializer):
     subject = serializers.SerializerMethodField()
     output_summary = serializers.CharField(help_text="The start of the output JSON (model text: untrusted).")
+    result = serializers.SerializerMethodField(
+        help_text="The parsed result as the task's domain stored it (tasks that offer it, e.g. the lead tasks); "
+        "null otherwise or when the item was not applied."
+    )
 
     class Meta:
         model = BatchItem
@@ -103,8 +111,13 @@ class BatchItemSerializer(serializers.ModelSerializer):
             "is_fallback",
             "applied_at",
             "subject",
+            "result",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_result(self, item: BatchItem) -> dict[str, Any] | None:
+        return self.context.get("results", {}).get(item.pk)
 
     def get_subject(self, item: BatchItem) -> str | None:
         if item.subject_type is None:

@@ -9,4 +9,11 @@ SCHEDULE = [
         crontab="0 * * * *",
         description="Fetch every active job feed (conditional GET) and upsert new listings; scoring runs at :30.",
     ),
+    PeriodicSpec(
+        name="catalog: leads funnel hourly (daily caps)",
+        task="catalog.leads_funnel_run",
+        crontab="45 * * * *",
+        description="Qualify new postings and analyze the qualified through the Batch API; the day's top "
+        "LEADS_TOP_N leads get the conversational analysis and an outreach draft (drafts wait for a person).",
+    ),
 ]

@@ -98,15 +98,17 @@ class DataDictionaryAdmin(admin.ModelAdmin):
             super().save_formset(request, form, formset, change)
             return
         # Only what a person changed becomes theirs; untouched rows stay the model's.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []  # for the change log
         for entry_form in formset.forms:
             changed = [name for name in EDITABLE if name in entry_form.changed_data]
             if entry_form.instance.pk is None or not changed:
                 continue
-            data_dictionary_entry_edit(
+            entry = data_dictionary_entry_edit(
                 entry=entry_form.instance,
                 user=request.user,
                 **{name: entry_form.cleaned_data[name] for name in changed},
             )
+            formset.changed_objects.append((entry, changed))
 
     @admin.action(description="Describe again (entries a person edited are kept)")
     def describe_again(self, request: HttpRequest, queryset: QuerySet[DataDictionary]) -> None:

@@ -62,6 +62,8 @@ TOKEN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-:.]{3,63}$")
 BOOLEAN_WORDS = {"true", "false", "yes", "no"}
 CURRENCY_NAMES = ("price", "amount", "cost", "total", "salary", "fee", "revenue", "balance", "msrp", "subtotal", "tax")
 PHONE_NAMES = ("phone", "tel", "mobile", "fax", "cell")
+POSTAL_NAMES = ("zip", "zipcode", "postal", "postcode")
+POSTAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 \-]{2,9}$")
 ID_NAMES = ("id", "uuid", "guid", "sku", "key", "code", "number", "no", "ref", "reference")
 
 
@@ -498,6 +500,8 @@ def infer_types(*, name: str, values: list[Any]) -> tuple[str, str | None]:
         return data_type, "currency"
     if data_type == "integer" and _name_has(name, PHONE_NAMES) and _share(texts, _is_phone) >= SHARE:
         return data_type, "phone_number"
+    if _name_has(name, POSTAL_NAMES) and data_type in ("integer", "string") and _share(texts, POSTAL_RE.match) >= SHARE:
+        return data_type, "postal_code"
     if _name_has(name, ID_NAMES) and unique and data_type in ("integer", "string"):
         return data_type, "identifier"
     if data_type != "string":

@@ -134,6 +134,12 @@ def _sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCES.split(text) if s and s.strip()]
 
 
+def _sentences_with(text: str, words: Iterable[str]) -> list[str]:
+    """The posting's own sentences that contain one of `words` (quoted, in order, once each)."""
+    words = tuple(words)
+    return list(dict.fromkeys(_clip(s, 200) for s in _sentences(text) if _found(s.lower(), words)))
+
+
 def pain_points_fallback(posting: PostingInput) -> PainPointsOutput:
     """One pain per signal word, its evidence the posting's own sentence (quoted, clipped)."""
     points: list[PainPoint] = []
@@ -166,8 +172,8 @@ def analyze_fallback(posting: PostingInput) -> AnalyzeOutput:
     urgent = _found(text, URGENT_WORDS)
     signals = _pain_signals(posting)
     budget = [f"Pay stated: {posting.pay}"] if posting.pay else []
-    budget += [f"Mentions '{w}'" for w in _found(text, BUDGET_WORDS)]
-    decision = [f"Mentions '{w}'" for w in _found(text, DECISION_WORDS)]
+    budget += _sentences_with(posting.description, BUDGET_WORDS)
+    decision = _sentences_with(posting.description, DECISION_WORDS)
     risks = []
     if not posting.company.strip():
         risks.append("The posting does not name the company.")

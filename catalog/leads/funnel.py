@@ -178,6 +178,7 @@ class BatchRun:
     item_count: int
     applied: int = 0
     failed: int = 0
+    fallbacks: int = 0
     waited: bool = False
     note: str = ""
 
@@ -194,6 +195,7 @@ def batch_carry(
     *, batch: Batch, task_type: str, wait: bool, timeout_s: float | None = None, on_progress: Progress | None = None
 ) -> BatchRun:
     """Submit a batch; with `wait` run it to the end (within `timeout_s`), else queue the submission."""
+    from batches.models import BatchItem
     from batches.services import BatchPipelineTimeout, batch_run_pipeline
     from batches.tasks import batch_submit_enqueue
 
@@ -225,6 +227,9 @@ def batch_carry(
     result.waited = True
     result.status = pipeline.last.status
     result.applied, result.failed = pipeline.applied, pipeline.failed
+    result.fallbacks = BatchItem.objects.filter(
+        batch__in=pipeline.batches, status=BatchItem.Status.APPLIED, is_fallback=True
+    ).count()
     return result
 
 
@@ -299,7 +304,7 @@ def _batch_step(step: StepReport, task_type: str, leads: list[Lead], on_progress
     step.mode = LLMCall.Mode.BATCH
     batch = lead_batch_create(task_type=task_type, leads=leads, name=f"leads funnel: {task_type} ({len(leads)})")
     step.batch = batch_carry(batch=batch, task_type=task_type, wait=_can_finish_now(), on_progress=on_progress)
-    step.applied, step.failed = step.batch.applied, step.batch.failed
+    step.applied, step.failed, step.fallbacks = step.batch.applied, step.batch.failed, step.batch.fallbacks
 
 
 def _provider_refusing() -> bool:

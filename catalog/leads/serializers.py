@@ -264,6 +264,7 @@ class BatchRunSerializer(serializers.Serializer):
     item_count = serializers.IntegerField()
     applied = serializers.IntegerField()
     failed = serializers.IntegerField()
+    fallbacks = serializers.IntegerField(help_text="Applied items answered by the rule-based fallback (offline).")
     waited = serializers.BooleanField(help_text="True: the batch ran to the end during this call.")
     note = serializers.CharField(allow_blank=True)
     job_ids = serializers.ListField(child=serializers.IntegerField(), help_text="The listings, in request order.")

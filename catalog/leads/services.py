@@ -300,6 +300,10 @@ def lead_pain_points_apply(
 
 
 def lead_parsed_apply(*, lead_id: int, output: dict[str, Any], provenance: Provenance) -> None:
+    """Store the structured posting (a pay range given upside down is put the right way round)."""
+    low, high = output.get("pay_min"), output.get("pay_max")
+    if low is not None and high is not None and low > high:
+        output = {**output, "pay_min": high, "pay_max": low}
     with transaction.atomic():
         lead = _locked(lead_id)
         if not _may_write(lead, provenance.task, provenance):

@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import django_filters
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.leads.serializers import LeadBatchCreatedSerializer, LeadBatchCreateSerializer
+from catalog.products.document import product_document
 from catalog.products.models import Product
 from catalog.products.selectors import product_get, products_list, products_status_report
 from catalog.products.serializers import (
@@ -19,6 +22,7 @@ from catalog.products.serializers import (
     ProductBatchCreateQuerySerializer,
     ProductDetailQuerySerializer,
     ProductDetailSerializer,
+    ProductDocumentSerializer,
     ProductListSerializer,
     ProductStatusReportSerializer,
 )
@@ -58,18 +62,50 @@ class ProductListApi(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
+class ProductDocumentRenderer(JSONRenderer):
+    """`?format=document`: DRF picks a renderer by `format`, so the document is a (JSON) renderer's
+    format, and the view answers seed 002's document when that renderer is the accepted one."""
+
+    format = "document"
+
+
 class ProductDetailApi(APIView):
+    renderer_classes = [*APIView.renderer_classes, ProductDocumentRenderer]
+
     @extend_schema(
         operation_id="products_retrieve",
         tags=["products"],
-        summary="A product with its generated content in one locale, and that content's provenance.",
-        parameters=[ProductDetailQuerySerializer],
-        responses=ProductDetailSerializer,
+        summary="A product with its generated content in one locale, and that content's provenance; or, with "
+        "`?format=document`, seed 002's product document.",
+        description="`format=document` answers seed 002's document (`product_input`, `images`, "
+        "`ai_generated_content` for every locale, `customer_reviews`, `content_metadata`, `qa`): the shape "
+        "`import_products` reads, so importing it again gives the same document.",
+        parameters=[
+            ProductDetailQuerySerializer,
+            OpenApiParameter(
+                "format",
+                OpenApiTypes.STR,
+                enum=["json", "document"],
+                description="`document`: seed 002's product document instead of the API's own shape.",
+            ),
+        ],
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="ProductDetailOrDocument",
+                serializers=[ProductDetailSerializer, ProductDocumentSerializer],
+                resource_type_field_name=None,
+            ),
+            400: OpenApiResponse(description="Unknown locale (`invalid_locale`) or invalid parameters."),
+            401: OpenApiResponse(description="Not authenticated."),
+            404: OpenApiResponse(description="No product with this slug, or an unknown `format`."),
+        },
     )
     def get(self, request: Request, slug: str) -> Response:
         params = ProductDetailQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         product = product_get(slug=slug)
+        if request.accepted_renderer.format == ProductDocumentRenderer.format:
+            return Response(product_document(product))
         return Response(ProductDetailSerializer(product, context={"locale": params.validated_data["locale"]}).data)
 
 

@@ -57,8 +57,14 @@ class Product(models.Model):
     url_source = models.URLField(max_length=500, blank=True)
     image_uri = models.URLField(max_length=500, blank=True)
     specs = models.JSONField(default=dict, blank=True)
-    store_links = models.JSONField(default=list, blank=True)
-    images = models.JSONField(default=list, blank=True)
+    # Seed 002's shapes (catalog/products/document.py): {store: {product_url, ref_id}} and
+    # {front_view | back_view | official_image: {source, page_url, image_url}}.
+    store_links = models.JSONField(default=dict, blank=True)
+    images = models.JSONField(default=dict, blank=True)
+    # The product document's other top-level parts, kept as given so an export gives them back.
+    customer_reviews = models.JSONField(default=dict, blank=True)
+    content_metadata = models.JSONField(default=dict, blank=True)
+    qa = models.JSONField(default=dict, blank=True)
     processing_status = models.CharField(
         max_length=20, choices=ProcessingStatus.choices, default=ProcessingStatus.PENDING, db_index=True
     )

@@ -62,6 +62,16 @@ def product_get(*, slug: str) -> Product:
         raise NotFoundError(f"No product with slug {slug!r}.") from None
 
 
+def products_for_documents(*, slugs: Sequence[str] | None = None) -> QuerySet[Product]:
+    """Products (all, or these slugs) with brand, category and every locale's content, by slug."""
+    queryset = Product.objects.select_related("brand", "category").prefetch_related(
+        Prefetch("contents", queryset=ProductContent.objects.order_by("locale"), to_attr="content_locales")
+    )
+    if slugs:
+        queryset = queryset.filter(slug__in=list(slugs))
+    return queryset.order_by("slug")
+
+
 def product_contents_for(*, product_id: int) -> list[ProductContent]:
     return list(ProductContent.objects.filter(product_id=product_id).order_by("locale"))
 

@@ -94,6 +94,9 @@ class ProductDetailSerializer(ProductListSerializer):
             "specs",
             "store_links",
             "images",
+            "customer_reviews",
+            "content_metadata",
+            "qa",
             "batch_id",
             "error_message",
             "locale",
@@ -107,6 +110,30 @@ class ProductDetailSerializer(ProductListSerializer):
     def get_content(self, product: Product) -> dict[str, Any] | None:
         row = next((c for c in getattr(product, "content_locales", []) if c.locale == self.context["locale"]), None)
         return ProductContentSerializer(row).data if row is not None else None
+
+
+class ProductDocumentInputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    slug = serializers.SlugField()
+    brand = serializers.CharField()
+    category = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    msrp_price = serializers.FloatField(allow_null=True)
+    url_source = serializers.CharField(allow_blank=True)
+    image_uri = serializers.CharField(allow_blank=True)
+    specs = serializers.JSONField()
+    store_links = serializers.JSONField(help_text="store → {product_url, ref_id}")
+
+
+class ProductDocumentSerializer(serializers.Serializer):
+    """Seed 002's product document (the shape import_products reads)."""
+
+    product_input = ProductDocumentInputSerializer()
+    images = serializers.JSONField(help_text="front_view / back_view / official_image → {source, page_url, image_url}")
+    ai_generated_content = serializers.JSONField(help_text="Every locale → its content sections ({} when none yet).")
+    customer_reviews = serializers.JSONField()
+    content_metadata = serializers.JSONField()
+    qa = serializers.JSONField()
 
 
 class ProductDetailQuerySerializer(serializers.Serializer):

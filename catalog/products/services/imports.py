@@ -3,12 +3,19 @@
 Every row is validated before anything is written; a file with any bad row imports nothing and
 every problem comes back with its line number. A good file is upserted on the product slug in
 one transaction (brands and categories are created as needed).
+
+A JSON row is either flat (the CSV's columns) or seed 002's product document, as it is
+(`product_input`, `images`, `ai_generated_content`, `customer_reviews`, `content_metadata`, `qa`;
+see catalog/products/document.py); a JSON file holds one document, an array of them, or one per
+line (JSON Lines). A document's locales become ProductContent rows (provider `import`), so
+`GET /api/v1/products/{slug}/?format=document` and `export_products` give the same document back.
 """
 
 from __future__ import annotations
 
 import bisect
 import csv
+import dataclasses
 import io
 import json
 from dataclasses import dataclass, field
@@ -22,8 +29,18 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from catalog.products.document import (
+    IMPORT_MODEL,
+    IMPORT_PROVIDER,
+    document_split,
+    images_problems,
+    is_document,
+    store_links_problems,
+)
 from catalog.products.models import Brand, Category, Product
+from catalog.products.services.content import product_contents_apply_many
 from config.errors import DomainError
+from llm.task import Provenance
 
 IMPORT_MAX_BYTES = 50 * 1024 * 1024
 DEMO_CATALOG = Path(__file__).resolve().parent.parent / "demo_data" / "instruments.json"
@@ -58,6 +75,8 @@ UPDATE_FIELDS = [
     "images",
     "updated_at",
 ]
+DOCUMENT_UPDATE_FIELDS = [*UPDATE_FIELDS, "customer_reviews", "content_metadata", "qa"]
+CONTENT_TASK = "product_content"  # the task whose rows imported content sits beside
 _url = URLValidator(schemes=["http", "https"])
 
 
@@ -97,8 +116,14 @@ class ProductRow:
     url_source: str
     image_uri: str
     specs: dict[str, Any]
-    store_links: list | dict
-    images: list | dict
+    store_links: dict[str, Any]
+    images: dict[str, Any]
+    # Seed 002's document only: its other parts, and the content of each locale it carries.
+    document: bool = False
+    customer_reviews: dict | list = field(default_factory=dict)
+    content_metadata: dict | list = field(default_factory=dict)
+    qa: dict | list = field(default_factory=dict)
+    contents: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -109,6 +134,7 @@ class ImportSummary:
     brands_created: int = 0
     categories_created: int = 0
     slugs: list[str] = field(default_factory=list)  # every imported row's slug, in file order
+    contents_imported: int = 0  # locales' content taken from product documents
 
 
 # --- reading files ------------------------------------------------------------------------------
@@ -183,8 +209,16 @@ def _read_json(text: str) -> tuple[list[tuple[int, dict[str, Any]]], list[RowErr
 
     decoder = json.JSONDecoder()
     offset = skip(0)
+    if offset < len(text) and text[offset] == "{":  # one product (e.g. one seed 002 document)
+        try:
+            value, end = decoder.raw_decode(text, offset)
+        except json.JSONDecodeError as exc:
+            return [], [RowError(exc.lineno, f"invalid JSON: {exc.msg}")]
+        if skip(end) != len(text):
+            return [], [RowError(line_of(skip(end)), "unexpected data after the object (use an array or JSON Lines)")]
+        return [(line_of(offset), value)], []
     if offset >= len(text) or text[offset] != "[":
-        return [], [RowError(line_of(offset), "expected a JSON array of product objects")]
+        return [], [RowError(line_of(offset), "expected a JSON array of product objects, or one object")]
     rows: list[tuple[int, dict[str, Any]]] = []
     errors: list[RowError] = []
     offset = skip(offset + 1)
@@ -240,8 +274,36 @@ def _text(row: dict[str, Any], key: str) -> str:
 
 
 def _validate_row(line: int, row: dict[str, Any]) -> tuple[ProductRow | None, list[str]]:
+    if not is_document(row):
+        return _validate_flat(line, row)
+    product_input, extras, problems = document_split(row)
+    if problems and not product_input:
+        return None, problems
+    product, input_problems = _validate_flat(line, product_input, document=True)
+    # Say which part of the document a problem is in: "product_input.name: required".
+    problems = [f"product_input{':' if p.startswith('unknown') else '.'}{p}" for p in input_problems] + problems
+    images = extras["images"]
+    problems += images_problems(images)
+    if problems or product is None:
+        return None, problems
+    return (
+        dataclasses.replace(
+            product,
+            images=images,
+            document=True,
+            customer_reviews=extras["customer_reviews"],
+            content_metadata=extras["content_metadata"],
+            qa=extras["qa"],
+            contents=extras["contents"],
+        ),
+        [],
+    )
+
+
+def _validate_flat(line: int, row: dict[str, Any], *, document: bool = False) -> tuple[ProductRow | None, list[str]]:
+    """The CSV's columns, or a document's `product_input` (whose images sit at the document's top level)."""
     problems: list[str] = []
-    unknown = sorted(set(row) - set(COLUMNS))
+    unknown = sorted(set(row) - set(COLUMNS) - ({"images"} if document else set()))
     if unknown:
         problems.append(f"unknown field(s) {unknown}")
     values = {key: _text(row, key) for key in ("name", "slug", "brand", "category", "description")}
@@ -287,14 +349,10 @@ def _validate_row(line: int, row: dict[str, Any]) -> tuple[ProductRow | None, li
         specs = {}
     elif any(not _scalar_or_scalars(value) for value in specs.values()):
         problems.append("specs: values must be text, numbers, booleans or lists of those")
-    links: dict[str, Any] = {}
-    for key in ("store_links", "images"):
-        value = row.get(key)
-        value = [] if value is None else value
-        if not isinstance(value, list | dict):
-            problems.append(f"{key}: must be a JSON array or object")
-            value = []
-        links[key] = value
+    store_links = {} if row.get("store_links") is None else row["store_links"]
+    problems += store_links_problems(store_links)
+    images = {} if document or row.get("images") is None else row["images"]
+    problems += images_problems(images)
     if problems:
         return None, problems
     return (
@@ -309,8 +367,8 @@ def _validate_row(line: int, row: dict[str, Any]) -> tuple[ProductRow | None, li
             url_source=values["url_source"],
             image_uri=values["image_uri"],
             specs=specs,
-            store_links=links["store_links"],
-            images=links["images"],
+            store_links=store_links,
+            images=images,
         ),
         [],
     )
@@ -387,8 +445,37 @@ def _ensure_named(model: type[Brand] | type[Category], names: set[str]) -> tuple
     return {name: existing[slugify(name)] for name in names}, len(missing)
 
 
+def _imported_contents(rows: list[ProductRow]) -> int:
+    """The documents' locale content as ProductContent rows (provider `import`); statuses follow."""
+    by_slug = {row.slug: row for row in rows if row.contents}
+    if not by_slug:
+        return 0
+    ids: dict[str, int] = {}
+    slugs = list(by_slug)
+    for start in range(0, len(slugs), 2000):
+        ids.update(Product.objects.filter(slug__in=slugs[start : start + 2000]).values_list("slug", "pk"))
+    provenance = Provenance(
+        task=CONTENT_TASK,
+        task_version=0,  # not written by any version of our task
+        provider=IMPORT_PROVIDER,
+        model=IMPORT_MODEL,
+        is_fallback=False,
+        generated_at=timezone.now(),
+    )
+    items = [
+        (ids[slug], locale, content, provenance)
+        for slug, row in by_slug.items()
+        for locale, content in row.contents.items()
+    ]
+    return product_contents_apply_many(items=items)
+
+
 def products_import(*, rows: list[ProductRow]) -> ImportSummary:
-    """Upsert validated rows on slug in one transaction; creates brands and categories as needed."""
+    """Upsert validated rows on slug in one transaction; creates brands and categories as needed.
+
+    A flat row leaves the document-only parts (reviews, metadata, Q&A, content) as they are; a
+    document row sets them.
+    """
     summary = ImportSummary(rows=len(rows))
     if not rows:
         return summary
@@ -400,29 +487,37 @@ def products_import(*, rows: list[ProductRow]) -> ImportSummary:
         existing: set[str] = set()
         for start in range(0, len(slugs), 2000):
             existing.update(Product.objects.filter(slug__in=slugs[start : start + 2000]).values_list("slug", flat=True))
-        Product.objects.bulk_create(
-            [
-                Product(
-                    name=row.name,
-                    slug=row.slug,
-                    brand=brands[row.brand],
-                    category=categories[row.category],
-                    description=row.description,
-                    msrp_price=row.msrp_price,
-                    url_source=row.url_source,
-                    image_uri=row.image_uri,
-                    specs=row.specs,
-                    store_links=row.store_links,
-                    images=row.images,
-                    updated_at=now,
-                )
-                for row in rows
-            ],
-            batch_size=1000,
-            update_conflicts=True,
-            unique_fields=["slug"],
-            update_fields=UPDATE_FIELDS,
-        )
+        for document in (False, True):
+            group = [row for row in rows if row.document is document]
+            if not group:
+                continue
+            Product.objects.bulk_create(
+                [
+                    Product(
+                        name=row.name,
+                        slug=row.slug,
+                        brand=brands[row.brand],
+                        category=categories[row.category],
+                        description=row.description,
+                        msrp_price=row.msrp_price,
+                        url_source=row.url_source,
+                        image_uri=row.image_uri,
+                        specs=row.specs,
+                        store_links=row.store_links,
+                        images=row.images,
+                        customer_reviews=row.customer_reviews,
+                        content_metadata=row.content_metadata,
+                        qa=row.qa,
+                        updated_at=now,
+                    )
+                    for row in group
+                ],
+                batch_size=1000,
+                update_conflicts=True,
+                unique_fields=["slug"],
+                update_fields=DOCUMENT_UPDATE_FIELDS if document else UPDATE_FIELDS,
+            )
+        summary.contents_imported = _imported_contents(rows)
     summary.slugs = slugs
     summary.created = sum(1 for slug in slugs if slug not in existing)
     summary.updated = len(rows) - summary.created

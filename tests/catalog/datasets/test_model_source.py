@@ -1,35 +1,51 @@
+"""This project's models as a source (as `describe_fields MODEL...` always did), now kept as a dictionary."""
+
 import json
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
+from catalog.datasets.models import DataDictionary
+from catalog.datasets.sources import dataset_source_read
+from catalog.datasets.tasks import data_dictionary_request
 from config.services import api_key_create
-from llm.services import data_dictionary_generate
 
 pytestmark = pytest.mark.django_db
+
+API_KEY_FIELDS = ("id", "name", "user", "prefix", "key_hash", "created_at", "last_used_at", "revoked_at")
+
+
+def describe_models(*labels: str) -> DataDictionary:
+    source = dataset_source_read(model_labels=list(labels))
+    outcome = data_dictionary_request(
+        name=source.default_name, source_kind=source.source_kind, source_name=source.source_name, fields=source.fields
+    )
+    return outcome.dictionary
 
 
 def test_offline_dictionary_describes_every_field_with_fallbacks(settings, user):
     settings.LLM_PROVIDER = "offline"
     api_key_create(name="storefront", user=user)
 
-    entries = data_dictionary_generate(model_labels=["config.APIKey"])
+    dictionary = describe_models("config.APIKey")
 
-    fields = [e["field"] for e in entries]
-    assert fields == [
-        f"config.apikey.{name}"
-        for name in ("id", "name", "user", "prefix", "key_hash", "created_at", "last_used_at", "revoked_at")
-    ]
-    assert all(e["is_fallback"] for e in entries)
-    by_field = {e["field"]: e for e in entries}
-    assert by_field["config.apikey.last_used_at"]["business_name"] == "Last Used At"
-    assert "Date and time" in by_field["config.apikey.created_at"]["description"]
+    entries = list(dictionary.entries.order_by("position"))
+    assert [e.field_path for e in entries] == [f"config.apikey.{name}" for name in API_KEY_FIELDS]
+    assert all(e.is_fallback and e.model == "rule-based" for e in entries)
+    by_path = {e.field_path: e for e in entries}
+    assert by_path["config.apikey.last_used_at"].business_name == "Last Used At"
+    assert "Date and time" in by_path["config.apikey.created_at"].description
+    assert by_path["config.apikey.name"].sample_values == ["storefront"]
+    assert (dictionary.source_kind, dictionary.status) == ("models", "completed")
+    assert (dictionary.fields_done, dictionary.fields_total) == (len(API_KEY_FIELDS), len(API_KEY_FIELDS))
 
 
 def test_dictionary_through_a_provider_is_not_flagged(sim):
-    entries = data_dictionary_generate(model_labels=["config.APIKey"])
+    dictionary = describe_models("config.APIKey")
 
-    assert not any(e["is_fallback"] for e in entries)
+    entries = list(dictionary.entries.all())
+    assert not any(e.is_fallback for e in entries)
+    assert all(e.model and e.prompt_version == 1 and e.llm_call_id for e in entries)
     assert len([c for c in sim.calls if c.endpoint == "chat.completions"]) == len(entries)
 
 
@@ -39,4 +55,13 @@ def test_describe_fields_command_prints_json(settings, capsys):
     call_command("describe_fields", "config.APIKey", "--json")
 
     entries = json.loads(capsys.readouterr().out)
-    assert {e["field"] for e in entries} >= {"config.apikey.name", "config.apikey.revoked_at"}
+    assert {e["field_path"] for e in entries} >= {"config.apikey.name", "config.apikey.revoked_at"}
+    assert DataDictionary.objects.get().name == "config.APIKey"
+
+
+def test_an_unknown_model_is_a_clear_error(settings):
+    settings.LLM_PROVIDER = "offline"
+
+    with pytest.raises(CommandError, match="Unknown model 'catalog.Nope'"):
+        call_command("describe_fields", "catalog.Nope")
+    assert not DataDictionary.objects.exists()
