@@ -11,8 +11,9 @@ and each primitive runs on process memory instead of Redis: cache reads miss and
 skipped, the breaker keeps its state per process, and the rate governor takes a conservative share
 of the limits (LLM_REDIS_DOWN_PROCESS_SHARE). Nothing else changes for the caller. A warning is
 logged when Redis goes away (then at most once a minute while it stays away) and every error is
-counted (`redis_outage_stats`, in the llm metrics). At most every LLM_REDIS_RETRY_SECONDS one
-caller pings Redis; when it answers, the shared state is used again at once.
+counted (`redis_outage_stats`, in the llm metrics). At most every LLM_REDIS_RETRY_SECONDS a
+background thread pings Redis (no call waits for it); once it answers, the shared state is used
+again.
 """
 
 from __future__ import annotations
@@ -113,23 +114,30 @@ class _Outage:
                 return True
             if self.checking or now < self.retry_at:
                 return False
-            self.checking = True  # this caller looks; the others keep going without Redis meanwhile
+            self.checking = True
+        # Looked at in the background: no call waits for a Redis that may not answer before its
+        # socket timeout. This one (and any until the ping answers) goes on without Redis.
+        threading.Thread(target=self._recheck, name="llm-redis-recheck", daemon=True).start()
+        return False
+
+    def _recheck(self) -> None:
         try:
             client = redis_client()
             if client is not None:
                 client.ping()
         except REDIS_ERRORS as exc:
-            if not _is_outage(exc):
-                raise
-            self.failed(exc, "the re-check")
-            return False
+            if _is_outage(exc):
+                self.failed(exc, "the re-check")
+                return
+            # Redis answered (with an error of another kind): it is there again.
         finally:
             with self.lock:
                 self.checking = False
         with self.lock:
-            down_for, self.down, self.warned_at = now - self.down_since, False, None
+            if not self.down:
+                return
+            down_for, self.down, self.warned_at = time.monotonic() - self.down_since, False, None
         logger.warning("Redis answers again after %.0f s: the llm layer uses its shared state again", down_for)
-        return True
 
     def stats(self) -> RedisOutageStats:
         with self.lock:
@@ -188,22 +196,26 @@ def register_memory_reset(reset: Callable[[], None]) -> None:
 
 
 def reset_shared_state_for_tests() -> int:
-    """Delete every `contentops:llm:*` key and reset in-memory state; returns the Redis keys deleted."""
+    """Reset in-memory state (as in a fresh process) and delete every `contentops:llm:*` key;
+    returns the Redis keys deleted (0 when Redis is unreachable: it is then known to be down)."""
     _outage.reset()
-    deleted = 0
-    client = redis_client()
-    if client is not None:
-        # SCAN, not KEYS: never block a shared Redis, even from a test helper.
-        batch: list[bytes] = []
-        for key in client.scan_iter(match=KEY_PREFIX + "*", count=1000):
-            batch.append(key)
-            if len(batch) >= 1000:
-                deleted += client.delete(*batch)
-                batch.clear()
-        if batch:
-            deleted += client.delete(*batch)
     with _memory_resets_lock:
         resets = list(_memory_resets)
     for reset in resets:
         reset()
+    deleted = 0
+    client = redis_client()
+    if client is not None:
+        try:
+            # SCAN, not KEYS: never block a shared Redis, even from a test helper.
+            batch: list[bytes] = []
+            for key in client.scan_iter(match=KEY_PREFIX + "*", count=1000):
+                batch.append(key)
+                if len(batch) >= 1000:
+                    deleted += client.delete(*batch)
+                    batch.clear()
+            if batch:
+                deleted += client.delete(*batch)
+        except REDIS_ERRORS as exc:
+            redis_failed(exc, where="resetting the shared state")
     return deleted

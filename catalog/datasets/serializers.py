@@ -105,6 +105,8 @@ class DataDictionaryProgressSerializer(serializers.Serializer):
 
 class DataDictionaryListSerializer(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Text, not an enum: "status" enums of other components would collide in the schema's names.
+    status = serializers.CharField(read_only=True, help_text="pending, running, completed or failed.")
     progress = serializers.SerializerMethodField()
     entry_count = serializers.IntegerField(read_only=True)
     edited_count = serializers.IntegerField(read_only=True, help_text="Entries a person edited (kept by reruns).")
@@ -146,7 +148,7 @@ class DataDictionaryDetailSerializer(DataDictionaryListSerializer):
 class DataDictionaryQueuedSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.CharField(help_text="pending until a worker takes the run.")
     run_id = serializers.CharField(help_text="The worker's task id; follow `GET /api/v1/data-dictionaries/{id}`.")
     progress = DataDictionaryProgressSerializer()
 

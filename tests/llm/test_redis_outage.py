@@ -106,6 +106,14 @@ def own_redis(settings) -> Iterator[RedisServer]:
         server.stop()
 
 
+def _until_redis_is_used_again() -> None:
+    """Wait for the layer's background re-check (every LLM_REDIS_RETRY_SECONDS, 0.2 s here) to find Redis."""
+    deadline = time.monotonic() + 5
+    while not redis_available():
+        assert time.monotonic() < deadline, "Redis is back but the llm layer does not use it again"
+        time.sleep(0.05)
+
+
 def _unreachable_warnings(caplog) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.levelno == logging.WARNING and UNREACHABLE in r.getMessage()]
 
@@ -142,7 +150,7 @@ def test_calls_complete_with_model_answers_while_redis_is_down_and_shared_state_
 
     # When Redis is back, after the re-check interval
     own_redis.start()
-    time.sleep(0.3)
+    _until_redis_is_used_again()
     first = run(ECHO, echo_input(20), apply=False)
     second = run(ECHO, echo_input(20), apply=False)
 
@@ -175,6 +183,16 @@ def test_redis_is_looked_at_again_at_most_every_few_seconds(sim, own_redis, sett
     assert tried == []  # within the re-check interval nobody waits on a Redis that is not there
 
 
+def test_a_process_that_starts_while_redis_is_down_serves_calls(sim, own_redis):
+    own_redis.stop()
+    reset_shared_state_for_tests()  # as in a worker started during the outage: nothing built yet
+
+    results = [run(ECHO, echo_input(i), apply=False) for i in range(3)]
+
+    assert [r.status for r in results] == [LLMCall.Status.SUCCEEDED] * 3
+    assert not redis_available()
+
+
 def test_the_breaker_falls_back_to_process_memory_while_redis_is_down(sim, own_redis):
     own_redis.stop()
     sim.script("insufficient_quota")
@@ -190,7 +208,7 @@ def test_the_breaker_falls_back_to_process_memory_while_redis_is_down(sim, own_r
 
     # and once Redis is back the shared circuit (never opened there) decides again
     own_redis.start()
-    time.sleep(0.3)
+    _until_redis_is_used_again()
     assert get_breaker(provider_config().name).state == "closed"
 
 

@@ -25,9 +25,12 @@ def offerings(db) -> list[Offering]:
 def make_lead(offerings):
     """make_lead(**listing fields) -> a new lead on a new listing."""
 
+    count = iter(range(1, 10_000))
+
     def make(**fields: object) -> Lead:
+        # Distinct titles: identical prompts would be answered from the LLM cache.
         fields.setdefault("description", DEVOPS_POSTING)
-        fields.setdefault("title", "Junior DevOps Engineer")
+        fields.setdefault("title", f"Junior DevOps Engineer (team {next(count)})")
         job = JobListingFactory(**fields)
         return lead_for_job(job_id=job.pk)
 

@@ -106,6 +106,7 @@ def test_demo_step_loads_the_catalog_and_generates_through_the_batch_pipeline(mo
     monkeypatch.setattr(
         catalog_demo.jobs_demo, "run", lambda report: called.append(("jobs", Product.objects.count()))
     )
+    monkeypatch.setattr(catalog_demo.datasets_demo, "run", lambda report: None)  # its own batch: tested there
     report = DemoReport()
 
     catalog_demo.run(report=report)
