@@ -18,7 +18,7 @@ from config.services import api_key_create
 
 DEMO_APPS = ["config", "llm", "catalog", "batches", "profiles", "emails"]
 ADMIN_USERNAME = "admin"
-SERVICE_USERNAME = "demo-service"
+DEMO_KEY_SCOPES = ("read", "write", "staff")
 
 
 @dataclass
@@ -31,7 +31,7 @@ class DemoReport:
 
 
 def run(*, report: DemoReport) -> None:
-    """Platform step: admin user, a service API key, schedules, health."""
+    """Platform step: admin user, a staff-scoped API key owned by it, schedules, health."""
     user_model = get_user_model()
     if not user_model.objects.filter(username=ADMIN_USERNAME).exists():
         password = secrets.token_urlsafe(12)
@@ -41,10 +41,11 @@ def run(*, report: DemoReport) -> None:
     else:
         report.done.append("admin user already exists (its password was printed on the first run)")
 
-    service_user, _ = user_model.objects.get_or_create(username=SERVICE_USERNAME, defaults={"is_active": True})
-    if not APIKey.objects.filter(user=service_user, revoked_at__isnull=True).exists():
-        _, raw_key = api_key_create(name="demo service client", user=service_user)
-        report.secrets_once.append(f"service API key (X-API-Key): {raw_key}")
+    # The demo's service key acts as the admin with every scope, so it reaches the staff endpoints too.
+    admin_user = user_model.objects.get(username=ADMIN_USERNAME)
+    if not APIKey.objects.filter(user=admin_user, revoked_at__isnull=True).exists():
+        _, raw_key = api_key_create(name="demo service client", user=admin_user, scopes=DEMO_KEY_SCOPES)
+        report.secrets_once.append(f"staff API key (X-API-Key; scopes {', '.join(DEMO_KEY_SCOPES)}): {raw_key}")
 
     sync = periodic_tasks_sync()
     total = len(sync.created) + len(sync.updated) + len(sync.unchanged)

@@ -1,15 +1,30 @@
 """Platform models: API keys for service clients, leases, and the per-period record of periodic runs."""
 
+from typing import Any
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+
+
+def api_key_default_scopes() -> list[str]:
+    return ["read", "write"]
 
 
 class APIKey(models.Model):
     """A key a service client sends as `X-API-Key`; only its SHA-256 digest is stored.
 
-    The raw key is shown once, when it is created. A key acts as its `user`; revoking is final.
+    The raw key is shown once, when it is created. A key acts as its `user` with at most its `scopes`
+    (config.api.authentication): `read` allows safe methods, `write` changing ones, and `staff` keeps the
+    owner's staff powers (without it the key acts as a non-staff user). Revoking is final: once
+    `revoked_at` is set, no save clears or moves it.
     """
+
+    class Scope(models.TextChoices):
+        READ = "read", "read: GET, HEAD and OPTIONS requests"
+        WRITE = "write", "write: POST, PUT, PATCH and DELETE requests"
+        STAFF = "staff", "staff: staff endpoints, when the owner is staff too"
 
     name = models.CharField(max_length=100)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
@@ -17,9 +32,13 @@ class APIKey(models.Model):
         max_length=12, db_index=True, editable=False, help_text="First characters, to tell keys apart."
     )
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(
+        default=api_key_default_scopes,
+        help_text="What the key may do, a list of: read, write, staff. It never exceeds its owner's powers.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "API key"
@@ -28,9 +47,26 @@ class APIKey(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            stored = type(self).objects.filter(pk=self.pk).values_list("revoked_at", flat=True).first()
+            if stored is not None:
+                # Revoking is final: whatever this instance holds (an admin form, a stale copy), the
+                # stored revocation stays.
+                self.revoked_at = stored
+        super().save(*args, **kwargs)
+
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or [])
+
+    def clean(self) -> None:
+        scopes = self.scopes if isinstance(self.scopes, list) else []
+        if not scopes or not set(scopes) <= set(self.Scope.values):
+            raise ValidationError({"scopes": f"Choose one or more of {', '.join(self.Scope.values)}."})
 
 
 class Lease(models.Model):

@@ -1,7 +1,8 @@
-"""Platform services: API keys."""
+"""Platform services: API keys (scoped, hashed, shown once, revoked for good)."""
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -19,18 +20,46 @@ def api_key_hash(*, raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-def api_key_create(*, name: str, user: AbstractBaseUser) -> tuple[APIKey, str]:
-    """Create a key for `user`; returns the row and the raw key, which is never stored."""
+DEFAULT_SCOPES = (APIKey.Scope.READ, APIKey.Scope.WRITE)
+
+
+class APIKeyScopeError(ValueError):
+    """Scopes that aren't read, write or staff, none at all, or staff for an owner who isn't staff."""
+
+
+def api_key_scopes_normalize(*, scopes: Iterable[str], user: AbstractBaseUser) -> list[str]:
+    """Known scopes in a fixed order; the staff scope only for a staff owner."""
+    wanted = {str(scope).strip() for scope in scopes if str(scope).strip()}
+    unknown = sorted(wanted - set(APIKey.Scope.values))
+    if unknown or not wanted:
+        raise APIKeyScopeError(
+            f"Unknown or no scopes {unknown or ''}; choose one or more of {', '.join(APIKey.Scope.values)}."
+        )
+    if APIKey.Scope.STAFF in wanted and not getattr(user, "is_staff", False):
+        raise APIKeyScopeError(f"The staff scope needs a staff owner; {user.get_username()!r} is not staff.")
+    return [scope for scope in APIKey.Scope.values if scope in wanted]
+
+
+def api_key_create(
+    *, name: str, user: AbstractBaseUser, scopes: Iterable[str] = DEFAULT_SCOPES
+) -> tuple[APIKey, str]:
+    """Create a key for `user` with `scopes`; returns the row and the raw key, which is never stored."""
+    scopes = api_key_scopes_normalize(scopes=scopes, user=user)
     raw_key = KEY_PREFIX + secrets.token_urlsafe(32)
     api_key = APIKey.objects.create(
-        name=name, user=user, prefix=raw_key[: len(KEY_PREFIX) + 6], key_hash=api_key_hash(raw_key=raw_key)
+        name=name,
+        user=user,
+        scopes=scopes,
+        prefix=raw_key[: len(KEY_PREFIX) + 6],
+        key_hash=api_key_hash(raw_key=raw_key),
     )
     return api_key, raw_key
 
 
 def api_key_revoke(*, api_key: APIKey) -> None:
-    """Revoke a key for good (idempotent)."""
+    """Revoke a key for good (idempotent: a revoked key keeps its first revocation time)."""
     APIKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    api_key.refresh_from_db(fields=["revoked_at"])
 
 
 def api_key_authenticate(*, raw_key: str) -> APIKey | None:

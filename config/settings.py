@@ -23,14 +23,18 @@ if DJANGO_ENV not in {"development", "production"}:
     raise ImproperlyConfigured(f"DJANGO_ENV must be 'development' or 'production', not {DJANGO_ENV!r}")
 PRODUCTION = DJANGO_ENV == "production"
 
-if PRODUCTION:
-    SECRET_KEY = env.str("SECRET_KEY", default="")
-    if not SECRET_KEY:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DJANGO_ENV=production")
-else:
-    SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-contentops-development-only-key")
-
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+# The development key is public (it is in this file): with it anyone can forge signed values (sessions,
+# email tracking links). Only a DEBUG development run may use it; anything else needs a real secret.
+DEVELOPMENT_SECRET_KEY = "django-insecure-contentops-development-only-key"  # noqa: S105 - public on purpose
+SECRET_KEY = env.str("SECRET_KEY", default="" if PRODUCTION else DEVELOPMENT_SECRET_KEY)
+if PRODUCTION and not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set when DJANGO_ENV=production")
+if not DEBUG and (not SECRET_KEY or SECRET_KEY == DEVELOPMENT_SECRET_KEY or SECRET_KEY.startswith("django-insecure")):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a long random value when DEBUG is off (the development default is public); "
+        'e.g. SECRET_KEY="$(python -c \'import secrets; print(secrets.token_urlsafe(50))\')"'
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
@@ -47,6 +51,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "django_celery_beat",
     "config",
     "llm",
@@ -58,6 +63,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.PermissionsPolicyMiddleware",
+    # Under /api/: body caps (JSON 413), clean query strings, and every error answer as JSON.
+    "config.api.middleware.ApiBoundaryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -181,6 +190,23 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
+    # Every answer is JSON (no browsable HTML API); parsers cap depth and size and clean text (config/api).
+    "DEFAULT_RENDERER_CLASSES": ["config.api.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.parsers.JSONParser",
+        "config.api.parsers.FormParser",
+        "config.api.parsers.MultiPartParser",
+    ],
+    # Views opt in with `throttle_scope`; rates are API_THROTTLE_RATES, counted in the default cache (Redis).
+    "DEFAULT_THROTTLE_CLASSES": ["config.api.throttling.ScopedRateThrottle"],
+}
+# Deepest JSON nesting a request body may have (deeper: 400 `json_too_deep`).
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
+# Requests per client (user, else IP address) for the throttled scopes: "N/second|minute|hour|day".
+API_THROTTLE_RATES = {
+    "login": env.str("API_THROTTLE_LOGIN", default="10/minute"),  # admin login attempts, per IP address
+    "token": env.str("API_THROTTLE_TOKEN", default="10/minute"),  # POST /api/v1/auth/token, per IP address
+    "upload": env.str("API_THROTTLE_UPLOAD", default="30/minute"),  # file uploads and imports, per user
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ContentOps API",
@@ -190,11 +216,39 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every operation documents the error answers it can give, in the one error shape (config/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api.schema.postprocess_error_responses",
+    ],
 }
 
 # --- security (the production profile passes `check --deploy` cleanly) -----------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): the admin and Swagger UI load scripts only from our own static files
+# (the sidecar; Swagger's initializer is a separate script, config.urls); Swagger UI and the admin set inline
+# styles, and Swagger shows data: images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Permissions-Policy (config.middleware): no page of ours uses these browser features.
+PERMISSIONS_POLICY = env.str(
+    "PERMISSIONS_POLICY",
+    default="accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=(), browsing-topics=()",
+)
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
@@ -273,6 +327,13 @@ DATA_DICTIONARY_MAX_ROWS = env.int("DATA_DICTIONARY_MAX_ROWS", default=10_000)
 DATA_DICTIONARY_MAX_FIELDS = env.int("DATA_DICTIONARY_MAX_FIELDS", default=2_000)
 DATA_DICTIONARY_SAMPLE_VALUES = env.int("DATA_DICTIONARY_SAMPLE_VALUES", default=5)
 DATA_DICTIONARY_INLINE_MAX_FIELDS = env.int("DATA_DICTIONARY_INLINE_MAX_FIELDS", default=100)
+
+# --- API body caps (config/api/middleware.py) --------------------------------------------------------
+# JSON and form bodies are capped at DATA_UPLOAD_MAX_MEMORY_SIZE; a multipart upload at this many bytes
+# (above every upload endpoint's own cap plus the multipart framing). Larger: a JSON 413, unread.
+API_MAX_UPLOAD_BYTES = env.int(
+    "API_MAX_UPLOAD_BYTES", default=max(RESUME_MAX_BYTES, DATA_DICTIONARY_MAX_BYTES) + 1024 * 1024
+)
 
 # --- provider batches -----------------------------------------------------------------------------
 # BATCH_MAX_RESUBMITS        automatic resubmissions of an item that can clear (expired, 5xx, ...)

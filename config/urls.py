@@ -3,12 +3,21 @@
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.api.errors import error_body
+from config.api.throttling import login_throttled
 from config.health import healthz
 
+# Django's error pages: JSON in the API's error shape under /api/, Django's own pages elsewhere.
+handler400 = "config.api.errors.bad_request"
+handler403 = "config.api.errors.permission_denied"
+handler404 = "config.api.errors.page_not_found"
+handler500 = "config.api.errors.server_error"
 
+
+@csrf_exempt  # any method: an unknown path is a 404, not a CSRF failure
 def api_not_found(request: HttpRequest) -> JsonResponse:
     """Unknown API paths answer in the API's error shape, not Django's HTML 404 page."""
     return JsonResponse(error_body(code="not_found", message="No API endpoint at this path."), status=404)
@@ -26,11 +35,14 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # Admin login attempts are throttled per address (API_THROTTLE_RATES["login"]).
+    path("admin/login/", login_throttled(admin.site.login)),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("e/", include("emails.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The split view serves Swagger UI's initializer as a script file: the CSP allows no inline scripts.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     re_path(r"^api/", api_not_found),
 ]

@@ -3,11 +3,13 @@ a sandboxed iframe (no scripts, no same-origin access, no popups), and the text 
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from emails.models import Email
+from emails.services import outreach_email_approve_send
 
 # Put ahead of the email inside the preview frame: it loads nothing from the network (so a staff
 # preview never fetches the open pixel) and links open a new window, which the sandbox refuses (so
@@ -72,6 +74,20 @@ class EmailAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    actions = ("approve_and_send",)
+
+    @admin.action(description="Approve and send (outreach drafts)")
+    def approve_and_send(self, request: HttpRequest, queryset: QuerySet[Email]) -> None:
+        # A person's explicit approval is the only way an outreach draft is ever sent.
+        sent = sum(
+            outreach_email_approve_send(email_id=pk, user=request.user) for pk in queryset.values_list("pk", flat=True)
+        )
+        skipped = queryset.count() - sent
+        level = messages.WARNING if skipped else messages.SUCCESS
+        self.message_user(
+            request, f"{sent} outreach email(s) sent; {skipped} skipped (not an outreach draft, or no address).", level
+        )
 
     def has_change_permission(self, request: HttpRequest, obj: Email | None = None) -> bool:
         return False

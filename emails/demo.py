@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from config.demo import DemoReport
-from emails.services import digest_emails_send_due
+from emails.services import digest_emails_send_due, outreach_drafts_sync
 from profiles.matching.demo import demo_profile_ids
 
 
@@ -21,6 +21,11 @@ def run(*, report: DemoReport) -> None:
     if sent.failed:
         line += f"; {sent.failed} failed (tried again by the schedule)"
     report.done.append(line)
+    outreach = outreach_drafts_sync()
+    report.done.append(
+        f"emails: {outreach.composed} outreach draft(s) from the leads funnel, waiting for a person "
+        "(admin → Emails → Approve and send)"
+    )
     report.look += [
         "emails: http://127.0.0.1:8000/admin/emails/email/ (status, opens, clicks; the HTML in a sandboxed frame)",
     ]

@@ -10,4 +10,11 @@ SCHEDULE = [
         crontab="*/10 * * * *",
         description="Every 10 minutes: one Email per digest not yet emailed, claimed before sending (never twice).",
     ),
+    PeriodicSpec(
+        name="emails: outreach drafts from the leads funnel",
+        task="emails.outreach_drafts_sync",
+        crontab="55 * * * *",
+        description="Hourly, after the leads funnel (:45): each lead's outreach draft becomes an outreach Email "
+        "in status draft; a person approves and sends it from the admin.",
+    ),
 ]

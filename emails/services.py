@@ -18,14 +18,19 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import linebreaks
 
-from catalog.models import JobListing
+from catalog.leads.selectors import leads_with_drafts
+from catalog.leads.services import lead_mark_contacted
+from catalog.models import JobListing, Lead
 from config.errors import NotFoundError
 from emails.models import Email
 from emails.rendering import DIGEST_LABELS, RenderedEmail, digest_render, html_to_text
@@ -255,3 +260,101 @@ def _email_hit(*, email_id: int | None) -> Email:
     if email is None:
         raise NotFoundError("No such email.")
     return email
+
+
+# --- outreach drafts (sales leads) -----------------------------------------------------------
+
+
+@dataclass
+class OutreachRun:
+    """What a pass over the leads with drafts did."""
+
+    considered: int = 0
+    composed: int = 0
+    refreshed: int = 0
+    without_address: int = 0
+
+
+def _lead_type() -> ContentType:
+    return ContentType.objects.get_for_model(Lead)
+
+
+def _outreach_address(lead: Lead) -> str:
+    """The posting's own contact address, only if it really appears in the posting (model output is
+    untrusted: an address the model made up, or one a posting smuggled into an instruction, is not used)."""
+    contact = lead.parsed.get("contact") if isinstance(lead.parsed, dict) else None
+    if not isinstance(contact, dict) or contact.get("kind") != "email":
+        return ""
+    address = str(contact.get("value") or "").strip()
+    try:
+        validate_email(address)
+    except ValidationError:
+        return ""
+    return address if address.lower() in lead.job.description.lower() else ""
+
+
+def outreach_email_draft_sync(*, lead_id: int) -> Email | None:
+    """The lead's outreach draft as an Email of kind outreach in status draft: created, or refreshed
+    while it is still a draft (one per lead; an approved one is never changed). None without a draft."""
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().select_related("job").filter(pk=lead_id).first()
+        if lead is None or not lead.draft_subject:
+            return None
+        values = {
+            "to_address": _outreach_address(lead),
+            "subject": lead.draft_subject[:255],
+            "text": lead.draft_body,
+            "html": f"<html><body>{linebreaks(lead.draft_body, autoescape=True)}</body></html>",
+            "error": "" if _outreach_address(lead) else "No contact address found in the posting: add it by hand.",
+        }
+        email = Email.objects.filter(kind=Email.Kind.OUTREACH, about_type=_lead_type(), about_id=lead.pk).first()
+        if email is None:
+            return Email.objects.create(
+                kind=Email.Kind.OUTREACH,
+                status=Email.Status.DRAFT,
+                language=lead.job.language or "en",
+                about_type=_lead_type(),
+                about_id=lead.pk,
+                **values,
+            )
+        if email.status == Email.Status.DRAFT:
+            Email.objects.filter(pk=email.pk, status=Email.Status.DRAFT).update(**values)
+            email.refresh_from_db()
+        return email
+
+
+def outreach_drafts_sync(*, lead_ids: Sequence[int] | None = None) -> OutreachRun:
+    """The funnel's emails-side step: every lead with a draft ready gets (or refreshes) its outreach
+    Email draft. Nothing is sent: a person approves and sends each one from the admin."""
+    leads = leads_with_drafts(lead_ids=lead_ids)
+    run = OutreachRun(considered=len(leads))
+    existing = set(
+        Email.objects.filter(kind=Email.Kind.OUTREACH, about_type=_lead_type(), about_id__in=leads).values_list(
+            "about_id", flat=True
+        )
+    )
+    for lead_id in leads:
+        email = outreach_email_draft_sync(lead_id=lead_id)
+        if email is None:
+            continue
+        if lead_id in existing:
+            run.refreshed += 1
+        else:
+            run.composed += 1
+        run.without_address += int(not email.to_address)
+    return run
+
+
+def outreach_email_approve_send(*, email_id: int, user: object | None = None) -> bool:
+    """A person approved an outreach draft: queue it, send it (at most once), and tell the lead it
+    was contacted. False when it is not an outreach draft with an address, or was not sent."""
+    queued = Email.objects.filter(
+        pk=email_id, kind=Email.Kind.OUTREACH, status=Email.Status.DRAFT, about_id__isnull=False
+    ).exclude(to_address="").update(status=Email.Status.QUEUED)
+    if not queued:
+        return False
+    if not email_send(email_id=email_id):
+        return False
+    email = Email.objects.get(pk=email_id)
+    lead_mark_contacted(lead_id=email.about_id, user=user, note=f"outreach email #{email.pk} sent")
+    return True

@@ -8,12 +8,12 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.parsers import FormParser, JSONParser, MultiPartParser
 from config.errors import DomainError
 from profiles import extract
 from profiles.selectors import profile_page
@@ -69,6 +69,7 @@ class ProfileDetailApi(APIView):
 
 class ResumeUploadApi(APIView):
     parser_classes = [MultiPartParser]
+    throttle_scope = "upload"  # settings.API_THROTTLE_RATES
 
     @extend_schema(
         operation_id="profiles_upload_resume",
@@ -98,6 +99,7 @@ class ResumeUploadApi(APIView):
 
 class ResumeParseTextApi(APIView):
     parser_classes = [JSONParser, FormParser, MultiPartParser]
+    throttle_scope = "upload"  # settings.API_THROTTLE_RATES
 
     @extend_schema(
         operation_id="profiles_parse_text",

@@ -70,7 +70,12 @@ class DataDictionaryListCreateApi(generics.ListAPIView):
     def get_queryset(self):  # noqa: ANN201 - DRF's signature
         return data_dictionaries_list()
 
-    @extend_schema(operation_id="data_dictionaries_list", tags=TAGS, summary="Data dictionaries, newest first.")
+    @extend_schema(
+        operation_id="data_dictionaries_list",
+        tags=TAGS,
+        summary="Data dictionaries, newest first, with their status and entry counts.",
+        responses={200: DataDictionaryListSerializer(many=True), 401: ERRORS[401], 403: ERRORS[403]},
+    )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
 

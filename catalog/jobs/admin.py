@@ -50,6 +50,7 @@ class JobFeedAdmin(_HttpsURLs, admin.ModelAdmin):
         "last_status",
         "last_summary",
         "last_error",
+        "last_problems",
         "created_at",
     ]
     fields = ["name", "url", "active", *readonly_fields]
@@ -102,7 +103,16 @@ class JobListingAdmin(_HttpsURLs, admin.ModelAdmin):
     list_select_related = ["feed"]
     search_fields = ["title", "company", "location", "guid"]
     date_hierarchy = "posted_at"
-    readonly_fields = ["feed", "guid", "skills", "language", "created_at", "updated_at"]
+    readonly_fields = [
+        "feed",
+        "guid",
+        "skills",
+        "language",
+        "application_count",
+        "click_count",
+        "created_at",
+        "updated_at",
+    ]
     actions = ["mark_editorial_pick", "deactivate"]
 
     @admin.display(description="salary")

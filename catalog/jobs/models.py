@@ -25,6 +25,11 @@ class JobFeed(models.Model):
     )
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_summary = models.CharField(max_length=200, blank=True, help_text="Counts of the last fetch.")
+    last_problems = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Items of the last fetch that were skipped or stored with corrections.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -64,7 +69,10 @@ class JobListing(models.Model):
     skills = models.JSONField(default=list, blank=True, help_text="Skills extracted at ingest.")
     language = models.CharField(max_length=8, blank=True, help_text="Language of the posting (en, ja), detected.")
     is_editorial_pick = models.BooleanField(default=False)
+    # Counted by profiles (feedback "applied") and emails (a tracked click), with F() updates; they
+    # feed the popular and you-might-like sections of the job emails.
     application_count = models.PositiveIntegerField(default=0)
+    click_count = models.PositiveIntegerField(default=0)
     active = models.BooleanField(default=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,8 +1,10 @@
 """Job feeds and listings: refresh feeds (guarded fetch → feedparser → upsert on (feed, guid)),
 import a feed file, and the report the command, the API and the task show.
 
-A broken feed (network, refused address, bad XML, over the body cap, a database error on its rows)
-records `last_error` on its own row and never stops the other feeds.
+A broken feed (network, refused address, bad XML, over the body cap) records `last_error` on its
+own row and never stops the other feeds; inside a feed, a bad item (no title, a value a column
+refuses) is skipped or corrected and listed on the feed's `last_problems`, and never stops its
+neighbours.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from django.utils import timezone
 
 from catalog.jobs.fetch import FeedFetchError, fetch_url, redact_url
 from catalog.jobs.models import JobFeed, JobListing
-from catalog.jobs.parsing import FeedParseError, ParsedListing, parse_feed, rebase_posted_at
+from catalog.jobs.parsing import FeedParseError, ItemProblem, ParsedListing, parse_feed, rebase_posted_at
+from catalog.jobs.parsing.feed import PROBLEMS_MAX
 from catalog.jobs.selectors import job_feeds_due
 
 logger = logging.getLogger("contentops.catalog.jobs")
@@ -50,6 +53,10 @@ class FeedFileError(FeedFetchError):
     """A feed file is missing, too large, or outside the directories feeds may be read from."""
 
 
+class FeedStoreError(FeedFetchError):
+    """The database refused a feed's listings as a whole (not one item: those are skipped)."""
+
+
 @dataclass
 class FeedOutcome:
     feed_id: int
@@ -58,8 +65,10 @@ class FeedOutcome:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    skipped: int = 0
     error: str = ""
     warning: str = ""
+    problems: list[dict] = field(default_factory=list)  # as stored on JobFeed.last_problems
 
 
 @dataclass
@@ -79,6 +88,10 @@ class RefreshReport:
         return sum(f.unchanged for f in self.feeds)
 
     @property
+    def skipped(self) -> int:
+        return sum(f.skipped for f in self.feeds)
+
+    @property
     def errors(self) -> int:
         return sum(1 for f in self.feeds if f.status == "error")
 
@@ -90,6 +103,7 @@ class RefreshReport:
                 "new": self.new,
                 "updated": self.updated,
                 "unchanged": self.unchanged,
+                "skipped": self.skipped,
                 "errors": self.errors,
             },
         }
@@ -100,6 +114,7 @@ class _UpsertCounts:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    failed: list[ItemProblem] = field(default_factory=list)
 
 
 def _same(existing: dict, listing: ParsedListing) -> bool:
@@ -107,45 +122,115 @@ def _same(existing: dict, listing: ParsedListing) -> bool:
     return all(existing[name] == wanted[name] for name in UPSERT_FIELDS)
 
 
+def _bulk_upsert(rows: list[JobListing]) -> None:
+    JobListing.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["feed", "guid"],
+        update_fields=[*UPSERT_FIELDS, "updated_at"],
+    )
+
+
+def _write(rows: list[JobListing]) -> list[ItemProblem]:
+    """Upsert the rows in one statement; if the database refuses it, row by row, each in its own
+    savepoint, so one refused row (a value its column can't hold) never costs the others."""
+    try:
+        with transaction.atomic():
+            _bulk_upsert(rows)
+        return []
+    except DatabaseError:
+        pass
+    failed: list[ItemProblem] = []
+    for row in rows:
+        try:
+            with transaction.atomic():
+                _bulk_upsert([row])
+        except DatabaseError as exc:
+            logger.warning("job feed %s: item %r refused by the database: %s", row.feed_id, row.guid[:100], exc)
+            failed.append(
+                ItemProblem(item=row.guid, problems=(f"not stored: {exc.__class__.__name__}",), skipped=True)
+            )
+    return failed
+
+
+def _adopt_legacy_keys(feed: JobFeed, chunk: list[ParsedListing], existing: dict[str, dict]) -> None:
+    """Items without id or link used to be keyed on a hash of their title and text ("sha1:…"), so
+    every edit left a stale row. Their rows move to the stable title + company key (the newest one),
+    and older copies of the same posting are deactivated."""
+    wanted = {
+        item.title: item for item in chunk if item.guid.startswith("title-company:") and item.guid not in existing
+    }
+    if not wanted:
+        return
+    legacy = (
+        JobListing.objects.filter(feed=feed, guid__startswith="sha1:", title__in=list(wanted))
+        .order_by("title", "-updated_at", "-id")
+        .values("id", "title", "company")
+    )
+    adopted: set[str] = set()
+    stale: list[int] = []
+    for row in legacy:
+        item = wanted[row["title"]]
+        if row["company"] not in ("", item.company):
+            continue
+        if item.title in adopted:
+            stale.append(row["id"])
+            continue
+        adopted.add(item.title)
+        JobListing.objects.filter(pk=row["id"]).update(guid=item.guid)
+    if stale:
+        JobListing.objects.filter(pk__in=stale).update(active=False)
+    if adopted:
+        existing.update(_existing(feed, [wanted[title] for title in adopted]))
+
+
+def _existing(feed: JobFeed, chunk: list[ParsedListing]) -> dict[str, dict]:
+    return {
+        row["guid"]: row
+        for row in JobListing.objects.filter(feed=feed, guid__in=[item.guid for item in chunk]).values(
+            "guid", *UPSERT_FIELDS
+        )
+    }
+
+
 def job_listings_upsert(*, feed: JobFeed, listings: list[ParsedListing]) -> _UpsertCounts:
     """Insert new and update changed listings of one feed in bulk; (feed, guid) is the key.
 
     The classification (new/updated/unchanged) is for the report only; the write itself is an
     INSERT … ON CONFLICT DO UPDATE, so a concurrent refresh of the same feed cannot duplicate rows.
-    Staff-owned fields (active, editorial pick, application count) are never overwritten.
+    Staff-owned fields (active, editorial pick, application count) are never overwritten. A row the
+    database refuses is reported in `failed` and not counted; the others are stored.
     """
     counts = _UpsertCounts()
     for start in range(0, len(listings), _CHUNK):
         chunk = listings[start : start + _CHUNK]
-        existing = {
-            row["guid"]: row
-            for row in JobListing.objects.filter(feed=feed, guid__in=[item.guid for item in chunk]).values(
-                "guid", *UPSERT_FIELDS
-            )
-        }
+        existing = _existing(feed, chunk)
+        _adopt_legacy_keys(feed, chunk, existing)
         to_write: list[JobListing] = []
+        kinds: dict[str, str] = {}
         for item in chunk:
             row = existing.get(item.guid)
-            if row is None:
-                counts.new += 1
-            elif _same(row, item):
+            if row is not None and _same(row, item):
                 counts.unchanged += 1
                 continue
-            else:
-                counts.updated += 1
+            kinds[item.guid] = "new" if row is None else "updated"
             to_write.append(JobListing(feed=feed, guid=item.guid, **item.values()))
-        if to_write:
-            JobListing.objects.bulk_create(
-                to_write,
-                update_conflicts=True,
-                unique_fields=["feed", "guid"],
-                update_fields=[*UPSERT_FIELDS, "updated_at"],
-            )
+        failed = _write(to_write) if to_write else []
+        refused = {problem.item for problem in failed}
+        counts.failed.extend(failed)
+        for guid, kind in kinds.items():
+            if guid not in refused:
+                setattr(counts, kind, getattr(counts, kind) + 1)
     return counts
 
 
-def _summary(counts: _UpsertCounts) -> str:
-    return f"{counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged"
+def _summary(counts: _UpsertCounts, *, skipped: int, corrected: int) -> str:
+    text = f"{counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged"
+    if skipped:
+        text += f", {skipped} skipped"
+    if corrected:
+        text += f", {corrected} corrected"
+    return text
 
 
 def _record(feed: JobFeed, **values: object) -> None:
@@ -163,6 +248,7 @@ def _record_error(feed: JobFeed, message: str) -> FeedOutcome:
         last_status=JobFeed.FetchStatus.ERROR,
         last_error=message[:2000],
         last_summary="error",
+        last_problems=[],
     )
     return FeedOutcome(feed_id=feed.pk, feed_name=feed.name, status="error", error=message[:2000])
 
@@ -174,14 +260,19 @@ def _ingest(
     content_type: str = "",
     etag: str = "",
     last_modified: str = "",
+    base_url: str = "",
     rebase_to: datetime | None = None,
 ) -> FeedOutcome:
-    parsed = parse_feed(body, content_type=content_type)
+    now = timezone.now()
+    # Demo files ship with fixed dates and are shifted to today: "ahead of now" means nothing there.
+    parsed = parse_feed(body, content_type=content_type, base_url=base_url, now=now, check_ahead=rebase_to is None)
     if rebase_to is not None:
         rebase_posted_at(parsed.listings, newest=rebase_to)
     with transaction.atomic():
         counts = job_listings_upsert(feed=feed, listings=parsed.listings)
-        now = timezone.now()
+        skipped = len(parsed.skipped) + len(counts.failed)
+        corrected = sum(1 for item in parsed.listings if item.problems)
+        report = [problem.as_dict() for problem in [*counts.failed, *parsed.problems()][:PROBLEMS_MAX]]
         # The validators are stored only once the rows are in: a failed ingest refetches in full.
         _record(
             feed,
@@ -191,7 +282,8 @@ def _ingest(
             last_success_at=now,
             last_status=JobFeed.FetchStatus.OK,
             last_error="",
-            last_summary=_summary(counts)[:200],
+            last_summary=_summary(counts, skipped=skipped, corrected=corrected)[:200],
+            last_problems=report,
         )
     return FeedOutcome(
         feed_id=feed.pk,
@@ -200,7 +292,9 @@ def _ingest(
         new=counts.new,
         updated=counts.updated,
         unchanged=counts.unchanged,
+        skipped=skipped,
         warning=parsed.warning,
+        problems=report,
     )
 
 
@@ -259,7 +353,12 @@ def _refresh_locked(feed: JobFeed) -> FeedOutcome:
         )
         return FeedOutcome(feed_id=feed.pk, feed_name=feed.name, status="not_modified")
     return _ingest(
-        feed, result.body, content_type=result.content_type, etag=result.etag, last_modified=result.last_modified
+        feed,
+        result.body,
+        content_type=result.content_type,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        base_url=result.url,
     )
 
 
@@ -322,6 +421,11 @@ def job_listings_import_file(
     except FeedParseError as exc:
         _record_error(feed, str(exc))
         raise
+    except DatabaseError as exc:
+        logger.exception("job feed file %s: database error while storing listings", feed.pk)
+        message = f"could not store listings: {exc.__class__.__name__}"
+        _record_error(feed, message)
+        raise FeedStoreError(message) from exc
 
 
 def job_feeds_bundled() -> list[Path]:

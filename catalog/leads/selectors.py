@@ -219,3 +219,11 @@ def leads_stage_counts() -> dict[str, int]:
     for row in Lead.objects.order_by().values("stage").annotate(n=Count("pk")):
         counts[row["stage"]] = row["n"]
     return counts
+
+
+def leads_with_drafts(*, lead_ids: Sequence[int] | None = None) -> list[int]:
+    """Leads whose outreach draft is ready (the emails layer turns each into an outreach email)."""
+    queryset = Lead.objects.filter(stage=LeadStage.DRAFT_READY).exclude(draft_subject="")
+    if lead_ids is not None:
+        queryset = queryset.filter(pk__in=list(lead_ids))
+    return list(queryset.order_by("pk").values_list("pk", flat=True))

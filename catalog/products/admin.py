@@ -91,6 +91,10 @@ class ProductAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        (
+            "Product document (seed 002)",
+            {"fields": ["customer_reviews", "content_metadata", "qa"], "classes": ["collapse"]},
+        ),
         ("Processing", {"fields": ["processing_status", "batch_id", "processed_at", "error_message"]}),
         ("Generated content", {"fields": ["generated_content"]}),
         ("Timestamps", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),

@@ -23,7 +23,8 @@ from catalog.jobs.services import (
     job_listings_import_file,
 )
 
-COLUMNS = ["feed", "status", "new", "updated", "unchanged", "error"]
+PROBLEMS_SHOWN = 10
+COLUMNS = ["feed", "status", "new", "updated", "unchanged", "skipped", "error"]
 
 
 class Command(BaseCommand):
@@ -64,17 +65,41 @@ class Command(BaseCommand):
         if not report.feeds:
             return "No active feeds to refresh. Add one with --feed URL, or import a file with --file PATH."
         rows = [
-            [f.feed_name[:40], f.status, str(f.new), str(f.updated), str(f.unchanged), (f.error or f.warning)[:70]]
+            [
+                f.feed_name[:40],
+                f.status,
+                str(f.new),
+                str(f.updated),
+                str(f.unchanged),
+                str(f.skipped),
+                (f.error or f.warning)[:70],
+            ]
             for f in report.feeds
         ]
-        total = ["TOTAL", f"{report.errors} error(s)", str(report.new), str(report.updated), str(report.unchanged), ""]
+        total = [
+            "TOTAL",
+            f"{report.errors} error(s)",
+            str(report.new),
+            str(report.updated),
+            str(report.unchanged),
+            str(report.skipped),
+            "",
+        ]
         cells = [COLUMNS, *rows, total]
         widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
 
         def line(row: list[str]) -> str:
             return "  ".join(
-                c.rjust(w) if 2 <= i <= 4 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+                c.rjust(w) if 2 <= i <= 5 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
             ).rstrip()
 
         rule = "  ".join("-" * w for w in widths)
-        return "\n".join([line(COLUMNS), rule, *(line(r) for r in rows), rule, line(total)])
+        lines = [line(COLUMNS), rule, *(line(r) for r in rows), rule, line(total)]
+        for outcome in report.feeds:
+            for problem in outcome.problems[:PROBLEMS_SHOWN]:
+                verb = "skipped" if problem["skipped"] else "corrected"
+                said = "; ".join(problem["problems"])
+                lines.append(f"  {outcome.feed_name[:30]}: {verb} {problem['item'][:60]}: {said}")
+            if len(outcome.problems) > PROBLEMS_SHOWN:
+                lines.append(f"  {outcome.feed_name[:30]}: … see last_problems on the feed in the admin")
+        return "\n".join(lines)

@@ -8,8 +8,10 @@ from config.errors import DomainError
 
 class Command(BaseCommand):
     help = (
-        "Import products from a CSV, JSON (array of objects) or JSON Lines file, upserting on slug. "
-        "Every row is validated first: any bad row is reported with its line and nothing is imported."
+        "Import products from a CSV, JSON (one object or an array) or JSON Lines file, upserting on slug. A JSON "
+        "row is flat (the CSV's columns) or seed 002's product document as it is (product_input, images, "
+        "ai_generated_content, customer_reviews, content_metadata, qa). Every row is validated first: any bad "
+        "row is reported with its line and nothing is imported."
     )
 
     def add_arguments(self, parser):  # noqa: ANN001
@@ -31,6 +33,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Imported {summary.rows} product(s) from {file.name}: {summary.created} created, "
                 f"{summary.updated} updated; {summary.brands_created} brand(s) and "
-                f"{summary.categories_created} categor(y/ies) created."
+                f"{summary.categories_created} categor(y/ies) created"
+                + (f"; {summary.contents_imported} locale content(s) imported." if summary.contents_imported else ".")
             )
         )

@@ -40,6 +40,7 @@ from catalog.products.document import (
 from catalog.products.models import Brand, Category, Product
 from catalog.products.services.content import product_contents_apply_many
 from config.errors import DomainError
+from config.text import data_clean
 from llm.task import Provenance
 
 IMPORT_MAX_BYTES = 50 * 1024 * 1024
@@ -410,7 +411,8 @@ def product_rows_validate(*, text: str, file_format: str) -> tuple[list[ProductR
     valid: list[ProductRow] = []
     first_line_of: dict[str, int] = {}
     for line, raw in raw_rows:
-        row, problems = _validate_row(line, raw)
+        # Text PostgreSQL or UTF-8 would refuse (NUL, lone surrogates, control characters) is dropped here.
+        row, problems = _validate_row(line, data_clean(raw))
         errors.extend(RowError(line, problem) for problem in problems)
         if row is None:
             continue

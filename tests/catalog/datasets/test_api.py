@@ -59,7 +59,8 @@ def test_a_csv_upload_is_described_with_inferred_types(sim, staff_client, staff_
     assert semantic["balance"] == "currency"
     assert semantic["plan"] == "category"
     email = entry(body, "email")
-    assert email["business_name"] and email["description"]
+    assert email["business_name"]
+    assert email["description"]
     assert (email["is_fallback"], email["prompt_version"], email["edited_by"]) == (False, 1, None)
     assert email["model"] == "gpt-4o-mini"
     assert LLMCall.objects.filter(task="field_description").count() == 12
@@ -94,7 +95,8 @@ def test_a_persons_edit_is_kept_when_the_dictionary_runs_again(settings, sim, st
     assert (kept["edited_by"], kept["is_fallback"]) == ("staff", True)
     assert not entry(body, "website")["is_fallback"]  # unedited fallbacks are replaced by the model's text
     paths = {e["field_path"] for e in body["entries"]}
-    assert "tier" in paths and "plan" not in paths  # a column that left the file leaves the dictionary
+    assert "tier" in paths
+    assert "plan" not in paths
     assert not DataDictionaryEntry.objects.filter(pk=plan["id"]).exists()
     assert body["edited_count"] == 1
     # No call was spent on the edited field.
@@ -103,7 +105,9 @@ def test_a_persons_edit_is_kept_when_the_dictionary_runs_again(settings, sim, st
 
 def test_the_apply_never_overwrites_an_edit_and_a_fallback_never_replaces_model_text(staff_client, staff_user):
     dictionary = DataDictionary.objects.create(name="d", source_kind="fields")
-    edited = dictionary.entries.create(field_path="a", field_name="a", data_type="string", edited_at="2024-01-01T00:00Z")
+    edited = dictionary.entries.create(
+        field_path="a", field_name="a", data_type="string", edited_at="2024-01-01T00:00Z"
+    )
     modeled = dictionary.entries.create(field_path="b", field_name="b", data_type="string", description="model text")
     fallback = Provenance(
         task="field_description",
@@ -191,7 +195,8 @@ def test_exports_as_markdown_csv_and_json(settings, staff_client):
     lines = markdown.content.decode().splitlines()
     assert lines[0] == "# customers.csv"
     email_row = next(line for line in lines if line.startswith("| `email`"))
-    assert "Contact \\| billing" in email_row and "edited by staff" in email_row
+    assert "Contact \\| billing" in email_row
+    assert "edited by staff" in email_row
     assert len([line for line in lines if line.startswith("| `")]) == 12
 
     assert as_csv["Content-Type"].startswith("text/csv")
@@ -228,7 +233,8 @@ def test_list_detail_and_entry_edit_answer_json_errors(settings, staff_client, u
     assert listing["results"][1]["entry_count"] == 12
     assert_error(api_client.get(LIST), 401, "not_authenticated")
     assert_error(user_client.get(LIST), 403, "permission_denied")
-    assert_error(user_client.post(LIST, {"name": "x", "fields": SEED_FIELDS[:1]}, format="json"), 403, "permission_denied")
+    denied = user_client.post(LIST, {"name": "x", "fields": SEED_FIELDS[:1]}, format="json")
+    assert_error(denied, 403, "permission_denied")
     assert_error(staff_client.get(f"{LIST}999999"), 404, "data_dictionary_not_found")
     path = f"{LIST}{body['id']}/entries/{foreign.pk}"  # an entry of another dictionary
     assert_error(staff_client.patch(path, {"description": "x"}, format="json"), 404, "data_dictionary_entry_not_found")

@@ -46,12 +46,15 @@ def test_the_generator_keeps_the_seeds_names_and_shapes(sim):
         semantic_type="email_address",
         sample_values=["user@example.com", "test@test.com"],
     )
-    again = generator.generate_description("user.email", "email", "string", "email_address", ["user@example.com", "test@test.com"])
+    samples = ["user@example.com", "test@test.com"]
+    again = generator.generate_description("user.email", "email", "string", "email_address", samples)
     results = generator.generate_batch(SEED_FIELDS[:12])
 
-    assert description and business_name
+    assert description
+    assert business_name
     assert again == (description, business_name)  # the second one is a cache hit
-    assert len(results) == 12 and all(d and b for d, b in results)
+    assert len(results) == 12
+    assert all(d and b for d, b in results)
     metrics = generator.get_metrics()
     assert set(metrics) >= SEED_001_KEYS
     assert (metrics["total_requests"], metrics["cached_requests"]) == (14, 1)
@@ -149,8 +152,10 @@ def test_describe_fields_reads_a_file_and_says_what_it_did(settings, tmp_path, c
     call_command("describe_fields", "--file", str(fields), "--name", "users", "--json")
     listed = json.loads(capsys.readouterr().out)
 
-    assert "email  " in out and "(fallback)" in out
-    assert "Data dictionary 'customers.csv'" in out and "12 fields" in out
+    assert "email  " in out
+    assert "(fallback)" in out
+    assert "Data dictionary 'customers.csv'" in out
+    assert "12 fields" in out
     assert [e["field_path"] for e in listed] == ["user.field0", "user.field1", "user.field2"]
     assert DataDictionary.objects.get(name="users").source_kind == "fields"
     with pytest.raises(CommandError, match="one of the two"):

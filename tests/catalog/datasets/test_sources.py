@@ -5,12 +5,13 @@ import json
 
 import pytest
 
+from catalog.datasets.inference import infer_types
 from catalog.datasets.sources import (
     DatasetSourceError,
     DatasetTooLargeError,
+    dataset_source_read,
     fields_from_file,
     fields_from_list,
-    infer_types,
 )
 
 CUSTOMERS_CSV = (
@@ -163,3 +164,11 @@ def test_unreadable_files_are_refused_with_a_reason(data, message):
 )
 def test_inference_cases(name, values, expected):
     assert infer_types(name=name, values=values) == expected
+
+
+def test_text_the_database_would_refuse_is_cleaned_at_the_boundary():
+    data = b'na\x00me,"no\x07te"\nAnn\x00,"a\x1b b"\n'
+
+    source = dataset_source_read(upload_name="dirty.csv", upload_data=data)
+
+    assert [(f.field_path, f.sample_values) for f in source.fields] == [("name", ["Ann"]), ("note", ["a b"])]

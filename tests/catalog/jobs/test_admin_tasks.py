@@ -102,7 +102,7 @@ def test_task_refreshes_given_feeds_and_is_safe_to_redeliver(server):
     again = job_feeds_refresh_task.apply(kwargs={"feed_ids": [feed.pk]}).get()
 
     assert first["totals"]["new"] == 2
-    assert again["totals"] == {"feeds": 1, "new": 0, "updated": 0, "unchanged": 2, "errors": 0}
+    assert again["totals"] == {"feeds": 1, "new": 0, "updated": 0, "unchanged": 2, "skipped": 0, "errors": 0}
     assert JobListing.objects.filter(feed=feed).count() == 2
     assert job_feeds_refresh_task.acks_late is True
 

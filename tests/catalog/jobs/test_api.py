@@ -152,7 +152,7 @@ def test_refresh_staff_runs_inline_without_a_broker(staff_client, served_feed, s
     body = response.json()
     assert body["status"] == "done"
     assert body["task_id"] is None
-    assert body["totals"] == {"feeds": 1, "new": 1, "updated": 0, "unchanged": 0, "errors": 0}
+    assert body["totals"] == {"feeds": 1, "new": 1, "updated": 0, "unchanged": 0, "skipped": 0, "errors": 0}
     assert JobListing.objects.filter(feed=served_feed, guid="g-1").exists()
 
 

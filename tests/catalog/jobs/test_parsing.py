@@ -55,7 +55,7 @@ def test_japanese_atom_with_details_in_html():
     listings = _bundled("shinsotsu-tech-jobs.atom")
     backend = listings["urn:contentops-demo:shinsotsu:shinsotsu-2001"]
 
-    assert backend.company == "株式会社ミライテック"  # the Atom author
+    assert backend.company == "株式会社ミライテック"  # its 会社名 line (never the Atom author)
     assert backend.location == "東京都渋谷区"  # the 勤務地： line
     assert (backend.salary_min, backend.salary_max) == (Decimal(4_000_000), Decimal(5_500_000))
     assert backend.remote is True  # リモート可

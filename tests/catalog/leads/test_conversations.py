@@ -34,8 +34,12 @@ def test_the_whole_workflow_chains_turns_and_ends_with_a_draft(sim, lead):
 
     lead.refresh_from_db()
     assert lead.stage == "draft_ready"
-    assert lead.draft_subject and lead.draft_body and not lead.draft_is_fallback
-    assert lead.analysis and lead.roi_estimate and lead.roi_assumptions
+    assert lead.draft_subject
+    assert lead.draft_body
+    assert not lead.draft_is_fallback
+    assert lead.analysis
+    assert lead.roi_estimate
+    assert lead.roi_assumptions
     assert [(c.from_stage, c.to_stage) for c in lead.stage_changes.all()] == [
         ("new", "in_conversation"),
         ("in_conversation", "draft_ready"),
@@ -65,13 +69,15 @@ def test_an_expired_chain_is_replayed_in_full(sim, lead):
 
     result = lead_conversation_roi(lead=lead)
 
-    assert result.turn.replayed and not result.turn.is_fallback
+    assert result.turn.replayed
+    assert not result.turn.is_fallback
     chained, replay = responses_calls(sim)[-2:]
     assert "previous_response_id" in chained.json
     assert "previous_response_id" not in replay.json
     assert POSTING_OPEN in replay.json["input"][0]["content"]  # the first turn, posting and all
     lead.refresh_from_db()
-    assert lead.roi_estimate and not lead.provenance["lead_roi"]["is_fallback"]
+    assert lead.roi_estimate
+    assert not lead.provenance["lead_roi"]["is_fallback"]
 
 
 def test_a_backend_without_the_responses_api_gets_the_history_through_chat(sim, lead):
@@ -161,7 +167,8 @@ def test_a_posting_cannot_change_the_instructions_the_format_or_send_anything(si
     # Every structured turn asked for and got its schema; nothing was sent and the lead waits for a person.
     assert all("text" in c.json for c in calls)
     lead.refresh_from_db()
-    assert summary["draft"]["subject"] and lead.stage == "draft_ready"
+    assert summary["draft"]["subject"]
+    assert lead.stage == "draft_ready"
     assert lead.contacted_at is None
     assert mail.outbox == []
 
@@ -194,7 +201,8 @@ def test_the_agent_takes_a_raw_posting_and_remembers_the_conversation_in_the_dat
     roi = ConversationalLeadAgent().get_roi_estimate(posting)  # another agent, same conversation
 
     lead = Lead.objects.get(job__url=posting["url"])
-    assert lead.source == "scraped" and lead.job.feed.url == "scraped:api"
+    assert lead.source == "scraped"
+    assert lead.job.feed.url == "scraped:api"
     assert set(analysis) >= {"company_need", "urgency", "risks"}
     assert set(roi) >= {"annual_savings", "assumptions"}
     assert lead.conversation.turns.count() == 2
@@ -208,7 +216,8 @@ def test_offline_every_step_answers_with_a_flagged_rule_based_turn(settings, lea
 
     lead.refresh_from_db()
     assert summary["totals"]["fallback_turns"] == 5
-    assert lead.draft_is_fallback and lead.stage == "draft_ready"
+    assert lead.draft_is_fallback
+    assert lead.stage == "draft_ready"
     assert "Shiba Infra" in lead.draft_body
     assert lead.roi_assumptions[-1].endswith("Rule-based estimate: check with the client.")
     assert [s["offering"] for s in lead.suggested_offerings][0] == "Cloud & DevOps setup"

@@ -68,7 +68,8 @@ def test_the_api_gives_the_same_document_back(tmp_path, user_client):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert response.json() == SEED_DOCUMENT
-    assert plain.json()["slug"] == "product-slug" and "product_input" not in plain.json()
+    assert plain.json()["slug"] == "product-slug"
+    assert "product_input" not in plain.json()
     assert plain.json()["store_links"] == SEED_DOCUMENT["product_input"]["store_links"]
     assert user_client.get("/api/v1/products/product-slug/", {"format": "xml"}).status_code == 404
 
