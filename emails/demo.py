@@ -20,12 +20,12 @@ def run(*, report: DemoReport) -> None:
         line += f"; {sent.suppressed} without an address not sent"
     if sent.failed:
         line += f"; {sent.failed} failed (tried again by the schedule)"
-    report.done.append(line)
     outreach = outreach_drafts_sync()
     report.done.append(
         f"emails: {outreach.composed} outreach draft(s) from the leads funnel, waiting for a person "
         "(admin → Emails → Approve and send)"
     )
+    report.done.append(line)
     report.look += [
         "emails: http://127.0.0.1:8000/admin/emails/email/ (status, opens, clicks; the HTML in a sandboxed frame)",
     ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import math
 import os
 import re
@@ -30,6 +31,7 @@ PDF, DOCX, TEXT = "pdf", "docx", "text"
 KIND_LABELS = {PDF: "a PDF", DOCX: "a Word (DOCX) document", TEXT: "plain text"}
 EXTENSIONS = {".pdf": PDF, ".docx": DOCX, ".txt": TEXT, ".text": TEXT, ".md": TEXT}
 CHILD = Path(__file__).with_name("extract_child.py")
+logger = logging.getLogger("contentops.profiles")
 
 def human_size(size: int) -> str:
     """5242880 → "5 MB", 2048 → "2 KB" (for messages)."""
@@ -311,11 +313,18 @@ def extract_text(*, data: bytes, filename: str) -> Extracted:
             check_archive(data)
         answer = _run_child(actual, data)
         if not answer.get("ok"):
-            error_class = _CHILD_ERRORS.get(str(answer.get("code")), CorruptResumeError)
+            code = str(answer.get("code"))
+            error_class = _CHILD_ERRORS.get(code, CorruptResumeError)
+            if answer.get("internal"):
+                # The parser's own words are for us, not for the person (they quote library internals).
+                logger.info("resume extraction refused (%s, %s): %s", actual, code, answer["internal"])
             message = str(answer.get("message") or "")
             if error_class is CorruptResumeError:
-                message = f"The file is damaged and could not be read as {_describe(actual)} ({message[:200]})."
-            raise error_class(message, detail={"kind": actual})
+                message = f"The file is damaged and could not be read as {_describe(actual)}."
+            detail: dict[str, Any] = {"kind": actual}
+            if error_class is ExtractionLimitError:
+                detail["limit"] = "memory" if code == "memory_limit" else "size"
+            raise error_class(message, detail=detail)
         raw_text, pages = str(answer.get("text") or ""), answer.get("pages")
 
     text = normalize_text(raw_text)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import resource
 import sys
+from typing import Any
 
 
 def _limit(*, memory_bytes: int, cpu_seconds: int) -> None:
@@ -41,9 +43,60 @@ def _pdf_text(data: bytes, *, max_pages: int) -> tuple[str, int]:
         texts = [page.extract_text() or "" for page in list(pages)[:max_pages]]
     except FileNotDecryptedError as exc:
         raise _Refused("encrypted", "The PDF is password-protected; upload an unprotected copy.") from exc
+    except DependencyError as exc:
+        # AES needs `cryptography` (a dependency); without it the file is unreadable here, not corrupt.
+        raise _Refused("encrypted", "The PDF's encryption cannot be opened here; upload an unprotected copy.") from exc
     except limit_reached as exc:
         raise _Refused("too_big", "The PDF expands far beyond any resume (a possible decompression bomb).") from exc
     return "\n".join(texts), len(pages)
+
+
+def _paragraph_text(paragraph: Any, qn: Any) -> str:
+    """A paragraph's text with its line breaks and tabs (a 履歴書 cell often holds two lines in one
+    paragraph: 株式会社ABC<w:br/>営業部 — dropping the break glues them into one garbled word)."""
+    parts: list[str] = []
+    text_tag, break_tags, tab_tag = qn("w:t"), {qn("w:br"), qn("w:cr")}, qn("w:tab")
+    for node in paragraph.iter(text_tag, *break_tags, tab_tag):
+        if node.tag == text_tag:
+            parts.append(node.text or "")
+        elif node.tag == tab_tag:
+            parts.append("\t")
+        else:
+            parts.append("\n")
+    return "".join(parts)
+
+
+def _cells(row: Any, qn: Any) -> list[Any]:
+    """The row's own cells (content controls may wrap them), not the cells of tables nested in them."""
+    cells = []
+    for child in row.iterchildren():
+        if child.tag == qn("w:tc"):
+            cells.append(child)
+        elif child.tag == qn("w:sdt"):
+            cells += [node for node in child.iter(qn("w:tc")) if node.getparent().getparent() is child]
+    return cells
+
+
+def _block_lines(container: Any, qn: Any) -> list[str]:
+    """Lines of a body, header, footer or cell, in document order: paragraphs as lines, each table
+    row as its cells joined by tabs, each cell read cell by cell (its paragraphs and nested tables)."""
+    lines: list[str] = []
+    for block in container.iterchildren():
+        if block.tag == qn("w:p"):
+            lines.append(_paragraph_text(block, qn))
+        elif block.tag == qn("w:tbl"):
+            for row in block.iterchildren(qn("w:tr")):
+                cells: list[str] = []
+                for cell in _cells(row, qn):
+                    text = "\n".join(_block_lines(cell, qn)).strip()
+                    if text and (not cells or cells[-1] != text):  # merged cells repeat their text
+                        cells.append(text)
+                lines.append("\t".join(cells))
+        elif block.tag in (qn("w:sdt"), qn("w:sdtContent"), qn("w:customXml")):
+            # Content controls and custom XML wrap ordinary paragraphs and tables.
+            inner = block.find(qn("w:sdtContent"))
+            lines += _block_lines(inner if inner is not None else block, qn)
+    return lines
 
 
 def _docx_text(data: bytes) -> tuple[str, int | None]:
@@ -51,26 +104,26 @@ def _docx_text(data: bytes) -> tuple[str, int | None]:
     from docx.oxml.ns import qn
 
     document = Document(io.BytesIO(data))
-    lines: list[str] = []
-    # Body order matters: a 履歴書 is mostly tables (氏名 | 山田 太郎), interleaved with paragraphs.
-    for block in document.element.body.iterchildren():
-        if block.tag == qn("w:p"):
-            lines.append("".join(node.text or "" for node in block.iter(qn("w:t"))))
-        elif block.tag == qn("w:tbl"):
-            for row in block.iter(qn("w:tr")):
-                cells: list[str] = []
-                for cell in row.iter(qn("w:tc")):
-                    text = "\n".join(
-                        "".join(node.text or "" for node in paragraph.iter(qn("w:t")))
-                        for paragraph in cell.iter(qn("w:p"))
-                    ).strip()
-                    if text and (not cells or cells[-1] != text):  # merged cells repeat their text
-                        cells.append(text)
-                lines.append("\t".join(cells))
-        else:  # content controls (w:sdt) and the like wrap ordinary paragraphs
-            for paragraph in block.iter(qn("w:p")):
-                lines.append("".join(node.text or "" for node in paragraph.iter(qn("w:t"))))
-    return "\n".join(lines), None
+    # Headers and footers carry the contact details in many templates: the header's lines come
+    # first, the footer's last, each distinct one once (every section may repeat them).
+    headers: list[str] = []
+    footers: list[str] = []
+    for section in document.sections:
+        for part, into in (
+            (section.first_page_header, headers),
+            (section.header, headers),
+            (section.even_page_header, headers),
+            (section.first_page_footer, footers),
+            (section.footer, footers),
+            (section.even_page_footer, footers),
+        ):
+            if part.is_linked_to_previous:
+                continue
+            text = "\n".join(_block_lines(part._element, qn)).strip()
+            if text and text not in into:
+                into.append(text)
+    body = _block_lines(document.element.body, qn)
+    return "\n".join([*headers, *body, *footers]), None
 
 
 class _Refused(Exception):
@@ -87,6 +140,33 @@ def _preload(kind: str) -> None:
     elif kind == "docx":
         import docx  # noqa: F401
         import docx.oxml.ns  # noqa: F401
+
+
+_MEMORY_WORDS = re.compile(r"memory|alloc|MemoryError|std::bad_alloc", re.IGNORECASE)
+
+
+def _peak_address_space() -> int:
+    """Bytes of address space this process used at its peak (VmPeak), 0 where /proc is missing."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return 0
+    return 0
+
+
+def _ran_out_of_memory(exc: BaseException, memory_bytes: int) -> bool:
+    """Parsers turn a failed allocation into their own errors (lxml: "XMLSyntaxError: unknown error",
+    zlib: "insufficient memory", pypdf wraps what it catches): look through the chain, the
+    message, and how close the process came to its address-space cap."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, MemoryError) or _MEMORY_WORDS.search(f"{type(seen).__name__}: {seen}"):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return _peak_address_space() >= memory_bytes * 0.85
 
 
 def main(argv: list[str]) -> int:
@@ -109,9 +189,13 @@ def main(argv: list[str]) -> int:
     except RecursionError:
         answer = {"ok": False, "code": "corrupt", "message": "The file's structure is nested too deeply to read."}
     # Hostile input makes third-party parsers raise almost anything (KeyError, ValueError, struct
-    # errors, lxml errors, their own exception trees); whatever it is, the answer is "corrupt".
+    # errors, lxml errors, their own exception trees); whatever it is, the answer is "corrupt" —
+    # unless it was the memory cap in disguise. The parser's own words go to `internal` (the
+    # parent logs them); people get a plain message.
     except Exception as exc:  # noqa: BLE001
-        answer = {"ok": False, "code": "corrupt", "message": f"{type(exc).__name__}: {str(exc)[:200]}"}
+        code = "memory_limit" if _ran_out_of_memory(exc, memory_bytes) else "corrupt"
+        message = "The file needs more memory than allowed to read." if code == "memory_limit" else ""
+        answer = {"ok": False, "code": code, "message": message, "internal": f"{type(exc).__name__}: {exc}"[:300]}
     sys.stdout.write(json.dumps(answer, ensure_ascii=True))
     sys.stdout.flush()
     return 0

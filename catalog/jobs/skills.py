@@ -10,6 +10,10 @@ Matching rules (why they are what they are):
   with their capitalization, and "Go"/"R"/"C" carry extra guards ("go to", "R&D", "C-level").
 - CJK aliases match as substrings (Japanese has no spaces between words).
 - Where two matches overlap the longer one wins ("React Native" over "React", "Node.js" over "JS").
+- The one-letter and symbol names (R, C, C#, C++, Go) are everyday letters too ("TOEIC L&R",
+  "John R. Smith", "Plan C"): they count only in skill context, i.e. when their sentence or line
+  names another technical skill or says it is about skills (skills, languages, experience,
+  developer, スキル, 言語, 経験, 開発, ...).
 """
 
 from __future__ import annotations
@@ -260,6 +264,20 @@ SKILL_CATEGORIES: dict[str, SkillCategory] = {
     **dict.fromkeys(_SOFT_SKILLS, "soft_skills"),
 }
 
+# Bare forms that need skill context (their longer aliases — Golang, R言語, C言語, CSharp — don't).
+_NEEDS_CONTEXT = frozenset({"r", "c", "c#", "c++", "go"})
+_SKILL_CONTEXT = re.compile(
+    r"\b(?:skills?|languages?|programming|program|proficien\w*|experienced?|knowledge|stack|technolog\w*|"
+    r"tools?|coding|code|compil\w*|develop\w*|engineer\w*|programmer|scripts?|using|written|familiar|fluent|"
+    r"frameworks?|libraries|backend|back-end|frontend|systems?|software|embedded|statistics|analysis)\b"
+    r"|言語|スキル|経験|開発|使用|技術|プログラミング|エンジニア|習得|実装|分析",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[\n。！？!?]|\.(?:\s|$)")
+# A capital letter between two names is an initial ("John R. Smith", "Taro C Yamada").
+_NAME_BEFORE = re.compile(r"(?:^|\s)[A-Z][a-z]+\s+$")
+_NAME_AFTER = re.compile(r"\.?\s+[A-Z][a-z]")
+
 _ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _AFTER_BLOCKERS = _ASCII_WORD | {"+", "#"}
 _SPACES = re.compile(r"\s+")
@@ -337,12 +355,37 @@ def _find_spans(text: str) -> list[tuple[int, int, str]]:
 def _accept(text: str, start: int, end: int, alias: _Alias) -> bool:
     if alias.bounded_start and start > 0 and text[start - 1] in _ASCII_WORD:
         return False
-    if len(alias.needle) == 1 and start > 0 and text[start - 1] in "-.'’":
-        return False
+    if len(alias.needle) == 1:
+        if start > 0 and text[start - 1] in "-.'’&/":
+            return False  # USB-C, e.g.R, L&R (TOEIC), A/B
+        if _NAME_BEFORE.search(text, 0, start) and _NAME_AFTER.match(text, end):
+            return False  # an initial
+        if end < len(text) and text[end] == "." and end + 1 < len(text) and text[end + 1].isalpha():
+            return False  # R.Smith, C.V.
     if alias.bounded_end and end < len(text) and text[end] in _AFTER_BLOCKERS:
         return False
     guard = _NOT_AFTER.get(alias.needle.lower())
     return not (guard is not None and guard.match(text, end))
+
+
+def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence or line around text[start:end]."""
+    left = 0
+    for match in _SENTENCE_END.finditer(text, 0, start):
+        left = match.end()
+    right_match = _SENTENCE_END.search(text, end)
+    return left, right_match.start() if right_match else len(text)
+
+
+def _in_skill_context(text: str, span: tuple[int, int, str], spans: list[tuple[int, int, str]]) -> bool:
+    start, end, canonical = span
+    left, right = _sentence(text, start, end)
+    if _SKILL_CONTEXT.search(text, left, right):
+        return True
+    return any(
+        left <= other_start < right and other != canonical and SKILL_CATEGORIES.get(other) != "soft_skills"
+        for other_start, _other_end, other in spans
+    )
 
 
 def extract_skills(text: str) -> list[str]:
@@ -353,12 +396,16 @@ def extract_skills(text: str) -> list[str]:
     spans = _find_spans(normalized)
     # Longest match first; a shorter match inside an accepted one is dropped.
     spans.sort(key=lambda s: (-(s[1] - s[0]), s[0]))
-    taken: list[tuple[int, int]] = []
-    first_seen: dict[str, int] = {}
+    taken: list[tuple[int, int, str]] = []
     for start, end, canonical in spans:
-        if any(start < t_end and t_start < end for t_start, t_end in taken):
+        if any(start < t_end and t_start < end for t_start, t_end, _ in taken):
             continue
-        taken.append((start, end))
+        taken.append((start, end, canonical))
+    first_seen: dict[str, int] = {}
+    for span in taken:
+        start, end, canonical = span
+        if normalized[start:end].lower() in _NEEDS_CONTEXT and not _in_skill_context(normalized, span, taken):
+            continue
         if canonical not in first_seen or start < first_seen[canonical]:
             first_seen[canonical] = start
     return sorted(first_seen, key=first_seen.__getitem__)

@@ -74,7 +74,9 @@ def experience(lines: list[str]) -> dict[str, list[str]]:
 # -- education ------------------------------------------------------------------------------------------
 
 _DEGREE_EN = re.compile(
-    r"\b(?:Bachelor|Master|Ph\.?\s?D|Doctor(?:ate| of)|MBA|Associate(?:'s)? degree|B\.S\.|B\.A\.|M\.S\.|M\.A\.|"
+    # "Bachelor"/"Master" only as degrees ("Master of Science", "Master's"), never "Scrum Master".
+    r"\b(?:(?:Bachelor|Master)(?:'?s)?(?=\s+(?:of|in|degree)\b)|Bachelor's|Master's|Ph\.?\s?D|Doctor(?:ate| of)|"
+    r"MBA|Associate(?:'s)? degree|B\.S\.|B\.A\.|M\.S\.|M\.A\.|"
     r"B\.Sc|M\.Sc|BSc|MSc|BEng|MEng|B\.Eng|M\.Eng)[^,|;(\t\n]*",
 )
 _DEGREE_STOP = re.compile(r"\s+(?:[-–—]|at|from)\s+|\s+(?:19|20)\d{2}")
@@ -84,12 +86,50 @@ _SCHOOL_EN = re.compile(
     r"(?:University|College|Institute of Technology|Institute|Polytechnic|Academy))"
 )
 _SCHOOL_JA = re.compile(r"[\u4e00-\u9fff\u30a0-\u30ffー・]{1,20}?(?:大学院|大学|高等専門学校|専門学校|高等学校)")
+# Words that make a line an education entry by themselves (a degree or school name does too).
 _GRADUATION = re.compile(
-    r"graduat|expected|class of|卒業|修了|degree|bachelor|master|ph\.?d|学士|修士|博士", re.IGNORECASE
+    r"graduat|expected\s+(?:graduation|to\s+graduate|(?:in\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|"
+    r"19\d\d|20\d\d))|class\s+of|卒業|修了|学位",
+    re.IGNORECASE,
 )
-_YEAR = re.compile(r"(?:19|20)\d{2}")
-_ENROLLED = re.compile(r"入学|enrolled|start", re.IGNORECASE)
+_YEAR = re.compile(r"(?<!\d)(?:19[5-9]\d|20\d{2})(?!\d)")
+_ENROLLED = re.compile(r"入学|編入|enrolled|enrolment|enrollment|\bstart", re.IGNORECASE)
+# A 履歴書's 学歴・職歴 grid mixes schooling with jobs; a job line is never a graduation.
+_EMPLOYMENT = re.compile(
+    r"入社|退社|退職|入職|転職|株式会社|有限会社|合同会社|\b(?:joined|intern(?:ship)?|inc|ltd|llc|corp)\b|TOEIC|GPA",
+    re.IGNORECASE,
+)
 _COURSEWORK = re.compile(r"(?:relevant coursework|coursework|主な履修科目|履修科目)\s*[:：]\s*(.+)", re.IGNORECASE)
+
+
+# What a bare date line ("Sep 2019 – Jun 2023", "2019年4月〜2023年3月") may hold besides its years.
+_DATE_ONLY_NOISE = re.compile(
+    r"\d+|[\s\-–—~〜.,/()（）年月日]|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|"
+    r"\b(?:present|current|now|to)\b|現在",
+    re.IGNORECASE,
+)
+
+
+def _graduation_year(line: str, *, entry: bool, follows_entry: bool) -> int | None:
+    """The year an education line says someone graduated (or will), or None.
+
+    Only education entries count: a line naming a school or a degree, or saying 卒業 / graduated /
+    expected graduation, or a bare date line right under such an entry ("Sep 2019 – Jun 2023").
+    Enrolment lines (入学, "started") and job lines in a 学歴・職歴 grid never do; of a range, the end.
+    """
+    found = [int(y) for y in _YEAR.findall(line)]
+    if not found:
+        return None
+    says_graduated = bool(_GRADUATION.search(line))
+    if _EMPLOYMENT.search(line) and not says_graduated:
+        return None
+    if _ENROLLED.search(line) and not says_graduated:
+        return None
+    if entry or says_graduated:
+        return max(found)
+    if follows_entry and not _DATE_ONLY_NOISE.sub("", line):
+        return max(found)
+    return None
 
 
 def education(lines: list[str], *, section: bool) -> dict[str, list[Any]]:
@@ -98,22 +138,26 @@ def education(lines: list[str], *, section: bool) -> dict[str, list[Any]]:
     schools: list[str] = []
     years: list[int] = []
     coursework: list[str] = []
+    previous_entry = False
     for line in lines:
-        for match in _DEGREE_EN.finditer(line):
-            degrees.append(_DEGREE_STOP.split(match.group(0))[0])
+        line_degrees = [_DEGREE_STOP.split(match.group(0))[0] for match in _DEGREE_EN.finditer(line)]
         found_ja = [m.group(0) for m in _DEGREE_JA.finditer(line)]
-        degrees += found_ja
+        line_degrees += found_ja
         if not found_ja and "大学院" in line and "修了" in line:
-            degrees.append("修士")
+            line_degrees.append("修士")
         elif not found_ja and "大学" in line and "大学院" not in line and "卒業" in line:
-            degrees.append("学士")
-        schools += [m.group(0).strip() for m in _SCHOOL_EN.finditer(line)] + [
+            line_degrees.append("学士")
+        line_schools = [m.group(0).strip() for m in _SCHOOL_EN.finditer(line)] + [
             m.group(0) for m in _SCHOOL_JA.finditer(line)
         ]
-        if _GRADUATION.search(line) or (section and not _ENROLLED.search(line)):
-            line_years = [int(y) for y in _YEAR.findall(line)]
-            if line_years:
-                years.append(max(line_years))
+        degrees += line_degrees
+        schools += line_schools
+        entry = bool(line_degrees or line_schools)
+        year = _graduation_year(line, entry=entry, follows_entry=previous_entry and section)
+        if year is not None:
+            years.append(year)
+        if line.strip():
+            previous_entry = entry and year is None
         course = _COURSEWORK.search(line)
         if course:
             coursework += re.split(r"\s*[,、/・;]\s*", course.group(1))

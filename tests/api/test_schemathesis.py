@@ -17,7 +17,9 @@ from collections import Counter
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
@@ -92,7 +94,14 @@ def world(settings, tmp_path, staff_user, user):
 
 @pytest.fixture
 def api_schema(world):
-    return schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application(), config=CONFIG)
+    # Like Django's test client: requests must not close the test's connection (it holds the transaction).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application(), config=CONFIG)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
