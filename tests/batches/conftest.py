@@ -97,12 +97,6 @@ def _crash_switch():
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The user fixtures hash a password; the production hasher costs seconds per test here.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _batch_dir(settings, tmp_path):
     settings.BATCH_DIR = str(tmp_path / "batches")
     settings.BATCH_POLL_MIN_INTERVAL_S = 0

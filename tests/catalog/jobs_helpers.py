@@ -13,10 +13,6 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
-import factory
-
-from catalog.jobs.models import JobFeed, JobListing
-
 
 @dataclass
 class Route:
@@ -148,27 +144,3 @@ def fake_getaddrinfo(mapping: dict[str, list[str] | Callable[[], list[str]]], ca
     return getaddrinfo
 
 
-def fast_password_hashing(settings) -> None:
-    """The shared user fixtures hash real passwords (PBKDF2, ~1 s each here); tests don't need that."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-class JobFeedFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = JobFeed
-
-    url = factory.Sequence(lambda n: f"https://feeds.example.com/{n}.rss")
-    name = factory.Sequence(lambda n: f"Feed {n}")
-
-
-class JobListingFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = JobListing
-
-    feed = factory.SubFactory(JobFeedFactory)
-    guid = factory.Sequence(lambda n: f"guid-{n}")
-    title = factory.Sequence(lambda n: f"Junior Engineer {n}")
-    company = "Acme K.K."
-    location = "Tokyo, Japan"
-    posted_at = factory.LazyFunction(lambda: datetime(2026, 11, 1, 9, 0, tzinfo=UTC))
-    skills = factory.LazyFunction(lambda: ["Python"])

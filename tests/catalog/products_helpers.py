@@ -5,44 +5,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import factory
-import pytest
 from django.utils import timezone
 
 from catalog.products.llm import PRODUCT_CONTENT, ProductInput
-from catalog.products.models import Brand, Category, Product
+from catalog.products.models import Product
 from llm.task import Provenance
-
-
-class BrandFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Brand
-        django_get_or_create = ("slug",)
-
-    name = factory.Sequence(lambda n: f"Brand {n}")
-    slug = factory.LazyAttribute(lambda o: o.name.lower().replace(" ", "-"))
-
-
-class CategoryFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Category
-        django_get_or_create = ("slug",)
-
-    name = factory.Sequence(lambda n: f"Category {n}")
-    slug = factory.LazyAttribute(lambda o: o.name.lower().replace(" ", "-"))
-
-
-class ProductFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Product
-
-    name = factory.Sequence(lambda n: f"Instrument {n}")
-    slug = factory.Sequence(lambda n: f"instrument-{n}")
-    brand = factory.SubFactory(BrandFactory)
-    category = factory.SubFactory(CategoryFactory)
-    description = "A solid-body electric guitar with two humbuckers."
-    msrp_price = Decimal("1299.00")
-    specs = factory.LazyFunction(lambda: {"Body": "Mahogany", "Frets": 22})
 
 
 def product_input(locale: str = "en-US", **overrides) -> ProductInput:
@@ -76,12 +43,3 @@ def provenance(*, is_fallback: bool = False, model: str = "gpt-4o-mini", call_id
 def content_for(product: Product, locale: str) -> dict:
     task_input = product_input(locale, product_id=product.pk, name=product.name)
     return PRODUCT_CONTENT.fallback_output(task_input).model_dump(mode="json")
-
-
-@pytest.fixture(autouse=True)
-def _products_settings(settings, tmp_path):
-    """Import into a test module: batch files go to a temporary directory, and the shared user
-    fixtures hash passwords with a fast hasher (PBKDF2 costs seconds per user on this machine)."""
-    settings.BATCH_DIR = str(tmp_path / "batches")
-    settings.BATCH_POLL_MIN_INTERVAL_S = 0
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

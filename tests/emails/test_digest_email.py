@@ -11,7 +11,7 @@ from emails.services import digest_email_send, email_digest_compose
 from profiles.matching.llm.digest import DigestInput, DigestJob, DigestOutput
 from profiles.matching.services.digests import digest_store
 from profiles.models import DailyDigest
-from tests.profiles.match_factories import JobFactory, ProfileFactory
+from tests.factories import JobFactory, ProfileFactory
 
 pytestmark = pytest.mark.django_db
 SCRIPT = "<script>alert('x')</script>"

@@ -17,7 +17,7 @@ from emails.tasks import digest_emails_send_due as digest_emails_send_due_task
 from profiles.matching.services.digests import digests_generate
 from profiles.models import DailyDigest
 from profiles.tasks import digests_generate as digests_generate_task
-from tests.profiles.match_factories import DigestFactory, JobScoreFactory, ProfileFactory
+from tests.factories import DigestFactory, JobScoreFactory, ProfileFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 from config.demo import DemoReport
 from emails import demo
 from emails.models import Email
-from tests.profiles.match_factories import DigestFactory, ProfileFactory
+from tests.factories import DigestFactory, ProfileFactory
 
 pytestmark = pytest.mark.django_db
 SCRIPT = "<script>alert('x')</script>"

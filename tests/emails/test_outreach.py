@@ -8,7 +8,7 @@ from catalog.leads.funnel import lead_task_run_now
 from catalog.leads.services import lead_for_job, offerings_ensure_defaults
 from emails.models import Email
 from emails.services import outreach_drafts_sync, outreach_email_approve_send, outreach_email_draft_sync
-from tests.catalog.jobs_helpers import JobListingFactory
+from tests.factories import JobListingFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from emails import tracking
 from emails.models import Email
 from emails.services import email_digest_compose
 from profiles.models import DailyDigest
-from tests.profiles.match_factories import DigestFactory, JobFactory
+from tests.factories import DigestFactory, JobFactory
 
 pytestmark = pytest.mark.django_db
 

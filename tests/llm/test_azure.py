@@ -18,7 +18,7 @@ from llm.models import LLMCall
 from llm.providers import provider_config, use_transport
 from llm.runtime import run
 from llm.simulator import Simulator
-from tests.catalog.products_helpers import ProductFactory
+from tests.factories import ProductFactory
 from tests.llm.tasks import ECHO, echo_input
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,5 @@
 """Admin for the usage ledger (read-only, with totals) and conversations (output escaped)."""
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -9,9 +8,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from llm.models import Conversation, ConversationTurn, LLMCall
+from tests.factories import make_call
 
 pytestmark = pytest.mark.django_db
 
@@ -23,29 +22,6 @@ def admin_client(client):
     superuser = get_user_model().objects.create_superuser("root", "root@example.com", "pw-root-123")
     client.force_login(superuser)
     return client
-
-
-def make_call(*, days_ago: float = 0, **overrides) -> LLMCall:
-    values = {
-        "task": "product_copy",
-        "task_version": 2,
-        "provider": "openai",
-        "model": "gpt-4o-mini",
-        "mode": LLMCall.Mode.NOW,
-        "status": LLMCall.Status.SUCCEEDED,
-        "attempts": 1,
-        "tokens_in": 100,
-        "tokens_out": 40,
-        "cost_usd": Decimal("0.000100"),
-        "latency_ms": 850,
-    }
-    values.update(overrides)
-    if values["status"] not in (LLMCall.Status.SUCCEEDED, LLMCall.Status.CACHED):  # a reason is required
-        values.setdefault("error_class", "timeout")
-    call = LLMCall.objects.create(**values)
-    if days_ago:
-        LLMCall.objects.filter(pk=call.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
-    return call
 
 
 def test_changelist_totals_follow_the_current_filter(admin_client):

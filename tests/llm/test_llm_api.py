@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from config.services import api_key_create
 from llm.models import LLMCall
+from tests.factories import make_call
 
 pytestmark = pytest.mark.django_db
 
@@ -37,28 +38,6 @@ METRIC_KEYS = {
     "redis_available",
     "redis_errors",
 }
-
-
-def make_call(*, days_ago: float = 0, **overrides) -> LLMCall:
-    values = {
-        "task": "product_copy",
-        "task_version": 1,
-        "provider": "openai",
-        "model": "gpt-4o-mini",
-        "mode": LLMCall.Mode.NOW,
-        "status": LLMCall.Status.SUCCEEDED,
-        "attempts": 1,
-        "tokens_in": 100,
-        "tokens_out": 50,
-        "cost_usd": Decimal("0.000100"),
-    }
-    values.update(overrides)
-    if values["status"] in (LLMCall.Status.FAILED, LLMCall.Status.FALLBACK):
-        values.setdefault("error_class", "server_error")
-    call = LLMCall.objects.create(**values)
-    if days_ago:
-        LLMCall.objects.filter(pk=call.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
-    return call
 
 
 def assert_error_shape(response, status: int, code: str) -> dict:

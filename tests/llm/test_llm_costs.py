@@ -11,31 +11,9 @@ from django.utils import timezone
 
 from llm.models import LLMCall
 from llm.selectors import llm_cost_report
+from tests.factories import make_call
 
 pytestmark = pytest.mark.django_db
-
-
-def make_call(*, days_ago: float = 0, **overrides) -> LLMCall:
-    values = {
-        "task": "product_copy",
-        "task_version": 1,
-        "provider": "openai",
-        "model": "gpt-4o-mini",
-        "mode": LLMCall.Mode.NOW,
-        "status": LLMCall.Status.SUCCEEDED,
-        "attempts": 1,
-        "tokens_in": 100,
-        "tokens_out": 50,
-        "cost_usd": Decimal("0.000045"),
-    }
-    values.update(overrides)
-    if values["status"] in (LLMCall.Status.FAILED, LLMCall.Status.FALLBACK):
-        values.setdefault("error_class", "rate_limit")
-    call = LLMCall.objects.create(**values)
-    if days_ago:
-        # created_at is auto_now_add: move it afterwards.
-        LLMCall.objects.filter(pk=call.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
-    return call
 
 
 @pytest.fixture

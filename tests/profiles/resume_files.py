@@ -130,6 +130,68 @@ def make_docx(paragraphs: list[str], *, table: list[tuple[str, str]] | None = No
     return out.getvalue()
 
 
+def make_aes_pdf_openable(lines: list[str]) -> bytes:
+    """AES-256 encrypted with an owner password only: any viewer opens it with the empty user password."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_pdf(lines))))
+    writer.encrypt(user_password="", owner_password="owner-only", algorithm="AES-256")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def make_docx_with_parts(
+    *, header: list[str], body: list[str], footer: list[str], table: list[list[list[str]]] | None = None
+) -> bytes:
+    """A DOCX whose contact details sit in the header and footer, and whose table cells hold line
+    breaks inside one paragraph (`table`: rows of cells, each cell a list of lines joined by <w:br/>)."""
+    from docx import Document
+
+    document = Document()
+    section = document.sections[0]
+    section.header.paragraphs[0].text = header[0]
+    for line in header[1:]:
+        section.header.add_paragraph(line)
+    section.footer.paragraphs[0].text = footer[0]
+    for line in footer[1:]:
+        section.footer.add_paragraph(line)
+    for line in body:
+        document.add_paragraph(line)
+    for row_cells in table or []:
+        row = document.add_table(rows=1, cols=len(row_cells)).rows[0]
+        for cell, lines in zip(row.cells, row_cells, strict=True):
+            run = cell.paragraphs[0].add_run(lines[0])
+            for line in lines[1:]:
+                run.add_break()
+                run = cell.paragraphs[0].add_run(line)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def make_memory_hungry_docx(*, paragraphs: int = 200_000) -> bytes:
+    """A DOCX of incompressible text (no zip-bomb ratio) that needs far more memory to parse than its size."""
+    import random
+
+    rng = random.Random(17)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(make_docx(["Jane Doe"]))) as source, zipfile.ZipFile(
+        buffer, "w", zipfile.ZIP_DEFLATED
+    ) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "word/document.xml":
+                letters = "abcdefghijklmnop"
+                filler = "".join(
+                    "<w:p><w:r><w:t>" + "".join(rng.choice(letters) for _ in range(80)) + "</w:t></w:r></w:p>"
+                    for _ in range(paragraphs)
+                )
+                data = data.replace(b"<w:body>", b"<w:body>" + filler.encode(), 1)
+            target.writestr(info.filename, data)
+    return buffer.getvalue()
+
+
 def make_zip_bomb(*, uncompressed_mb: int = 200, entries: int = 1) -> bytes:
     """A DOCX-shaped zip whose entries inflate far beyond any resume (a highly compressible payload)."""
     out = io.BytesIO()

@@ -15,7 +15,7 @@ from profiles.models import DailyDigest
 from profiles.schedules import SCHEDULE
 from profiles.tasks import digests_generate as digests_generate_task
 from profiles.tasks import job_scores_run_all
-from tests.profiles.match_factories import DigestFactory, JobScoreFactory, ProfileFactory
+from tests.factories import DigestFactory, JobScoreFactory, ProfileFactory
 
 pytestmark = pytest.mark.django_db
 

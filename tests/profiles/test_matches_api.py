@@ -5,7 +5,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from profiles.models import DailyDigest, JobScore
-from tests.profiles.match_factories import DigestFactory, JobFactory, JobScoreFactory, ProfileFactory
+from tests.factories import DigestFactory, JobFactory, JobScoreFactory, ProfileFactory
 
 pytestmark = pytest.mark.django_db
 

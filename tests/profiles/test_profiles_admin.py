@@ -5,11 +5,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from tests.profiles.profile_factories import (  # noqa: F401 - autouse fixture
-    ResumeFactory,
-    UserProfileFactory,
-    _fast_passwords,
-)
+from tests.factories import ResumeFactory, UserProfileFactory
 
 pytestmark = pytest.mark.django_db
 

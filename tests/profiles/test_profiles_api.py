@@ -9,11 +9,7 @@ from rest_framework.test import APIClient
 from llm.models import LLMCall
 from profiles.models import Resume, UserProfile
 from profiles.services import profile_get_or_create
-from tests.profiles.profile_factories import (  # noqa: F401 - autouse fixture
-    ResumeFactory,
-    UserProfileFactory,
-    _fast_passwords,
-)
+from tests.factories import ResumeFactory, UserProfileFactory
 from tests.profiles.resume_files import make_docx, make_encrypted_pdf, make_pdf, make_zip_bomb
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,6 @@ import pytest
 from config.demo import DemoReport
 from profiles import demo
 from profiles.models import Resume, UserProfile
-from tests.profiles.profile_factories import _fast_passwords  # noqa: F401 - autouse fixture
 
 pytestmark = pytest.mark.django_db
 

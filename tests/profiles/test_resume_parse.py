@@ -16,8 +16,13 @@ from profiles.extract import japanese_ratio, normalize_text
 from profiles.llm import RESUME_PARSE, ParsedResume, ResumeParseInput, ResumeSource, check_japanese
 from profiles.models import Resume, UserProfile
 from profiles.resume_heuristics import NOT_AVAILABLE, find_phone, parse_resume, western_years
-from profiles.services import content_sha256, profile_get_or_create, resume_parse_apply, resume_parse_text
-from tests.profiles.profile_factories import _fast_passwords  # noqa: F401 - autouse fixture
+from profiles.services import (
+    content_sha256,
+    profile_get_or_create,
+    profile_update,
+    resume_parse_apply,
+    resume_parse_text,
+)
 
 DEMO = Path(__file__).resolve().parents[2] / "profiles" / "demo_data"
 AS_OF = date(2025, 6, 1)
@@ -305,10 +310,8 @@ def test_apply_treats_model_output_as_untrusted(profile):
 
 
 def test_what_the_resume_is_silent_on_keeps_its_value(profile):
-    # given preferences the person set themselves
-    profile.desired_roles = ["Product Analyst"]
-    profile.location = "Osaka"
-    profile.save()
+    # given preferences the person set themselves (typed by hand: the PUT profile service)
+    profile_update(profile=profile, data={"desired_roles": ["Product Analyst"], "location": "Osaka"})
     given = task_input(profile, "Kim Lee\nPython")
     output = _parsed(profile)
     output.personal_info.location = None

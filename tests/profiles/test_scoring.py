@@ -13,7 +13,7 @@ from llm.models import LLMCall
 from profiles.matching.services.scoring import job_scores_cleanup, job_scores_prefilter, job_scores_run
 from profiles.matching.text import mostly_japanese
 from profiles.models import JobScore, UserProfile
-from tests.profiles.match_factories import JobFactory, JobScoreFactory, ProfileFactory
+from tests.factories import JobFactory, JobScoreFactory, ProfileFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -11,14 +11,10 @@ from django.urls import reverse
 from catalog.jobs.models import JobFeed, JobListing
 from catalog.jobs.tasks import job_feeds_refresh_task
 from config.periodic import periodic_specs, periodic_tasks_sync
-from tests.catalog.jobs_helpers import FeedServer, JobFeedFactory, JobListingFactory, fast_password_hashing, rss
+from tests.catalog.jobs_helpers import FeedServer, rss
+from tests.factories import JobFeedFactory, JobListingFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    fast_password_hashing(settings)
 
 
 @pytest.fixture

@@ -9,14 +9,10 @@ import pytest
 from catalog.jobs import tasks as jobs_tasks
 from catalog.jobs.models import JobListing
 from config.services import api_key_create
-from tests.catalog.jobs_helpers import FeedServer, JobFeedFactory, JobListingFactory, fast_password_hashing, rss
+from tests.catalog.jobs_helpers import FeedServer, rss
+from tests.factories import JobFeedFactory, JobListingFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    fast_password_hashing(settings)
 
 
 LIST = "/api/v1/jobs/"

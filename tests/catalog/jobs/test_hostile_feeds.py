@@ -18,7 +18,8 @@ from django.core.management import call_command
 from catalog.jobs.models import JobFeed, JobListing
 from catalog.jobs.parsing import ParsedListing, feed_bytes_decoded, parse_date_text, parse_feed, plain_text
 from catalog.jobs.services import job_feed_refresh, job_listings_import_file, job_listings_upsert
-from tests.catalog.jobs_helpers import FeedServer, JobFeedFactory, JobListingFactory
+from tests.catalog.jobs_helpers import FeedServer
+from tests.factories import JobFeedFactory, JobListingFactory
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 NOW = datetime(2026, 12, 1, tzinfo=UTC)

@@ -20,7 +20,8 @@ from catalog.jobs.services import (
     job_feeds_refresh,
     job_listings_import_file,
 )
-from tests.catalog.jobs_helpers import FeedServer, JobFeedFactory, rss
+from tests.catalog.jobs_helpers import FeedServer, rss
+from tests.factories import JobFeedFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 
 from catalog.leads.models import Lead, Offering
 from catalog.leads.services import lead_for_job, offerings_ensure_defaults
-from tests.catalog.jobs_helpers import JobListingFactory
+from tests.factories import JobListingFactory
 
 DEVOPS_POSTING = (
     "We are growing fast and our AWS infrastructure needs an owner. Deployments are manual and on-call "

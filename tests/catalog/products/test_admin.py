@@ -8,12 +8,8 @@ from django.urls import reverse
 from batches.models import Batch
 from catalog.products.models import LOCALES, Product, ProductContent
 from catalog.products.services.content import product_content_apply
-from tests.catalog.products_helpers import (  # noqa: F401 - autouse fixture
-    ProductFactory,
-    _products_settings,
-    content_for,
-    provenance,
-)
+from tests.catalog.products_helpers import content_for, provenance
+from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 

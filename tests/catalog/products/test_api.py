@@ -7,14 +7,8 @@ from batches.models import Batch, BatchItem
 from catalog.products.models import LOCALES, Product
 from catalog.products.services.content import product_content_apply
 from config.services import api_key_create
-from tests.catalog.products_helpers import (  # noqa: F401 - autouse fixture
-    BrandFactory,
-    CategoryFactory,
-    ProductFactory,
-    _products_settings,
-    content_for,
-    provenance,
-)
+from tests.catalog.products_helpers import content_for, provenance
+from tests.factories import BrandFactory, CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -12,13 +12,8 @@ from catalog.products.models import LOCALES, Product, ProductContent
 from catalog.products.services.content import product_content_apply
 from catalog.products.services.generation import product_content_batch_create
 from config.errors import DomainError
-from tests.catalog.products_helpers import (  # noqa: F401 - autouse fixture
-    CategoryFactory,
-    ProductFactory,
-    _products_settings,
-    content_for,
-    provenance,
-)
+from tests.catalog.products_helpers import content_for, provenance
+from tests.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -11,11 +11,7 @@ from catalog.products.llm import ProductContentOutput
 from catalog.products.models import LOCALES, Product, ProductContent
 from catalog.products.tasks import product_content_generate_task
 from config.demo import DemoReport
-from tests.catalog.products_helpers import (  # noqa: F401 - autouse fixture
-    CategoryFactory,
-    ProductFactory,
-    _products_settings,
-)
+from tests.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 

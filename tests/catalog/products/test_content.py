@@ -15,7 +15,8 @@ from catalog.products.services.content import (
     products_mark_queued,
 )
 from config.errors import NotFoundError
-from tests.catalog.products_helpers import ProductFactory, content_for, product_input, provenance
+from tests.catalog.products_helpers import content_for, product_input, provenance
+from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 

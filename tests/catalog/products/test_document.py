@@ -17,7 +17,8 @@ from django.core.management import CommandError, call_command
 
 from catalog.products.models import LOCALES, Product, ProductContent
 from catalog.products.services.content import product_content_apply
-from tests.catalog.products_helpers import ProductFactory, content_for, provenance
+from tests.catalog.products_helpers import content_for, provenance
+from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 

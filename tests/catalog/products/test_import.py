@@ -9,7 +9,7 @@ from django.db.models import Count
 
 from catalog.products.models import Brand, Category, Product
 from catalog.products.services.imports import DEMO_CATALOG, demo_catalog_load, product_rows_validate
-from tests.catalog.products_helpers import BrandFactory, ProductFactory
+from tests.factories import BrandFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 

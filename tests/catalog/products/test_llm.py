@@ -18,7 +18,8 @@ from llm.models import LLMCall
 from llm.runtime import run
 from llm.simulator.schema_fill import strict_schema_problems
 from llm.task import get_task
-from tests.catalog.products_helpers import ProductFactory, product_input
+from tests.catalog.products_helpers import product_input
+from tests.factories import ProductFactory
 
 NON_ENGLISH = [locale for locale in LOCALES if not locale.startswith("en-")]
 
