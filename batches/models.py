@@ -30,6 +30,8 @@ class Batch(models.Model):
     class Status(models.TextChoices):
         CREATED = "created", "created"  # items recorded, no file yet
         BUILT = "built", "built"  # JSONL part files written under the batch directory
+        # Built, but its estimated cost is above BATCH_APPROVAL_USD: a staff member approves it first.
+        AWAITING_APPROVAL = "awaiting_approval", "awaiting approval"
         SUBMITTING = "submitting", "submitting"  # uploading files / creating provider jobs
         SUBMITTED = "submitted", "submitted"  # every part accepted by the provider (validating)
         IN_PROGRESS = "in_progress", "in progress"
@@ -60,6 +62,17 @@ class Batch(models.Model):
     tokens_in = models.PositiveBigIntegerField(default=0)
     tokens_out = models.PositiveBigIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=14, decimal_places=6, default=0)
+    estimated_cost_usd = models.DecimalField(
+        max_digits=14,
+        decimal_places=6,
+        default=0,
+        help_text="Before submitting: batch prices for the input as built and every answer at the task's "
+        "output cap (a ceiling).",
+    )
+    approved_at = models.DateTimeField(null=True, blank=True, help_text="When staff approved a costly batch.")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     error_message = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -84,6 +97,7 @@ class Batch(models.Model):
                     status__in=[
                         "created",
                         "built",
+                        "awaiting_approval",
                         "submitting",
                         "submitted",
                         "in_progress",
@@ -103,6 +117,7 @@ class Batch(models.Model):
                 name="batch_item_counters_within_total",
             ),
             models.CheckConstraint(condition=Q(cost_usd__gte=0), name="batch_cost_non_negative"),
+            models.CheckConstraint(condition=Q(estimated_cost_usd__gte=0), name="batch_estimate_non_negative"),
             models.CheckConstraint(
                 condition=~Q(status="ingested") | Q(ingested_at__isnull=False), name="batch_ingested_has_time"
             ),

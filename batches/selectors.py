@@ -91,3 +91,102 @@ def batches_due(*, now: datetime) -> DueWork:
         poll=list(poll.order_by("last_polled_at", "pk").values_list("pk", flat=True)[:DUE_LIMIT]),
         ingest=list(ingest.order_by("pk").values_list("pk", flat=True)[:DUE_LIMIT]),
     )
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """What a progress page shows: where the batch is, how far, what it cost, and what happens next."""
+
+    batch: Batch
+    percent: int
+    done: bool
+    next_step: str
+    follow_up: Batch | None  # the newest resubmission of its items, when there is one
+
+    def as_json(self) -> dict[str, Any]:
+        batch = self.batch
+        return {
+            "batch_id": batch.batch_id,
+            "status": batch.status,
+            "status_label": batch.get_status_display(),
+            "items": batch.item_count,
+            "applied": batch.items_applied,
+            "failed": batch.items_failed,
+            "resubmitted": batch.items_resubmitted,
+            "percent": self.percent,
+            "done": self.done,
+            "estimated_cost_usd": f"{batch.estimated_cost_usd:.4f}",
+            "cost_usd": f"{batch.cost_usd:.4f}",
+            "error": batch.error_message,
+            "next_step": self.next_step,
+            "follow_up": self.follow_up.batch_id if self.follow_up is not None else None,
+            "follow_up_pk": self.follow_up.pk if self.follow_up is not None else None,
+        }
+
+
+def batch_progress(*, batch: Batch, mode: str, carrying: bool = False, error: str = "") -> BatchProgress:
+    """Progress of one batch; `mode` is "celery" or "embedded", `carrying` whether a thread of this
+    process runs it now. Two queries: the batch and its newest resubmission."""
+    batch.refresh_from_db()
+    follow_up = Batch.objects.filter(retry_of=batch).order_by("-created_at", "-pk").first()
+    status = batch.status
+    settled = batch.items_settled
+    if status == Batch.Status.INGESTED:
+        percent = 100
+    elif batch.request_total:
+        percent = int(90 * (batch.request_completed + batch.request_failed) / batch.request_total)
+    else:
+        percent = int(100 * settled / batch.item_count) if batch.item_count else 0
+    done = status == Batch.Status.INGESTED or (status == Batch.Status.CANCELLED and batch.ingested_at is not None)
+    S = Batch.Status
+    every = f"every {settings.ADMIN_BATCH_POLL_INTERVAL_S:g} s"
+    if error and not done:
+        next_step = f"Stopped: {error}"
+    elif status == S.AWAITING_APPROVAL:
+        next_step = (
+            f"Waiting for approval: the estimate ${batch.estimated_cost_usd:.2f} is above "
+            f"BATCH_APPROVAL_USD (${settings.BATCH_APPROVAL_USD:.2f}). A staff member uses the action "
+            "“Approve and submit”; nothing is sent before."
+        )
+    elif status in (S.CREATED, S.BUILT):
+        next_step = (
+            "Queued for submission to a worker; if the queue loses it, the scheduler submits it within "
+            f"{settings.BATCH_RECONCILE_GRACE_S:g} s."
+            if mode == "celery"
+            else "Being submitted by this server now."
+            if carrying
+            else "Built, not submitted: use the action “Submit and follow” (this server then carries it through)."
+        )
+    elif status == S.SUBMITTING:
+        next_step = "Uploading its files to the provider."
+    elif status in (S.SUBMITTED, S.IN_PROGRESS, S.FINALIZING, S.CANCELLING):
+        what = "The provider stops its jobs; what finished is applied, the rest fails as cancelled. " if (
+            status == S.CANCELLING
+        ) else ""
+        if mode == "celery":
+            polled = batch.last_polled_at
+            when = (
+                f" (next poll after {polled + timedelta(seconds=settings.BATCH_POLL_MIN_INTERVAL_S):%H:%M:%S} UTC)"
+                if polled
+                else ""
+            )
+            next_step = what + f"The scheduler polls the provider every minute{when} and ingests the results."
+        elif carrying:
+            next_step = what + f"This server polls the provider {every} and ingests the results when it finishes."
+        else:
+            next_step = what + "Nobody is polling it: open this page (or use “Poll the provider now”) to carry it on."
+    elif status in FINISHED and batch.ingested_at is None:
+        next_step = (
+            "The provider finished; the results are being applied."
+            if carrying or mode == "celery"
+            else "The provider finished; use “Ingest results” to apply them."
+        )
+    else:
+        next_step = (
+            f"Done: {batch.items_applied} applied, {batch.items_failed} failed"
+            + (f", {batch.items_resubmitted} resubmitted" if batch.items_resubmitted else "")
+            + "."
+        )
+        if follow_up is not None and batch.items_resubmitted:
+            next_step += f" The resubmitted items run as batch {follow_up.batch_id} ({follow_up.status})."
+    return BatchProgress(batch=batch, percent=min(percent, 100), done=done, next_step=next_step, follow_up=follow_up)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -60,7 +59,7 @@ class BatchSerializer(serializers.ModelSerializer):
     items = _ItemCounts(source="*")
     # A string, so JSON clients never round a spend figure through a float.
     cost_usd = serializers.DecimalField(max_digits=14, decimal_places=6)
-    retry_of = serializers.SlugRelatedField(slug_field="batch_id", read_only=True)
+    retry_of = serializers.SlugRelatedField(slug_field="batch_id", read_only=True, allow_null=True)
     parts = BatchPartSerializer(many=True, read_only=True)
 
     class Meta:
@@ -115,7 +114,7 @@ class BatchItemSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field({"type": "object", "additionalProperties": {}, "nullable": True})
     def get_result(self, item: BatchItem) -> dict[str, Any] | None:
         return self.context.get("results", {}).get(item.pk)
 

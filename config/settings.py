@@ -40,7 +40,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin on ContentOps' own site (config/admin_site.py): the dashboard, job pages, LLM task tools.
+    "config.apps.ContentOpsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -53,6 +54,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "django_celery_beat",
+    "django_prometheus",
+    "anymail",
     "config",
     "llm",
     "catalog",
@@ -62,7 +65,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Request counts and latencies per view for /metrics (django-prometheus: first and last in the chain).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files served by the app itself (compressed, hashed names when DEBUG is off): no /static/ 404s
+    # behind gunicorn without a web server in front.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A request id (the caller's X-Request-ID, else a new one) bound to every log line of the request.
+    "config.logging.RequestIdMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.middleware.PermissionsPolicyMiddleware",
     # Under /api/: body caps (JSON 413), clean query strings, and every error answer as JSON.
@@ -73,6 +83,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -158,7 +169,12 @@ EMAIL_FILE_PATH = str(VAR_DIR / "outbox")  # where the file backend (the embedde
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    # An ESP through django-anymail, e.g. EMAIL_BACKEND=anymail.backends.postmark.EmailBackend and its
+    # keys in ANYMAIL (JSON); the file outbox otherwise.
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+# django-anymail: ESP settings (JSON) and the shared secret its tracking webhooks (/e/anymail/...)
+# require as HTTP basic auth ("user:password"); bounces and complaints become suppressions.
+ANYMAIL = {**env.json("ANYMAIL", default={}), "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="")}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ContentOps <no-reply@contentops.local>")
 
 # --- auth, i18n, static -----------------------------------------------------------------------
@@ -173,7 +189,19 @@ TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# `collectstatic` writes here (deploy steps and .ci/run); whitenoise serves it.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
+STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # DEBUG off: gzip/brotli copies and content-hashed names (cached forever by browsers), from the
+    # manifest `collectstatic` wrote; DEBUG on: files straight from the apps, as runserver does.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 MEDIA_ROOT = VAR_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
@@ -188,7 +216,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
     # Every answer is JSON (no browsable HTML API); parsers cap depth and size and clean text (config/api).
     "DEFAULT_RENDERER_CLASSES": ["config.api.renderers.JSONRenderer"],
@@ -259,16 +287,37 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# Logs: structlog over the standard library (config/logging.py). Every line carries the request id
+# (X-Request-ID) or the Celery task id and name. LOG_FORMAT=json prints one JSON object per line (the
+# default when DEBUG is off); `console` prints readable, coloured lines (the default under DEBUG).
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
+if LOG_FORMAT not in {"console", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'console' or 'json', not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "structured": {"()": "config.logging.formatter", "json": LOG_FORMAT == "json"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
     "loggers": {
         "contentops": {"level": env.str("CONTENTOPS_LOG_LEVEL", default="INFO"), "propagate": True},
     },
 }
+
+# --- operations: /metrics (config/metrics.py) ---------------------------------------------------
+# Prometheus scrapes /metrics with `Authorization: Bearer <METRICS_TOKEN>`; staff signed in to the admin
+# and API keys with the staff scope may read it too. Empty: no bearer token is accepted.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+PROMETHEUS_EXPORT_MIGRATIONS = False
+
+# --- admin (config/admin_site.py) ------------------------------------------------------------------
+# Without a broker, long admin actions (a batch: submit, poll, ingest) run in a thread of the web
+# process while the progress page polls its JSON status; false runs them inside the request (tests).
+ADMIN_BACKGROUND_THREADS = env.bool("ADMIN_BACKGROUND_THREADS", default=True)
+# How often the embedded runner polls the provider for a batch launched from the admin.
+ADMIN_BATCH_POLL_INTERVAL_S = env.float("ADMIN_BATCH_POLL_INTERVAL_S", default=5.0)
 
 # --- job feeds (the guarded fetcher; see catalog/jobs/fetch.py) ------------------------------
 FEED_ALLOWED_HOSTS = env.list("FEED_ALLOWED_HOSTS", default=[])
@@ -289,6 +338,8 @@ RESUME_MAX_TEXT_CHARS = env.int("RESUME_MAX_TEXT_CHARS", default=30000)
 RESUME_ZIP_MAX_ENTRIES = env.int("RESUME_ZIP_MAX_ENTRIES", default=500)
 RESUME_ZIP_MAX_UNCOMPRESSED_BYTES = env.int("RESUME_ZIP_MAX_UNCOMPRESSED_BYTES", default=50 * 1024 * 1024)
 RESUME_ZIP_MAX_RATIO = env.int("RESUME_ZIP_MAX_RATIO", default=200)
+# Below this resume-likeness (0..1, profiles/resume_heuristics/likeness.py) an upload is refused: 422 not_a_resume.
+RESUME_MIN_CONFIDENCE = env.float("RESUME_MIN_CONFIDENCE", default=0.3)
 
 # --- job matching and daily digests (profiles, emails) ------------------------------------------
 MATCH_LLM_TOP_K = env.int("MATCH_LLM_TOP_K", default=20)
@@ -307,6 +358,34 @@ DIGEST_TOP_JOBS = env.int("DIGEST_TOP_JOBS", default=5)
 EMAIL_TRACKING_MAX_AGE_DAYS = env.int("EMAIL_TRACKING_MAX_AGE_DAYS", default=365)
 # Unsent digests younger than this are emailed by `emails.digest_emails_send_due`; older ones never are.
 DIGEST_EMAIL_MAX_AGE_HOURS = env.int("DIGEST_EMAIL_MAX_AGE_HOURS", default=24)
+
+# --- weekly job emails (emails/jobmail; seed 000's setting names) ------------------------------
+# How long a job's generated line (shared by everyone who gets the job) stays cached; the key holds
+# the job's facts, so an edited posting gets a new line. Rule-based lines are kept 10 minutes only.
+EMAIL_GENERATION_CACHE_TTL = env.int("EMAIL_GENERATION_CACHE_TTL", default=7 * 24 * 3600)
+# On-demand generations (POST /api/v1/emails/generate) per minute, across processes; bulk runs are
+# paced by the llm layer's shared limits instead.
+EMAIL_GENERATION_RATE_LIMIT = env.int("EMAIL_GENERATION_RATE_LIMIT", default=100)
+# People per step of a bulk run: selected, generated and stored together (one progress update each).
+EMAIL_GENERATION_BATCH_SIZE = env.int("EMAIL_GENERATION_BATCH_SIZE", default=200)
+# Mock mode: no provider call at all; rule-based words, subject prefixed "[MOCK]", the rest real.
+EMAIL_GENERATION_MOCK_MODE = env.bool("EMAIL_GENERATION_MOCK_MODE", default=False)
+JOB_EMAIL_SECTION_SIZES = {
+    "editorial_picks": env.int("JOB_EMAIL_EDITORIAL_PICKS", default=5),
+    "top_recommendations": env.int("JOB_EMAIL_TOP_RECOMMENDATIONS", default=5),
+    "personalized_picks": env.int("JOB_EMAIL_PERSONALIZED_PICKS", default=10),
+    "new_arrivals": env.int("JOB_EMAIL_NEW_ARRIVALS", default=10),
+    "popular_jobs": env.int("JOB_EMAIL_POPULAR_JOBS", default=5),
+    "you_might_like": env.int("JOB_EMAIL_YOU_MIGHT_LIKE", default=5),
+}
+# The weekly send: hourly, for people whose local time is this weekday (0 = Monday) and hour window.
+JOB_EMAIL_LOCAL_WEEKDAY = env.int("JOB_EMAIL_LOCAL_WEEKDAY", default=0)
+JOB_EMAIL_LOCAL_HOUR = env.int("JOB_EMAIL_LOCAL_HOUR", default=8)
+JOB_EMAIL_WINDOW_HOURS = env.int("JOB_EMAIL_WINDOW_HOURS", default=3)
+JOB_EMAIL_CANDIDATE_DAYS = env.int("JOB_EMAIL_CANDIDATE_DAYS", default=30)  # jobs this recent (or editorial/popular)
+JOB_EMAIL_HISTORY_DAYS = env.int("JOB_EMAIL_HISTORY_DAYS", default=90)  # clicks that count as history
+JOB_EMAIL_PREFILTER_TOP_K = env.int("JOB_EMAIL_PREFILTER_TOP_K", default=60)  # fits per person (and new ones)
+JOB_EMAIL_POPULAR_APPLICATION_WEIGHT = env.int("JOB_EMAIL_POPULAR_APPLICATION_WEIGHT", default=3)
 
 # --- sales leads (catalog/leads: job postings as leads for the services we sell) ------------------
 # Qualification: a score at or above this is "qualified" for the rule-based fallback (models give a verdict).
@@ -352,6 +431,9 @@ BATCH_CREATE_BACKOFF_MAX_S = env.float("BATCH_CREATE_BACKOFF_MAX_S", default=180
 BATCH_MAX_LINES = env.int("BATCH_MAX_LINES", default=None)
 BATCH_MAX_BYTES = env.int("BATCH_MAX_BYTES", default=None)
 BATCH_DIR = VAR_DIR / "batches"
+# A batch whose estimated cost (at batch prices) is above this many USD waits "awaiting approval"
+# until a staff member approves it in the admin; 0 asks for approval of every paid batch.
+BATCH_APPROVAL_USD = env.float("BATCH_APPROVAL_USD", default=5.0)
 # The reconciler (every 5 minutes) takes batches untouched this long: built but never submitted,
 # submissions interrupted, finished but never ingested.
 BATCH_RECONCILE_GRACE_S = env.float("BATCH_RECONCILE_GRACE_S", default=300.0)
@@ -390,6 +472,10 @@ AZURE_OPENAI_API_VERSION = env.str("AZURE_OPENAI_API_VERSION", default="2024-10-
 # A request with a person waiting gets the flagged rule-based fallback when the provider fails; false
 # (or `fallback=false` on the request) answers 429 (rate limited, with Retry-After) or 503 instead.
 LLM_FALLBACK_FOR_REQUESTS = env.bool("LLM_FALLBACK_FOR_REQUESTS", default=True)
+# Spend per UTC day (the ledger's cost) that the dashboard measures against; a batch whose estimate
+# would take the day over it is not submitted (it waits, built, for the next day or a higher budget).
+# 0: no daily budget.
+LLM_DAILY_BUDGET_USD = env.float("LLM_DAILY_BUDGET_USD", default=20.0)
 # USD per million tokens (input, output); the Batch API costs half of these.
 LLM_PRICES = {
     "gpt-4o-mini": (0.15, 0.60),

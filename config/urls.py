@@ -1,5 +1,6 @@
 """Root URLs: admin, health, the versioned API and its schema/docs."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
@@ -31,6 +32,7 @@ api_v1 = [
     path("", include("catalog.datasets.urls")),
     path("", include("batches.urls")),
     path("", include("profiles.urls")),
+    path("", include("emails.api_urls")),
     path("llm/", include("llm.urls")),
 ]
 
@@ -46,3 +48,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     re_path(r"^api/", api_not_found),
 ]
+# ESP tracking webhooks (django-anymail): mounted only with a shared secret, so nobody else can
+# report bounces or complaints; they become suppressions (emails.suppressions).
+if settings.ANYMAIL.get("WEBHOOK_SECRET"):
+    urlpatterns.insert(0, path("e/anymail/", include("anymail.urls")))

@@ -28,12 +28,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import linebreaks
 
+from catalog.jobs.services import job_listing_click_record
 from catalog.leads.selectors import leads_with_drafts
 from catalog.leads.services import lead_mark_contacted
 from catalog.models import JobListing, Lead
 from config.errors import NotFoundError
-from emails.models import Email
+from emails.models import Email, EmailClick
 from emails.rendering import DIGEST_LABELS, RenderedEmail, digest_render, html_to_text
+from emails.suppressions import list_unsubscribe_headers, send_blocked
 from emails.tracking import BadToken, click_token_read, open_token_read
 from profiles.matching.selectors import digest_with_person, digests_unsent
 from profiles.matching.services.digests import (
@@ -74,6 +76,13 @@ def email_send(*, email_id: int) -> bool:
     email = Email.objects.filter(pk=email_id).first()
     if email is None or not email.to_address:
         return False
+    blocked = send_blocked(address=email.to_address, kind=email.kind)
+    if blocked is not None:
+        # Unsubscribed, bounced or complained: never sent, whatever queued it.
+        Email.objects.filter(pk=email_id, status__in=SENDABLE).update(
+            status=Email.Status.SUPPRESSED, error=f"Suppressed: {blocked.reason} ({blocked.scope})."
+        )
+        return False
     now = timezone.now()
     claimed = Email.objects.filter(pk=email_id, status__in=SENDABLE).update(
         status=Email.Status.SENT, sent_at=now, error=""
@@ -81,6 +90,7 @@ def email_send(*, email_id: int) -> bool:
     if not claimed:
         return False
     headers = {"X-ContentOps-Email": str(email.pk)}
+    headers.update(list_unsubscribe_headers(address=email.to_address, kind=email.kind))
     if email.kind == Email.Kind.DIGEST and email.about_id is not None:
         headers["X-ContentOps-Digest"] = str(email.about_id)
     rendered = RenderedEmail(subject=email.subject, html=email.html, text=email.text or html_to_text(email.html))
@@ -167,13 +177,23 @@ def digest_emails_send_due(
     now: datetime | None = None,
     digest_ids: Sequence[int] | None = None,
     profile_ids: Sequence[int] | None = None,
+    at_local_hour: bool = False,
 ) -> DigestEmailRun:
     """Email every digest not yet emailed (written in the last DIGEST_EMAIL_MAX_AGE_HOURS): one
     Email row each, claimed before sending, so a re-run or a redelivered task never sends twice.
-    One failure doesn't stop the others; a failed email is tried again on the next pass."""
+    One failure doesn't stop the others; a failed email is tried again on the next pass.
+    `at_local_hour` (the schedule): only to people in their digest morning now (a digest written
+    at another hour, on demand, waits for it)."""
     now = now or timezone.now()
     since = now - timedelta(hours=settings.DIGEST_EMAIL_MAX_AGE_HOURS)
-    digests = list(digests_unsent(created_after=since, digest_ids=digest_ids, profile_ids=profile_ids))
+    digests = list(
+        digests_unsent(
+            created_after=since,
+            digest_ids=digest_ids,
+            profile_ids=profile_ids,
+            in_digest_hours_at=now if at_local_hour else None,
+        )
+    )
     run = DigestEmailRun(considered=len(digests))
     if not digests:
         return run
@@ -241,6 +261,7 @@ def email_click_record(*, token: str) -> str:
         raise BadToken("a click token without a job")
     if hit.legacy_digest_id is not None:
         digest_click_record(digest_id=hit.legacy_digest_id, job_id=hit.job_id)
+        job_listing_click_record(job_id=hit.job_id)
         return job_redirect_url(job_id=hit.job_id)
     now = timezone.now()
     with transaction.atomic():
@@ -252,11 +273,16 @@ def email_click_record(*, token: str) -> str:
         )
         if email.kind == Email.Kind.DIGEST and email.about_id is not None:
             digest_click_record(digest_id=email.about_id, job_id=hit.job_id)
+        # Who clicked which job when: the job emails' popular and you-might-like sections read it.
+        EmailClick.objects.create(email_id=email.pk, recipient_id=email.recipient_id, job_id=hit.job_id)
+        # And on the job itself (counts shown to staff; the all-time popular section reads them).
+        job_listing_click_record(job_id=hit.job_id)
     return job_redirect_url(job_id=hit.job_id)
 
 
 def _email_hit(*, email_id: int | None) -> Email:
-    email = Email.objects.filter(pk=email_id).only("id", "kind", "about_id").first() if email_id else None
+    fields = ("id", "kind", "about_id", "recipient_id")
+    email = Email.objects.filter(pk=email_id).only(*fields).first() if email_id else None
     if email is None:
         raise NotFoundError("No such email.")
     return email

@@ -1,4 +1,4 @@
-"""Public (unauthenticated, signed) email tracking routes: open pixel and click redirects."""
+"""Public (unauthenticated, signed) email routes: open pixel, click redirects, unsubscribe, preferences."""
 
 from django.urls import path
 
@@ -9,4 +9,6 @@ app_name = "emails"
 urlpatterns = [
     path("o/<str:token>.gif", views.open_pixel, name="open"),
     path("c/<str:token>", views.click, name="click"),
+    path("u/<str:token>", views.unsubscribe, name="unsubscribe"),
+    path("p/<str:token>", views.preferences, name="preferences"),
 ]

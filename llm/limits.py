@@ -39,6 +39,7 @@ from django.conf import settings
 from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
+from prometheus_client import Histogram
 from redis import Redis, RedisError
 from redis.exceptions import NoScriptError
 
@@ -59,6 +60,14 @@ _LEARNED_TTL = 24 * 3600
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|h|m|s)")
 _DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|h|m|s))+")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+# Seconds each admission to the shared budget waited (this process; scraped at /metrics, config/metrics.py).
+LIMITER_WAIT_SECONDS = Histogram(
+    "contentops_llm_limiter_wait_seconds",
+    "Time LLM calls waited for the shared RPM/TPM/concurrency budget (this process).",
+    buckets=(0.005, 0.05, 0.25, 1.0, 5.0, 15.0, 60.0),
+)
 
 
 class RateBudgetTimeout(RateLimitedError):
@@ -443,6 +452,7 @@ class RateGovernor:
             self._release(lease=lease)
             raise
         lease.waited_seconds = time.monotonic() - started
+        LIMITER_WAIT_SECONDS.observe(lease.waited_seconds)
         return lease
 
     def pause(self, *, seconds: float) -> None:

@@ -129,3 +129,25 @@ class ConversationTurn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.conversation_id}#{self.index}"
+
+
+class TaskRevision(models.Model):
+    """Staff's prompt-version bumps of one LLM task (admin → LLM tasks), on top of its code version.
+
+    A bump clears the task's cached answers and asks its domain to mark the results made so far as
+    stale (`LLMTask.mark_stale`), so the regeneration that follows goes back to the model.
+    """
+
+    task = models.CharField(max_length=100, unique=True)
+    revision = models.PositiveIntegerField(default=0)
+    bumped_at = models.DateTimeField(null=True, blank=True)
+    bumped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=200, blank=True, help_text="Why it was bumped.")
+
+    class Meta:
+        ordering = ["task"]
+
+    def __str__(self) -> str:
+        return f"{self.task} r{self.revision}"

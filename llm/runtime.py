@@ -379,9 +379,12 @@ def run(
     """Run one task now: a result always comes back (flagged fallback) unless allow_fallback=False.
 
     Background callers pass `defer_when_unavailable=True`: when the provider cannot serve the call,
-    LLMDeferredError is raised after a `deferred` ledger row, and nothing is applied.
+    LLMDeferredError is raised after a `deferred` ledger row, and nothing is applied. (No one is
+    waiting then: while the breaker half-opens, the call waits for its trial's outcome.)
     """
-    execution = execute(task, task_input, mode=mode, user_id=user_id, use_cache=use_cache)
+    execution = execute(
+        task, task_input, mode=mode, user_id=user_id, use_cache=use_cache, wait_for_trial=defer_when_unavailable
+    )
     with ledger_connection_scope():
         return finish(
             execution, apply=apply, allow_fallback=allow_fallback, defer_when_unavailable=defer_when_unavailable

@@ -105,3 +105,19 @@ def llm_cost_report(*, since: datetime, until: datetime | None = None) -> CostRe
         failed=sum(r.failed for r in rows),
     )
     return CostReport(since=since, until=until, rows=rows, total=total)
+
+
+def llm_day_start(*, now: datetime | None = None) -> datetime:
+    """Midnight UTC of today: the daily budget (LLM_DAILY_BUDGET_USD) counts spend from here."""
+    from datetime import UTC
+
+    from django.utils import timezone
+
+    current = (now or timezone.now()).astimezone(UTC)
+    return current.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def llm_spend_today(*, now: datetime | None = None) -> Decimal:
+    """USD the ledger recorded since midnight UTC (one aggregate query)."""
+    calls = LLMCall.objects.filter(created_at__gte=llm_day_start(now=now))
+    return llm_call_totals(calls=calls).cost_usd

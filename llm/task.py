@@ -54,6 +54,9 @@ class LLMTask(Generic[InT, OutT]):
     subject: Callable[[InT], tuple[str, Any] | None] | None = None
     # What the domain stored for each input (JSON, None where nothing): shown per item by batch results.
     stored_outputs: Callable[[Sequence[InT]], list[dict[str, Any] | None]] | None = None
+    # Marks every stored result of this task for regeneration (a staff prompt-version bump, llm.revisions);
+    # returns how many results it marked.
+    mark_stale: Callable[[], int] | None = None
     max_output_tokens: int = 2000
     temperature: float | None = 0.2
     description: str = ""

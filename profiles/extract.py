@@ -86,6 +86,13 @@ class ExtractionLimitError(ResumeFileError):
     code = "extraction_limit"
 
 
+class NotAResumeError(ResumeFileError):
+    """The text was read, but it is an invoice, a manual or anything else than a resume."""
+
+    status_code = 422
+    code = "not_a_resume"
+
+
 # -- text helpers --------------------------------------------------------------------------------
 
 _JAPANESE = re.compile(r"[\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
@@ -168,7 +175,10 @@ def sniff_kind(data: bytes) -> str:
         return DOCX if "word/document.xml" in names else "zip"
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return "ole"  # legacy .doc, or an encrypted Office file (OOXML inside a compound file)
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" not in data[:8192]:
+    sample = data[:8192]
+    # A stray NUL or two (a bad export, a pasted control character) doesn't make a text file binary;
+    # UTF-16 without a BOM and real binary formats are full of them.
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or sample.count(b"\x00") <= len(sample) // 200:
         return TEXT
     return "binary"
 

@@ -67,6 +67,13 @@ class UserProfile(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     last_resume_upload = models.DateTimeField(null=True, blank=True)
     last_scored_at = models.DateTimeField(null=True, blank=True)
+    # What the person typed by hand (through the API): a new resume replaces the parsed fields
+    # but never these (profiles.services.resume_parse_apply).
+    manually_edited_fields = models.JSONField(default=_list, blank=True)
+    # The person's prefilter weights as moved by their feedback reasons (skills, location, salary,
+    # experience; within bounds), and why, in their language. Empty: the standard weights.
+    match_weights = models.JSONField(default=dict, blank=True)
+    match_weights_explained = models.JSONField(default=_list, blank=True)
 
     class Meta:
         ordering = ["user_id"]
@@ -115,6 +122,14 @@ class Resume(models.Model):
 class JobScore(models.Model):
     """How well a job fits a person (seed 004's fields); stored only at or above the threshold."""
 
+    class FeedbackReason(models.TextChoices):
+        SKILLS = "skills", "skills"
+        LOCATION = "location", "location"
+        SALARY = "salary", "salary"
+        EXPERIENCE = "experience", "experience"
+        COMPANY = "company", "company"
+        OTHER = "other", "other"
+
     profile = models.ForeignKey(UserProfile, on_delete=models.CASCADE, related_name="job_scores")
     job = models.ForeignKey("catalog.JobListing", on_delete=models.CASCADE, related_name="scores")
     compatibility_score = models.FloatField()
@@ -130,7 +145,11 @@ class JobScore(models.Model):
     is_fallback = models.BooleanField(default=False)
     user_interested = models.BooleanField(null=True, blank=True)
     user_applied = models.BooleanField(default=False)
-    user_feedback = models.CharField(max_length=20, blank=True)
+    user_feedback = models.CharField(
+        max_length=20, blank=True, choices=FeedbackReason.choices, help_text="Why not interested, if they said."
+    )
+    user_feedback_comment = models.TextField(blank=True)
+    user_feedback_at = models.DateTimeField(null=True, blank=True)
     scored_at = models.DateTimeField(auto_now_add=True, db_index=True)
     score_version = models.CharField(max_length=10, default="1")
 
@@ -143,6 +162,10 @@ class JobScore(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(confidence_score__gte=0) & Q(confidence_score__lte=1), name="job_score_confidence_in_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(user_feedback__in=["", "skills", "location", "salary", "experience", "company", "other"]),
+                name="job_score_feedback_reason_valid",
             ),
         ]
         indexes = [models.Index(fields=["profile", "-compatibility_score"])]

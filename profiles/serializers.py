@@ -17,6 +17,7 @@ from profiles.services import EDITABLE_FIELDS
 SERVER_OWNED_FIELDS = (
     "id", "user_id", "owner", "ai_profile_summary", "ai_strengths", "ai_improvement_areas",
     "ai_career_advice", "ai_is_fallback", "created_at", "updated_at", "last_resume_upload", "last_scored_at",
+    "manually_edited_fields", "match_weights", "match_weights_explained",
 )  # fmt: skip
 # Seed 004's nested request shape, accepted besides the flat one:
 # {"personal_info": {"full_name": ...}, "preferences": {"desired_roles": [...], "salary_range": {"min", "max"}}}
@@ -70,6 +71,13 @@ class ProfileSerializer(serializers.ModelSerializer):
         read_only_fields = SERVER_OWNED_FIELDS
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if hasattr(data, "getlist"):
+            # A form (urlencoded or multipart): flat scalars, lists as repeated keys; DRF's fields read
+            # it as a form themselves (dict() would turn every value into a list).
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["This field does not exist."] for name in unknown})
+            return super().to_internal_value(data)
         if not isinstance(data, dict):
             return super().to_internal_value(data)
         flat = self._flatten(dict(data))

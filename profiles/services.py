@@ -28,6 +28,7 @@ from profiles import extract
 from profiles.llm import RESUME_PARSE, ParsedResume, ResumeParseInput, ResumeSource
 from profiles.models import Resume, UserProfile
 from profiles.resume_heuristics import find_email, find_phone
+from profiles.resume_heuristics.likeness import resume_likeness
 from profiles.selectors import profile_for_request
 
 if TYPE_CHECKING:
@@ -41,6 +42,13 @@ PREFERENCE_LIST_FIELDS = ("desired_roles", "preferred_locations", "job_types", "
 # user_id, scoring state) is written only by the server.
 EDITABLE_FIELDS = (
     "full_name", "email", "phone", "location", "work_authorization", "time_zone", "language",
+    "years_of_experience", "career_level", "professional_summary",
+    *SKILL_FIELDS, *EXPERIENCE_FIELDS, *EDUCATION_LIST_FIELDS, "graduation_years",
+    *PREFERENCE_LIST_FIELDS, "salary_range_min", "salary_range_max",
+)  # fmt: skip
+# What a resume parse writes; all of it is replaced by the next upload unless typed by hand.
+PARSED_FIELDS = (
+    "full_name", "email", "phone", "location", "work_authorization",
     "years_of_experience", "career_level", "professional_summary",
     *SKILL_FIELDS, *EXPERIENCE_FIELDS, *EDUCATION_LIST_FIELDS, "graduation_years",
     *PREFERENCE_LIST_FIELDS, "salary_range_min", "salary_range_max",
@@ -100,9 +108,14 @@ def profile_update(*, profile: UserProfile, data: dict[str, Any]) -> UserProfile
         )
     if not data:
         return profile
+    changed = [field for field, value in data.items() if getattr(profile, field) != value]
     for field, value in data.items():
         setattr(profile, field, value)
-    profile.save(update_fields=[*data, "updated_at"])
+    # Typed by hand: a later resume upload must not overwrite it. (A value sent back unchanged, as a
+    # client does with a GET body, is not an edit.)
+    manual = [name for name in (*profile.manually_edited_fields, *changed) if name in PARSED_FIELDS]
+    profile.manually_edited_fields = list(dict.fromkeys(manual))
+    profile.save(update_fields=[*data, "manually_edited_fields", "updated_at"])
     return profile
 
 
@@ -158,7 +171,27 @@ def content_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def resume_check_likeness(*, text: str, language: str) -> float:
+    """The text's resume-likeness; NotAResumeError (422) below RESUME_MIN_CONFIDENCE, with the reason."""
+    likeness = resume_likeness(text)
+    if likeness.score < settings.RESUME_MIN_CONFIDENCE:
+        japanese = language == "ja"
+        lead = "この文書は履歴書ではないようです: " if japanese else "This does not look like a resume: "
+        raise extract.NotAResumeError(
+            lead + likeness.reason(japanese=japanese) + ("" if japanese else "."),
+            detail={
+                "confidence": likeness.score,
+                "min_confidence": settings.RESUME_MIN_CONFIDENCE,
+                "reads_like": likeness.reads_like or None,
+                "found": likeness.found,
+            },
+        )
+    return likeness.score
+
+
 def _resume_parse(*, profile: UserProfile, text: str, language: str, source: dict[str, Any]) -> Resume:
+    # Before the model: an invoice or a manual would come back as a confident garbage profile.
+    resume_check_likeness(text=text, language=language)
     task_input = ResumeParseInput(
         profile_id=profile.pk,
         text=text,
@@ -215,9 +248,9 @@ def _grounded_phone(value: str | None, text: str) -> str:
 
 
 def parsed_profile_fields(*, output: ParsedResume, text: str) -> dict[str, Any]:
-    """The profile fields a parse writes. Model output is untrusted: lengths capped, contact details
-    only as found in the text, salary ordered. What the resume is silent on (personal details,
-    preferences, years) keeps its current value; skills, experience and education are replaced.
+    """Every field a parse writes (PARSED_FIELDS), replacing what an earlier resume left: what this
+    resume is silent on becomes empty. Model output is untrusted: lengths capped, contact details
+    only as found in the text, salary ordered. The caller keeps what the person typed by hand.
     """
     personal = output.personal_info
     fields: dict[str, Any] = {
@@ -229,9 +262,8 @@ def parsed_profile_fields(*, output: ParsedResume, text: str) -> dict[str, Any]:
         "professional_summary": output.professional_summary.strip()[:5000],
         "career_level": output.career_level or "",
     }
-    fields = {name: value for name, value in fields.items() if value}  # silent → keep
-    if output.years_of_experience is not None:
-        fields["years_of_experience"] = round(min(max(output.years_of_experience, 0.0), 60.0), 1)
+    years = output.years_of_experience
+    fields["years_of_experience"] = round(min(max(years, 0.0), 60.0), 1) if years is not None else 0.0
     fields.update(_skills(output))
     for name in EXPERIENCE_FIELDS:
         fields[name] = _clean_list(getattr(output.experience, name), limit=20)
@@ -239,18 +271,14 @@ def parsed_profile_fields(*, output: ParsedResume, text: str) -> dict[str, Any]:
         fields[name] = _clean_list(getattr(output.education, name), limit=20)
     fields["graduation_years"] = sorted(set(output.education.graduation_years))[:10]
     for name in PREFERENCE_LIST_FIELDS:
-        values = _clean_list(getattr(output.preferences, name), limit=20, length=100)
-        if values:
-            fields[name] = values
+        fields[name] = _clean_list(getattr(output.preferences, name), limit=20, length=100)
     salary = [
         min(value, SALARY_MAX)
         for value in (output.preferences.salary_range_min, output.preferences.salary_range_max)
         if value is not None
     ]
-    if salary:
-        fields["salary_range_min"] = min(salary)
-    if len(salary) == 2:
-        fields["salary_range_max"] = max(salary)
+    fields["salary_range_min"] = min(salary) if salary else None
+    fields["salary_range_max"] = max(salary) if len(salary) == 2 else None
     insights = output.insights
     fields.update(
         ai_profile_summary=insights.profile_summary.strip()[:5000],
@@ -266,13 +294,17 @@ def resume_parse_apply(*, task_input: ResumeParseInput, output: ParsedResume, pr
 
     Idempotent: the Resume row is upserted on (profile, sha256), the profile fields are overwritten.
     """
-    fields = parsed_profile_fields(output=output, text=task_input.text)
+    parsed = parsed_profile_fields(output=output, text=task_input.text)
     source = task_input.source
     with transaction.atomic():
         profile = UserProfile.objects.select_for_update().get(pk=task_input.profile_id)
-        old_max = profile.salary_range_max
-        if "salary_range_max" not in fields and old_max is not None and fields.get("salary_range_min", 0) > old_max:
-            fields["salary_range_max"] = None  # only a lower bound in the resume, above the old upper one
+        manual = set(profile.manually_edited_fields)
+        fields = {name: value for name, value in parsed.items() if name not in manual}
+        low = fields.get("salary_range_min", profile.salary_range_min)
+        high = fields.get("salary_range_max", profile.salary_range_max)
+        if low is not None and high is not None and low > high:
+            # One bound typed by hand, the other from the resume, and they cross: the hand wins.
+            fields["salary_range_min" if "salary_range_min" in fields else "salary_range_max"] = None
         for name, value in fields.items():
             setattr(profile, name, value)
         profile.ai_is_fallback = provenance.is_fallback

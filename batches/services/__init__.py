@@ -6,6 +6,7 @@ batch_poll(batch=batch)              # at most once a minute; mirrors the provid
 report = batch_ingest(batch=batch)   # apply results; settle; report.retry_batch resubmits
 batch_run_pipeline(batch=batch, on_progress=..., poll_interval=30)  # all of the above
 batch_cancel(batch=batch); batch_retry_failed(batch=batch)
+batch_approve(batch=batch, user=staff)  # a batch above BATCH_APPROVAL_USD waits for this
 batches_reconcile()                  # every 5 minutes: put batches left without a live owner back in line
 """
 
@@ -16,15 +17,26 @@ from batches.services.poll import batch_cancel, batch_poll
 from batches.services.reconcile import ReconcileReport, batches_reconcile
 from batches.services.retry import batch_retry_failed
 from batches.services.settle import Settlement, batch_settle
-from batches.services.submit import batch_submit, batch_submit_check
+from batches.services.submit import (
+    BatchAwaitingApprovalError,
+    DailyBudgetExceededError,
+    batch_approve,
+    batch_budget_check,
+    batch_submit,
+    batch_submit_check,
+)
 
 __all__ = [
+    "BatchAwaitingApprovalError",
     "BatchPipelineTimeout",
+    "DailyBudgetExceededError",
     "IngestReport",
     "ItemSpec",
     "PipelineResult",
     "ReconcileReport",
     "Settlement",
+    "batch_approve",
+    "batch_budget_check",
     "batch_build",
     "batch_cancel",
     "batch_create",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from config.errors import ConflictError, DomainError
 from llm.batching import LineBuilder, batch_limits
 from llm.providers import ProviderConfig, provider_config
 from llm.task import LLMTask, get_task
+from llm.usage import estimate_cost
 
 WRITE_CHUNK = 1000
 UPDATE_CHUNK = 1000
@@ -207,6 +209,9 @@ def batch_create_retry(*, batch: Batch, item_ids: list[int], config: ProviderCon
         retry_of=batch,
         created_by_id=batch.created_by_id,
         item_count=len(item_ids),
+        # Resubmitting what staff approved (or what needed no approval) needs no second approval.
+        approved_at=batch.approved_at,
+        approved_by_id=batch.approved_by_id,
     )
     fields = ("id", "custom_id", "subject_type_id", "subject_id", "input", "attempts")
     for start in range(0, len(item_ids), WRITE_CHUNK):
@@ -261,7 +266,7 @@ def batch_build(*, batch: Batch) -> list[BatchPart]:
     would pass the provider's line or byte limit. Building again replaces the files.
     """
     batch.refresh_from_db()
-    if batch.status not in (Batch.Status.CREATED, Batch.Status.BUILT):
+    if batch.status not in (Batch.Status.CREATED, Batch.Status.BUILT, Batch.Status.AWAITING_APPROVAL):
         raise ConflictError(f"Batch {batch.batch_id} is {batch.status}; only new batches can be built.")
     task = batch_task(batch)
     config = provider_config()
@@ -307,6 +312,24 @@ def batch_build(*, batch: Batch) -> list[BatchPart]:
         )
         for part, f in zip(parts, files, strict=True):
             BatchItem.objects.filter(batch=batch, pk__gte=f.first_id, pk__lte=f.last_id).update(part=part)
-        Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.BUILT)
-    batch.status = Batch.Status.BUILT
+        estimate = batch_cost_estimate(
+            task=task, config=config, lines=sum(f.lines for f in files), input_bytes=sum(f.size for f in files)
+        )
+        status = Batch.Status.BUILT
+        if batch.approved_at is None and estimate > Decimal(str(settings.BATCH_APPROVAL_USD)):
+            status = Batch.Status.AWAITING_APPROVAL
+        Batch.objects.filter(pk=batch.pk).update(status=status, estimated_cost_usd=estimate)
+    batch.status, batch.estimated_cost_usd = status, estimate
     return parts
+
+
+def batch_cost_estimate(*, task: LLMTask, config: ProviderConfig, lines: int, input_bytes: int) -> Decimal:
+    """USD a batch would cost at most: its request files as input (about 4 bytes a token, schema
+    included) and every answer at the task's output cap, at batch prices. Local servers are free."""
+    return estimate_cost(
+        provider=config.kind,
+        model=config.model,
+        tokens_in=input_bytes // 4,
+        tokens_out=lines * task.max_output_tokens,
+        batch=True,
+    )

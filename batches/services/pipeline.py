@@ -11,7 +11,7 @@ from batches.models import Batch
 from batches.services.common import FINISHED
 from batches.services.ingest import batch_ingest
 from batches.services.poll import batch_poll
-from batches.services.submit import SUBMITTABLE, batch_submit
+from batches.services.submit import SUBMITTABLE, BatchAwaitingApprovalError, batch_submit
 from config.errors import ServiceUnavailableError
 
 ProgressCallback = Callable[[Batch], None]
@@ -24,6 +24,8 @@ class PipelineResult:
     batches: list[Batch] = field(default_factory=list)
     applied: int = 0
     failed: int = 0
+    # Set when the pipeline stopped at a batch waiting for staff approval (BATCH_APPROVAL_USD).
+    awaiting_approval: Batch | None = None
 
     @property
     def last(self) -> Batch:
@@ -53,8 +55,16 @@ def batch_run_pipeline(
     while current is not None:
         result.batches.append(current)
         current.refresh_from_db()
+        if current.status == Batch.Status.AWAITING_APPROVAL:
+            result.awaiting_approval = current
+            return result
         if current.status in SUBMITTABLE:
-            batch_submit(batch=current)
+            try:
+                batch_submit(batch=current)
+            except BatchAwaitingApprovalError:
+                current.refresh_from_db()
+                result.awaiting_approval = current
+                return result
         while current.status not in FINISHED and current.status != Batch.Status.INGESTED:
             if current.status == Batch.Status.SUBMITTING:
                 batch_submit(batch=current)  # resume an interrupted submission

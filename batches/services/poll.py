@@ -57,7 +57,7 @@ def batch_cancel(*, batch: Batch) -> Batch:
     ("cancelled on request": cancelled items are not resubmitted automatically)."""
     batch.refresh_from_db()
     now = timezone.now()
-    if batch.status in (Batch.Status.CREATED, Batch.Status.BUILT):
+    if batch.status in (Batch.Status.CREATED, Batch.Status.BUILT, Batch.Status.AWAITING_APPROVAL):
         with transaction.atomic():
             claimed = Batch.objects.filter(pk=batch.pk, status=batch.status).update(
                 status=Batch.Status.CANCELLED, cancel_requested_at=now, completed_at=now

@@ -5,27 +5,82 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import F
 from django.utils import timezone
 
 from batches.models import Batch, BatchItem, BatchPart
-from batches.services.common import BatchLock, batch_lock, batch_provider, batch_task, logger, part_path
+from batches.services.common import (
+    FINISHED,
+    BatchLock,
+    batch_lock,
+    batch_provider,
+    batch_task,
+    logger,
+    part_path,
+)
 from batches.services.create import batch_build
 from batches.services.remote import batch_rollup, part_create_job
 from batches.services.settle import INPUT_FILE_MISSING
 from config.errors import ConflictError, DomainError
 from llm.batching import BatchProviderError, batch_file_upload, fallback_result_line
 from llm.providers import ProviderConfig
+from llm.selectors import llm_spend_today
 
 SUBMITTABLE = (Batch.Status.CREATED, Batch.Status.BUILT, Batch.Status.SUBMITTING)
 LOCAL_CHUNK = 1000
 
 
+class BatchAwaitingApprovalError(ConflictError):
+    code = "batch_awaiting_approval"
+
+
+class DailyBudgetExceededError(ConflictError):
+    code = "daily_budget_exceeded"
+
+
 def batch_submit_check(*, batch: Batch) -> None:
     """ConflictError unless the batch can be submitted (new, built, or an interrupted submission)."""
+    if batch.status == Batch.Status.AWAITING_APPROVAL:
+        raise BatchAwaitingApprovalError(
+            f"Batch {batch.batch_id} is awaiting approval: its estimated cost ${batch.estimated_cost_usd:.2f} is "
+            f"above BATCH_APPROVAL_USD (${settings.BATCH_APPROVAL_USD:.2f}); a staff member approves it in the admin."
+        )
     if batch.status not in SUBMITTABLE:
+        if batch.status in (Batch.Status.CANCELLED, Batch.Status.INGESTED, *FINISHED):
+            raise ConflictError(f"Batch {batch.batch_id} is {batch.status}; it has already finished.")
         raise ConflictError(f"Batch {batch.batch_id} is {batch.status}; it was already submitted.")
+
+
+def batch_budget_check(*, batch: Batch) -> None:
+    """DailyBudgetExceededError when today's spend plus the batch's estimate would pass LLM_DAILY_BUDGET_USD."""
+    budget = Decimal(str(settings.LLM_DAILY_BUDGET_USD))
+    if budget <= 0 or batch.estimated_cost_usd <= 0:
+        return
+    spent = llm_spend_today()
+    if spent + batch.estimated_cost_usd > budget:
+        raise DailyBudgetExceededError(
+            f"Batch {batch.batch_id} is not submitted: today's LLM spend ${spent:.2f} plus its estimate "
+            f"${batch.estimated_cost_usd:.2f} would pass the daily budget ${budget:.2f} (LLM_DAILY_BUDGET_USD). "
+            "It waits, built, and is submitted once the day's budget allows it."
+        )
+
+
+def batch_approve(*, batch: Batch, user: AbstractBaseUser | None) -> Batch:
+    """A staff member accepts a costly batch's estimate: awaiting approval → built (then submitted)."""
+    now = timezone.now()
+    approved = Batch.objects.filter(pk=batch.pk, status=Batch.Status.AWAITING_APPROVAL).update(
+        status=Batch.Status.BUILT,
+        approved_at=now,
+        approved_by=user if user is not None and user.is_authenticated else None,
+    )
+    batch.refresh_from_db()
+    if not approved:
+        raise ConflictError(f"Batch {batch.batch_id} is {batch.status}; only a batch awaiting approval is approved.")
+    return batch
 
 
 def batch_needs_build(*, batch: Batch) -> bool:
@@ -53,11 +108,15 @@ def batch_submit(*, batch: Batch) -> Batch:
     with batch_lock(batch) as lock:
         batch.refresh_from_db()
         batch_submit_check(batch=batch)
+        resuming = batch.status == Batch.Status.SUBMITTING
         if batch_needs_build(batch=batch):
             if batch.status == Batch.Status.SUBMITTING:  # interrupted before anything was sent
                 Batch.objects.filter(pk=batch.pk, status=Batch.Status.SUBMITTING).update(status=Batch.Status.BUILT)
             batch_build(batch=batch)
+            batch_submit_check(batch=batch)  # a costly batch stops here, awaiting approval
         config = None if batch.provider == "offline" else batch_provider(batch)
+        if config is not None and not resuming:
+            batch_budget_check(batch=batch)
         now = timezone.now()
         Batch.objects.filter(pk=batch.pk).update(
             status=Batch.Status.SUBMITTING, submitted_at=now, last_polled_at=now, error_message=""

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from catalog.jobs.fetch import FeedFetchError, fetch_url, redact_url
@@ -431,3 +432,14 @@ def job_listings_import_file(
 def job_feeds_bundled() -> list[Path]:
     """The demo feed files shipped with the app, in a stable order."""
     return sorted(p for p in BUNDLED_FEEDS_DIR.glob("*") if p.suffix in {".xml", ".rss", ".atom"})
+
+
+def job_listing_click_record(*, job_id: int) -> None:
+    """Someone followed a tracked link to the job: one more on its click count (an F() update, so
+    concurrent clicks never lose one; `updated_at` stays, it belongs to the feed's content)."""
+    JobListing.objects.filter(pk=job_id).update(click_count=F("click_count") + 1)
+
+
+def job_listing_application_record(*, job_id: int) -> None:
+    """Someone said they applied to the job: one more on its application count (an F() update)."""
+    JobListing.objects.filter(pk=job_id).update(application_count=F("application_count") + 1)

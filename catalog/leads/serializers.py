@@ -218,7 +218,7 @@ class LeadBatchCreateSerializer(serializers.Serializer):
     def to_internal_value(self, data: Any) -> Any:
         if hasattr(data, "getlist") and "job_ids" in data:  # query string: job_ids=1,2,3 or repeated
             data = data.copy()
-            raw = ",".join(data.getlist("job_ids"))
+            raw = ",".join(str(part) for part in data.getlist("job_ids"))
             data.setlist("job_ids", [part for part in raw.split(",") if part.strip()])
         return super().to_internal_value(data)
 

@@ -16,7 +16,12 @@ from pydantic import BaseModel, Field
 
 from catalog.products.llm_locales import LOCALE_TEXTS, LocaleText, instrument_kind
 from catalog.products.models import LOCALES
-from catalog.products.services.content import product_content_apply, product_content_fail, product_contents_apply_many
+from catalog.products.services.content import (
+    product_content_apply,
+    product_content_fail,
+    product_contents_apply_many,
+    product_contents_mark_stale,
+)
 from llm.task import LLMTask, Message, Provenance, register
 
 Locale = Literal["en-US", "en-GB", "es-ES", "fr-FR", "de-DE", "it-IT", "pt-PT"]
@@ -313,6 +318,7 @@ PRODUCT_CONTENT: LLMTask[ProductInput, ProductContentOutput] = register(
         apply_many=apply_many,
         fail=fail,
         subject=lambda product: ("catalog.product", product.product_id),
+        mark_stale=product_contents_mark_stale,
         max_output_tokens=1600,
         temperature=0.4,
         description="Multi-locale product content: six sections, reviews summary, metadata and Q&A.",

@@ -11,6 +11,36 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
+from drf_spectacular import openapi
+from rest_framework import serializers
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's AutoSchema, truthful about read-only choice fields of blank-able model columns.
+
+    DRF drops `allow_blank` from a ModelSerializer field listed in `read_only_fields`, so the enum would
+    leave out the "" such a column holds (e.g. a listing's unknown salary period) and the answer would
+    violate its own schema.
+    """
+
+    def _map_serializer_field(self, field: serializers.Field, direction: str, bypass_extensions: bool = False) -> Any:
+        if (
+            isinstance(field, serializers.ChoiceField)
+            and field.read_only
+            and not field.allow_blank
+            and isinstance(field.parent, serializers.ModelSerializer)
+            and "." not in field.source
+        ):
+            try:
+                model_field = field.parent.Meta.model._meta.get_field(field.source)
+            except FieldDoesNotExist:
+                model_field = None
+            if model_field is not None and getattr(model_field, "blank", False):
+                field.allow_blank = True
+        return super()._map_serializer_field(field, direction, bypass_extensions)
+
+
 ERROR_COMPONENT = "Error"
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",

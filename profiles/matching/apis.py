@@ -15,11 +15,15 @@ from profiles.matching.serializers import (
     DigestDetailSerializer,
     DigestListSerializer,
     DigestQuerySerializer,
+    MatchFeedbackResultSerializer,
+    MatchFeedbackSerializer,
     MatchListSerializer,
     MatchQuerySerializer,
     ScoreJobsQuerySerializer,
     ScoreRunSerializer,
 )
+from profiles.matching.services.digests import digest_view_record
+from profiles.matching.services.feedback import job_score_feedback
 from profiles.matching.services.scoring import job_scores_run
 from profiles.models import DailyDigest
 from profiles.services import profile_get_or_create_for_request
@@ -27,7 +31,7 @@ from profiles.services import profile_get_or_create_for_request
 ERRORS = {
     400: OpenApiResponse(description="Invalid query parameters."),
     401: OpenApiResponse(description="Not authenticated."),
-    404: OpenApiResponse(description="No such profile or digest, or not yours."),
+    404: OpenApiResponse(description="No such profile, match or digest, or not yours."),
 }
 
 
@@ -47,6 +51,31 @@ class MatchListApi(APIView):
         return Response(
             MatchListSerializer({"user_id": profile.user_id, "count": len(matches), "matches": matches}).data
         )
+
+
+class MatchFeedbackApi(APIView):
+    @extend_schema(
+        operation_id="profiles_match_feedback",
+        tags=["matching"],
+        summary="Say a match interests you, that you applied, or that it doesn't interest you (and why).",
+        description="`not_interested` hides the job from your matches, digests and later runs; its reason "
+        "(skills, location, salary, experience) moves your prefilter weights within bounds, explained on your "
+        "profile. `applied` counts once on the job. Repeating a request changes nothing more.",
+        request=MatchFeedbackSerializer,
+        responses={200: MatchFeedbackResultSerializer, **ERRORS},
+    )
+    def post(self, request: Request, user_id: str, job_id: int) -> Response:
+        body = MatchFeedbackSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        profile = profile_get_or_create_for_request(user=request.user, user_id=user_id)
+        score = job_score_feedback(profile=profile, job_id=job_id, **body.validated_data)
+        result = {
+            "user_id": profile.user_id,
+            "match": score,
+            "match_weights": profile.match_weights,
+            "match_weights_explained": profile.match_weights_explained,
+        }
+        return Response(MatchFeedbackResultSerializer(result).data)
 
 
 class ScoreJobsApi(APIView):
@@ -100,4 +129,7 @@ class DigestDetailApi(APIView):
         responses={200: DigestDetailSerializer, **ERRORS},
     )
     def get(self, request: Request, digest_id: int) -> Response:
-        return Response(DigestDetailSerializer(digest_for_user(user=request.user, digest_id=digest_id)).data)
+        digest = digest_for_user(user=request.user, digest_id=digest_id)
+        if digest.profile.owner_id == request.user.pk:
+            digest = digest_view_record(digest=digest)  # its person read it; staff looking don't count
+        return Response(DigestDetailSerializer(digest).data)

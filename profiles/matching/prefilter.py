@@ -17,7 +17,7 @@ import math
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -168,6 +168,8 @@ class PersonRow:
     salary_max: float | None
     window_start_ts: float
     exclude_job_ids: frozenset[int] = frozenset()
+    # The person's own weights, moved by their feedback (profiles/matching/services/feedback.py).
+    weights: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -345,6 +347,19 @@ def _salary_scores(index: JobIndex, low: float | None, high: float | None) -> np
     return np.where(comparable, scores, UNKNOWN_SALARY).astype(np.float32)
 
 
+def person_weights(own: Mapping[str, float] | None) -> Mapping[str, float]:
+    """The person's weights if they are a complete, sane set (each 0..1, summing to ~1), else the standard."""
+    if not own:
+        return WEIGHTS
+    try:
+        weights = {factor: float(own[factor]) for factor in WEIGHTS}
+    except (KeyError, TypeError, ValueError):
+        return WEIGHTS
+    if any(not 0.0 <= w <= 1.0 for w in weights.values()) or abs(sum(weights.values()) - 1.0) > 0.01:
+        return WEIGHTS
+    return weights
+
+
 def score_person(index: JobIndex, person: PersonRow, *, top_k: int, floor: float, window_end_ts: float) -> PersonResult:
     """The person's new jobs scored; up to `top_k` at or above `floor`, best first (newer wins ties)."""
     n = len(index)
@@ -362,11 +377,12 @@ def score_person(index: JobIndex, person: PersonRow, *, top_k: int, floor: float
     experience = _experience_scores(index, person.years)
     salary = _salary_scores(index, person.salary_min, person.salary_max)
     roles = index.role_mask(person.desired_roles) if person.desired_roles else np.zeros(n, dtype=bool)
+    weights = person_weights(person.weights)
     base = (
-        WEIGHTS["skills"] * skills
-        + WEIGHTS["experience"] * experience
-        + WEIGHTS["location"] * location
-        + WEIGHTS["salary"] * salary
+        weights["skills"] * skills
+        + weights["experience"] * experience
+        + weights["location"] * location
+        + weights["salary"] * salary
     )
     # Skills also gate the rest: a convenient location and salary don't make a job you can't do a match.
     overall = base * (SKILLS_GATE + (1.0 - SKILLS_GATE) * skills / 100.0) + np.where(roles, ROLE_BONUS, 0.0)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
@@ -13,12 +15,29 @@ from profiles.matching.llm.job_score import SCORE_VERSION
 from profiles.models import DailyDigest, JobScore, UserProfile
 
 
+def zone(name: str) -> ZoneInfo:
+    """The person's time zone; an unknown name falls back to UTC rather than breaking the run."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def in_digest_hours(*, time_zone: str, now: datetime) -> bool:
+    """Whether `now` is the person's digest morning: DIGEST_LOCAL_HOUR in their zone, or the
+    DIGEST_WINDOW_HOURS after it (a run missed at 07:00 — worker down, deploy — is caught up at 08:00)."""
+    hour, window = settings.DIGEST_LOCAL_HOUR, settings.DIGEST_WINDOW_HOURS
+    return hour <= now.astimezone(zone(time_zone)).hour < hour + window
+
+
 def job_matches_for_profile(*, profile: UserProfile, limit: int = 10, min_score: float = 0.0) -> QuerySet[JobScore]:
-    """A person's best current-version matches on active jobs, best first; one query with the jobs."""
+    """A person's best current-version matches on active jobs, best first, without the ones they said
+    don't interest them; one query with the jobs."""
     return (
         JobScore.objects.filter(
             profile=profile, score_version=SCORE_VERSION, compatibility_score__gte=min_score, job__active=True
         )
+        .exclude(user_interested=False)
         .select_related("job")
         .order_by("-compatibility_score", "-scored_at", "-id")[:limit]
     )
@@ -49,10 +68,16 @@ def digests_unsent(
     created_after: datetime,
     digest_ids: Sequence[int] | None = None,
     profile_ids: Sequence[int] | None = None,
+    in_digest_hours_at: datetime | None = None,
 ) -> QuerySet[DailyDigest]:
     """Digests written after `created_after` whose email hasn't gone out, oldest first, with their
-    person and account (for the address and language)."""
+    person and account (for the address and language). With `in_digest_hours_at`, only those of
+    people whose local time then is their digest morning (the zones are decided once each)."""
     queryset = DailyDigest.objects.filter(email_sent=False, created_at__gt=created_after)
+    if in_digest_hours_at is not None:
+        zones = queryset.order_by().values_list("profile__time_zone", flat=True).distinct()
+        morning = [name for name in zones if in_digest_hours(time_zone=name, now=in_digest_hours_at)]
+        queryset = queryset.filter(profile__time_zone__in=morning)
     if digest_ids is not None:
         queryset = queryset.filter(pk__in=list(digest_ids))
     if profile_ids is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from catalog.models import JobListing
+from profiles.matching.services.feedback import ACTIONS, COMMENT_MAX, REASONS
 from profiles.models import DailyDigest, JobScore
 
 MAX_MATCHES = 100
@@ -67,10 +68,25 @@ class MatchSerializer(serializers.ModelSerializer):
             "user_interested",
             "user_applied",
             "user_feedback",
+            "user_feedback_comment",
+            "user_feedback_at",
             "scored_at",
             "score_version",
         ]
         read_only_fields = fields
+
+
+class MatchFeedbackSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=list(ACTIONS))
+    reason = serializers.ChoiceField(choices=list(REASONS), required=False, allow_blank=True, default="")
+    comment = serializers.CharField(max_length=COMMENT_MAX, required=False, allow_blank=True, default="")
+
+
+class MatchFeedbackResultSerializer(serializers.Serializer):
+    user_id = serializers.CharField(read_only=True)
+    match = MatchSerializer(read_only=True)
+    match_weights = serializers.DictField(child=serializers.FloatField(), read_only=True)
+    match_weights_explained = serializers.ListField(child=serializers.CharField(), read_only=True)
 
 
 class MatchListSerializer(serializers.Serializer):

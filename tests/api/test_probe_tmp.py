@@ -1,12 +1,8 @@
 import pytest
 pytestmark = pytest.mark.django_db
 
-def test_probe1(staff_client, settings):
-    settings.LLM_PROVIDER = "offline"
-    r = staff_client.post("/api/v1/batch/create?category_limit=3&include_completed=true&locales=0&task_type=analyze", {"task_type": "qualify", "job_ids": {}, "stage": "new", "verdict": "qualified", "source": "feed", "min_score": 0, "max_score": 0, "limit": 1}, format="json")
-    print(r.status_code, r.content[:300])
-
-def test_probe2(staff_client, settings):
-    settings.LLM_PROVIDER = "offline"
-    r = staff_client.post("/api/v1/data-dictionaries/describe-field?fallback=false", {"": [], "field_path": "b\U00026443\u00f07", "data_type": "uploaded_at"}, format="json")
-    print(r.status_code, r.content[:300])
+def test_probe1(user_client, user):
+    r = user_client.put("/api/v1/profiles/profile/alice", "full_name=Pat+Q&years_of_experience=3&salary_range_min=100&programming_languages=Python&programming_languages=Go", content_type="application/x-www-form-urlencoded")
+    print(r.status_code, r.content[:600])
+    r = user_client.put("/api/v1/profiles/profile/alice", "full_name=Pat+Q", content_type="multipart/form-data; boundary=x")
+    print(r.status_code, r.content[:600])

@@ -257,3 +257,14 @@ def products_mark_queued(*, product_ids: Iterable[int], batch_id: str) -> int:
             processing_status=Status.QUEUED, batch_id=batch_id[:100], updated_at=now
         )
     return updated
+
+
+def product_contents_mark_stale() -> int:
+    """A prompt-version bump (admin → LLM tasks): every product with content goes back to `pending`, so
+    the next generation run rewrites it. Returns how many products were marked."""
+    with_content = ProductContent.objects.values("product_id")
+    return (
+        Product.objects.filter(pk__in=with_content)
+        .exclude(processing_status=Product.ProcessingStatus.PENDING)
+        .update(processing_status=Product.ProcessingStatus.PENDING)
+    )

@@ -1,1 +1,1 @@
-"""Matching writes: scoring runs (scoring.py) and daily digests (digests.py)."""
+"""Matching writes: scoring runs (scoring.py), daily digests (digests.py), feedback on matches (feedback.py)."""

@@ -14,7 +14,6 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import transaction
@@ -27,16 +26,9 @@ from llm.runtime import run_many
 from profiles.matching.llm.digest import DIGEST, DigestInput, DigestJob, DigestOutput, TrendingSkill
 from profiles.matching.llm.job_score import SCORE_VERSION
 from profiles.matching.prefilter import norm_skill
+from profiles.matching.selectors import in_digest_hours, zone
 from profiles.matching.text import one_line
 from profiles.models import DailyDigest, JobScore, UserProfile
-
-
-def zone(name: str) -> ZoneInfo:
-    """The person's time zone; an unknown name falls back to UTC rather than breaking the run."""
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def local_date(*, time_zone: str, now: datetime) -> date:
@@ -55,17 +47,14 @@ class DigestRunSummary:
 
 def _due_people(*, now: datetime, profile_ids: Sequence[int] | None, respect_hour: bool) -> dict[int, date]:
     """Profile id → local date, for people in their digest hours who have no digest that day."""
-    hour, window = settings.DIGEST_LOCAL_HOUR, settings.DIGEST_WINDOW_HOURS
     queryset = UserProfile.objects.all()
     if profile_ids is not None:
         queryset = queryset.filter(id__in=list(profile_ids))
     # Which zones are in their morning is decided per distinct zone (a few dozen), not per person.
     dates: dict[str, date] = {}
     for time_zone in queryset.order_by().values_list("time_zone", flat=True).distinct():
-        local = now.astimezone(zone(time_zone))
-        # A window, not one hour: a run missed at 07:00 (worker down, deploy) is caught up at 08:00.
-        if not respect_hour or hour <= local.hour < hour + window:
-            dates[time_zone] = local.date()
+        if not respect_hour or in_digest_hours(time_zone=time_zone, now=now):
+            dates[time_zone] = now.astimezone(zone(time_zone)).date()
     due: dict[int, date] = {}
     if dates:
         for profile_id, time_zone in queryset.filter(time_zone__in=list(dates)).values_list("id", "time_zone"):
@@ -107,6 +96,7 @@ def digest_inputs(*, due: dict[int, date], now: datetime) -> list[DigestInput]:
         JobScore.objects.filter(
             profile_id__in=list(due), score_version=SCORE_VERSION, scored_at__gt=earliest, job__active=True
         )
+        .exclude(user_interested=False)  # "not interested" is never shown again
         .select_related("job")
         .order_by("-compatibility_score", "-scored_at", "-id")
     ):
@@ -225,6 +215,14 @@ def digest_html_record(*, digest_id: int, html: str) -> None:
 def digest_sent_record(*, digest_id: int, sent_at: datetime) -> None:
     """The digest's email went out: idempotent (the first sending time stays)."""
     DailyDigest.objects.filter(pk=digest_id, email_sent=False).update(email_sent=True, email_sent_at=sent_at)
+
+
+def digest_view_record(*, digest: DailyDigest, now: datetime | None = None) -> DailyDigest:
+    """Its person read the digest (through the API): viewed once, the first time kept (a conditional UPDATE)."""
+    now = now or timezone.now()
+    if DailyDigest.objects.filter(pk=digest.pk, user_viewed=False).update(user_viewed=True, user_viewed_at=now):
+        digest.user_viewed, digest.user_viewed_at = True, now
+    return digest
 
 
 def digest_open_record(*, digest_id: int) -> None:

@@ -12,7 +12,7 @@ What "already considered" means (JobScore keeps only good scores, so it can't sa
 - pairs already stored at the current score version are never sent again (crash recovery and
   on-demand runs overlap the watermark); a bounded on-demand run that couldn't cover the whole
   window leaves the watermark where it was.
-Queries don't grow with the number of people: profiles, jobs, stored pairs and the day's ledger
+Queries don't grow with the number of people: profiles, jobs, stored pairs, declined jobs and the day's ledger
 counts are one query each; writes go per chunk of people with LLM work (one transaction each, so a
 chunk's scores, ledger rows and watermarks commit together).
 """
@@ -60,6 +60,7 @@ PROFILE_FIELDS = (
     "salary_range_max",
     "last_scored_at",
     "updated_at",
+    "match_weights",
 )
 JOB_FIELDS = (
     "id",
@@ -149,6 +150,7 @@ def _load_people(
             salary_min=float(values["salary_range_min"]) if values["salary_range_min"] else None,
             salary_max=float(values["salary_range_max"]) if values["salary_range_max"] else None,
             window_start_ts=start.timestamp(),
+            weights=values["match_weights"] if isinstance(values["match_weights"], dict) else None,
         )
         people.append(_Person(values=values, row=row, rescore=rescore, advance=advance))
     return people, earliest
@@ -196,6 +198,17 @@ def _stored_pairs(*, profile_ids: Sequence[int] | None, since: datetime) -> dict
     for profile_id, job_id in queryset.values_list("profile_id", "job_id").iterator(chunk_size=5000):
         stored[profile_id].add(job_id)
     return stored
+
+
+def _not_interested(*, profile_ids: Sequence[int] | None, since: datetime) -> dict[int, set[int]]:
+    """Jobs each person said they are not interested in (any score version): never considered again."""
+    queryset = JobScore.objects.filter(user_interested=False, job__created_at__gt=since)
+    if profile_ids is not None:
+        queryset = queryset.filter(profile_id__in=list(profile_ids))
+    declined: dict[int, set[int]] = defaultdict(set)
+    for profile_id, job_id in queryset.values_list("profile_id", "job_id").iterator(chunk_size=5000):
+        declined[profile_id].add(job_id)
+    return declined
 
 
 def llm_calls_last_day(*, as_of: datetime, profile_ids: Sequence[int] | None = None) -> dict[int, int]:
@@ -276,7 +289,8 @@ def job_scores_prefilter(
     days_back: int | None = None,
     top_k: int | None = None,
 ) -> tuple[ScoringSummary, list[_Person], JobIndex | None, datetime]:
-    """Stage one for everyone at once: three queries (profiles, jobs, stored pairs) whatever the number of people."""
+    """Stage one for everyone at once: four queries (profiles, jobs, stored pairs, declined jobs)
+    whatever the number of people."""
     started = time.perf_counter()
     as_of = now or timezone.now()
     cut = as_of - timedelta(seconds=settings.MATCH_COMMIT_GRACE_SECONDS)
@@ -288,14 +302,18 @@ def job_scores_prefilter(
     jobs, truncated = _load_jobs(since=earliest, until=cut, limit=job_limit)
     summary.jobs_loaded, summary.truncated = len(jobs), truncated
     stored = _stored_pairs(profile_ids=profile_ids, since=earliest)
+    declined = _not_interested(profile_ids=profile_ids, since=earliest)
     index = JobIndex(jobs)
     k = top_k if top_k is not None else settings.MATCH_LLM_TOP_K
     floor = float(settings.MATCH_PREFILTER_MIN_SCORE)
     for person in people:
         if truncated:
             person.advance = False
-        if not person.rescore and stored.get(person.row.profile_id):
-            person.row = _with_excluded(person.row, stored[person.row.profile_id])
+        excluded = set(declined.get(person.row.profile_id, ()))
+        if not person.rescore:
+            excluded |= stored.get(person.row.profile_id, set())
+        if excluded:
+            person.row = _with_excluded(person.row, excluded)
         result = score_person(index, person.row, top_k=k, floor=floor, window_end_ts=cut.timestamp())
         person.candidates = result.candidates
         summary.considered += result.considered

@@ -1,0 +1,137 @@
+"""Per-job lines, shared by everyone who gets the job: cached per (job facts, language, prompt
+version) in the Django cache (Redis in production) for EMAIL_GENERATION_CACHE_TTL.
+
+A chunk of emails asks for all its jobs at once: one `get_many`, then the misses are generated
+together through JOB_LINE (LINES_PER_CALL jobs a call, in bulk) and stored with one `set_many`.
+A rule-based line (offline, provider down, a failed check) is cached for minutes only, so the
+next run asks the model again; it never replaces a model line (a model line is kept on a miss race).
+`lines_cache_clear()` moves a generation counter: every old key is forgotten at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.cache import cache
+
+from emails.jobmail.llm import JOB_LINE, LINES_PER_CALL, JobFacts, JobLineInput, fallback_line
+from emails.jobmail.selectors import JobInfo
+from llm.runtime import run_many
+
+FALLBACK_TTL = 600
+_GENERATION_KEY = "emails:jobline:generation"
+
+
+@dataclass
+class LineStats:
+    """What one `job_lines_get` did."""
+
+    lookups: int = 0
+    hits: int = 0
+    generated: int = 0
+    fallbacks: int = 0
+    llm_calls: int = 0
+    tokens: int = 0
+    tokens_by_job: dict[tuple[int, str], int] = field(default_factory=dict)
+
+
+def job_facts(job: JobInfo) -> JobFacts:
+    return JobFacts(
+        job_id=job.id,
+        title=job.title,
+        company=job.company,
+        location=job.location,
+        remote=job.remote,
+        salary=job.salary,
+        skills=list(job.skills[:6]),
+        excerpt=job.excerpt[:200],
+    )
+
+
+def _generation() -> int:
+    value = cache.get(_GENERATION_KEY)
+    if value is None:
+        cache.add(_GENERATION_KEY, 1, None)
+        value = cache.get(_GENERATION_KEY) or 1
+    return int(value)
+
+
+def _key(facts: JobFacts, language: str, generation: int) -> str:
+    blob = json.dumps(facts.model_dump(), sort_keys=True, ensure_ascii=False)
+    digest = hashlib.sha256(blob.encode()).hexdigest()[:20]
+    return f"emails:jobline:{generation}:v{JOB_LINE.version}:{language}:{facts.job_id}:{digest}"
+
+
+def lines_cache_clear() -> int:
+    """Forget every cached line (a new generation); returns the generation left behind."""
+    old = _generation()
+    try:
+        cache.incr(_GENERATION_KEY)
+    except ValueError:  # evicted meanwhile
+        cache.set(_GENERATION_KEY, old + 1, None)
+    return old
+
+
+def job_lines_get(
+    *,
+    wanted: Iterable[tuple[JobInfo, str]],
+    mock: bool = False,
+    concurrency: int | None = None,
+    user_id: int | None = None,
+) -> tuple[dict[tuple[int, str], tuple[str, bool]], LineStats]:
+    """(job id, language) → (line, is_fallback) for every wanted pair; misses are generated.
+
+    In mock mode nothing is sent to a provider or cached: every line is the rule-based one.
+    """
+    pairs = {(job.id, language): job for job, language in wanted}
+    stats = LineStats(lookups=len(pairs))
+    facts = {pair: job_facts(job) for pair, job in pairs.items()}
+    if mock:
+        return {pair: (fallback_line(f, pair[1]), True) for pair, f in facts.items()}, stats
+    generation = _generation()
+    keys = {pair: _key(f, pair[1], generation) for pair, f in facts.items()}
+    found = cache.get_many(list(keys.values()))
+    lines: dict[tuple[int, str], tuple[str, bool]] = {}
+    missing: dict[str, list[tuple[int, str]]] = {"en": [], "ja": []}
+    for pair, key in keys.items():
+        value = found.get(key)
+        if isinstance(value, dict) and isinstance(value.get("line"), str):
+            lines[pair] = (value["line"], bool(value.get("fallback")))
+            stats.hits += 1
+        else:
+            missing[pair[1]].append(pair)
+    inputs = []
+    for language, todo in missing.items():
+        for start in range(0, len(todo), LINES_PER_CALL):
+            chunk = todo[start : start + LINES_PER_CALL]
+            inputs.append((chunk, JobLineInput(language=language, jobs=[facts[pair] for pair in chunk])))
+    if not inputs:
+        return lines, stats
+    outcomes = run_many(JOB_LINE, [task_input for _, task_input in inputs], concurrency=concurrency, user_id=user_id)
+    fresh: dict[str, dict] = {}
+    fallback_fresh: dict[str, dict] = {}
+    for (chunk, task_input), outcome in zip(inputs, outcomes, strict=True):
+        result = outcome.result
+        stats.llm_calls += int(result is not None and result.attempts > 0)
+        tokens = (result.tokens_in + result.tokens_out) if result is not None else 0
+        stats.tokens += tokens
+        for position, pair in enumerate(chunk):
+            is_fallback = result is None or result.is_fallback
+            if result is not None and not result.is_fallback:
+                line = result.output.lines[position].strip()
+            else:
+                line = fallback_line(facts[pair], task_input.language)
+            lines[pair] = (line, is_fallback)
+            stats.generated += 1
+            stats.fallbacks += int(is_fallback)
+            stats.tokens_by_job[pair] = tokens // len(chunk)
+            (fallback_fresh if is_fallback else fresh)[keys[pair]] = {"line": line, "fallback": is_fallback}
+    if fresh:
+        cache.set_many(fresh, settings.EMAIL_GENERATION_CACHE_TTL)
+    for key, value in fallback_fresh.items():
+        cache.add(key, value, FALLBACK_TTL)  # never over a model line another run just stored
+    return lines, stats
