@@ -9,18 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from batches.models import Batch, BatchItem, BatchPart
-from batches.selectors import batches_list
-from batches.services import batch_cancel, batch_poll
-from batches.services.common import FILE_KINDS, part_path
-from batches.tasks import batch_ingest_enqueue, batch_retry_failed_enqueue, batch_submit_enqueue
+from batches.runner import batch_carry_start, batch_carry_state, batch_needs_carrying, batch_run_mode
+from batches.selectors import BatchProgress, batch_progress, batches_list
+from batches.services import batch_approve, batch_cancel, batch_poll, batch_retry_failed, batch_submit_check
+from batches.services.common import ACTIVE, FILE_KINDS, FINISHED, part_path
+from config.adminkit import error_html, object_link, progress_bar
 from config.errors import DomainError
 
 ITEMS_SHOWN = 50
@@ -62,12 +65,16 @@ class BatchPartInline(_ReadOnlyInline):
         "request_completed",
         "request_failed",
         "create_attempts",
-        "error_message",
+        "error",
         "files",
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BatchPart]:
         return super().get_queryset(request).select_related("batch")  # file paths use batch_id
+
+    @admin.display(description="error")
+    def error(self, part: BatchPart) -> str:
+        return error_html(part.error_message)
 
     @admin.display(description="files")
     def files(self, part: BatchPart) -> str:
@@ -88,7 +95,7 @@ class BatchItemInline(_ReadOnlyInline):
         "status",
         "attempts",
         "error_class",
-        "error_message",
+        "error",
         "output_summary",
         "is_fallback",
         "applied_at",
@@ -96,6 +103,39 @@ class BatchItemInline(_ReadOnlyInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BatchItem]:
         return super().get_queryset(request).defer("input")
+
+    @admin.display(description="error")
+    def error(self, item: BatchItem) -> str:
+        return error_html(item.error_message)
+
+
+class BatchOutcomeFilter(admin.SimpleListFilter):
+    """Where a batch stands for a person: the provider's "failed" status is rare (a failed batch is
+    ingested like any other, its items failing with reasons), so "with failures" reads the items."""
+
+    title = "outcome"
+    parameter_name = "outcome"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("in_flight", "in flight"),
+            ("awaiting_approval", "awaiting approval"),
+            ("with_failures", "with failed items"),
+            ("all_applied", "every item applied"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Batch]) -> QuerySet[Batch]:
+        done = Q(status=Batch.Status.INGESTED) | Q(status=Batch.Status.CANCELLED, ingested_at__isnull=False)
+        match self.value():
+            case "in_flight":
+                return queryset.exclude(done)
+            case "awaiting_approval":
+                return queryset.filter(status=Batch.Status.AWAITING_APPROVAL)
+            case "with_failures":
+                return queryset.filter(items_failed__gt=0)
+            case "all_applied":
+                return queryset.filter(done, items_failed=0, items_applied=F("item_count") - F("items_resubmitted"))
+        return queryset
 
 
 @admin.register(Batch)
@@ -105,19 +145,20 @@ class BatchAdmin(admin.ModelAdmin):
         "name",
         "task_name",
         "provider",
-        "status",
+        "status_pill",
         "progress",
         "request_progress",
+        "estimated_cost_usd",
         "cost_usd",
         "retry_of",
         "created_at",
     ]
-    list_filter = ["status", "task_name", "provider", "created_at"]
+    list_filter = [BatchOutcomeFilter, "status", "task_name", "provider", "created_at"]
     search_fields = ["batch_id", "name", "parts__provider_job_id"]
     list_select_related = ["retry_of"]
     date_hierarchy = "created_at"
     inlines = [BatchPartInline, BatchItemInline]
-    actions = ["submit", "poll_now", "ingest", "cancel", "retry_failed"]
+    actions = ["submit", "approve", "poll_now", "ingest", "cancel", "retry_failed"]
     exclude = ["created_by"]
     readonly_fields = [
         "batch_id",
@@ -127,6 +168,7 @@ class BatchAdmin(admin.ModelAdmin):
         "provider",
         "model",
         "status",
+        "next_step",
         "progress",
         "all_items",
         "item_count",
@@ -136,10 +178,13 @@ class BatchAdmin(admin.ModelAdmin):
         "request_total",
         "request_completed",
         "request_failed",
+        "estimated_cost_usd",
+        "approved_at",
+        "approved_by",
         "tokens_in",
         "tokens_out",
         "cost_usd",
-        "error_message",
+        "error",
         "created_at",
         "submitted_at",
         "completed_at",
@@ -148,17 +193,62 @@ class BatchAdmin(admin.ModelAdmin):
         "cancel_requested_at",
         "retry_of",
     ]
+    fieldsets = [
+        (None, {"fields": ["batch_id", "name", "task_name", "task_version", "provider", "model", "retry_of"]}),
+        ("Where it stands", {"fields": ["status", "next_step", "progress", "all_items", "error"]}),
+        (
+            "Money",
+            {"fields": ["estimated_cost_usd", "approved_at", "approved_by", "tokens_in", "tokens_out", "cost_usd"]},
+        ),
+        (
+            "Counts",
+            {
+                "fields": [
+                    "item_count",
+                    "items_applied",
+                    "items_failed",
+                    "items_resubmitted",
+                    "request_total",
+                    "request_completed",
+                    "request_failed",
+                ],
+                "classes": ["collapse"],
+            },
+        ),
+        (
+            "Times",
+            {
+                "fields": [
+                    "created_at",
+                    "submitted_at",
+                    "completed_at",
+                    "ingested_at",
+                    "last_polled_at",
+                    "cancel_requested_at",
+                ],
+                "classes": ["collapse"],
+            },
+        ),
+    ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Batch]:
-        return batches_list()
+        return batches_list().select_related("approved_by")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # batches come from domain services (a task and its inputs), not a form
 
+    @admin.display(description="status", ordering="status")
+    def status_pill(self, batch: Batch) -> str:
+        return format_html('<span class="co-pill co-pill-{}">{}</span>', batch.status, batch.get_status_display())
+
     @admin.display(description="items applied / failed / total")
     def progress(self, batch: Batch) -> str:
         resubmitted = f" (+{batch.items_resubmitted} resubmitted)" if batch.items_resubmitted else ""
-        return f"{batch.items_applied} / {batch.items_failed} / {batch.item_count}{resubmitted}"
+        return format_html(
+            "{} {}",
+            progress_bar(batch.items_applied, batch.item_count, failed=batch.items_failed),
+            f"{batch.items_applied} / {batch.items_failed} / {batch.item_count}{resubmitted}",
+        )
 
     @admin.display(description="provider done / total")
     def request_progress(self, batch: Batch) -> str:
@@ -167,14 +257,32 @@ class BatchAdmin(admin.ModelAdmin):
     @admin.display(description="all items")
     def all_items(self, batch: Batch) -> str:
         url = reverse("admin:batches_batchitem_changelist") + f"?batch__id__exact={batch.pk}"
-        return format_html('<a href="{}">all {} items</a>', url, batch.item_count)
+        failed = reverse("admin:batches_batchitem_changelist") + f"?batch__id__exact={batch.pk}&status__exact=failed"
+        return format_html(
+            '<a href="{}">all {} items</a> · <a href="{}">failed ones</a> · <a href="{}">progress page</a>',
+            url,
+            batch.item_count,
+            failed,
+            reverse("admin:batches_batch_progress", args=[batch.pk]),
+        )
 
-    # --- files -------------------------------------------------------------------------------
+    @admin.display(description="next step")
+    def next_step(self, batch: Batch) -> str:
+        running, error = batch_carry_state(batch_pk=batch.pk)
+        return batch_progress(batch=batch, mode=batch_run_mode(), carrying=running, error=error).next_step
+
+    @admin.display(description="error")
+    def error(self, batch: Batch) -> str:
+        return error_html(batch.error_message)
+
+    # --- files and progress ----------------------------------------------------------------------
 
     def get_urls(self) -> list:
-        view = self.admin_site.admin_view(self.file_view)
+        view = self.admin_site.admin_view
         return [
-            path("<int:batch_pk>/file/<int:number>/<str:kind>/", view, name="batches_batch_file"),
+            path("<int:batch_pk>/file/<int:number>/<str:kind>/", view(self.file_view), name="batches_batch_file"),
+            path("<int:batch_pk>/progress/", view(self.progress_view), name="batches_batch_progress"),
+            path("<int:batch_pk>/progress.json", view(self.progress_json), name="batches_batch_progress_json"),
             *super().get_urls(),
         ]
 
@@ -193,40 +301,177 @@ class BatchAdmin(admin.ModelAdmin):
             file_path.open("rb"), as_attachment=True, filename=filename, content_type="application/jsonl"
         )
 
-    # --- actions: thin, one service each -------------------------------------------------------
+    def _progress(self, batch_pk: int) -> BatchProgress:
+        batch = Batch.objects.filter(pk=batch_pk).first()
+        if batch is None:
+            raise Http404
+        if batch_needs_carrying(batch=batch):
+            # Embedded mode and nobody at it (e.g. the server restarted): this process picks it up again.
+            batch_carry_start(batch=batch)
+        running, error = batch_carry_state(batch_pk=batch.pk)
+        return batch_progress(batch=batch, mode=batch_run_mode(), carrying=running, error=error)
 
-    def _each(self, request: HttpRequest, queryset: QuerySet[Batch], verb: str, call: Any) -> None:
-        done = 0
+    def progress_view(self, request: HttpRequest, batch_pk: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise Http404
+        progress = self._progress(batch_pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Batch {progress.batch.name or progress.batch.batch_id}",
+            "opts": self.model._meta,
+            "progress": progress,
+            "state": progress.as_json(),
+            "status_url": reverse("admin:batches_batch_progress_json", args=[batch_pk]),
+            "change_url": reverse("admin:batches_batch_change", args=[batch_pk]),
+            "mode": batch_run_mode(),
+        }
+        return TemplateResponse(request, "admin/batches/batch/progress.html", context)
+
+    def progress_json(self, request: HttpRequest, batch_pk: int) -> JsonResponse:
+        if not self.has_view_permission(request):
+            raise Http404
+        state = self._progress(batch_pk).as_json()
+        if state["follow_up_pk"]:
+            state["follow_up_url"] = reverse("admin:batches_batch_progress", args=[state["follow_up_pk"]])
+        return JsonResponse(state)
+
+    # --- actions: each checks the state first, says what it did and what happens next ------------
+
+    def _refuse(self, request: HttpRequest, batch: Batch, reason: str) -> None:
+        self.message_user(request, f"{batch.batch_id}: not done: {reason}", messages.ERROR)
+
+    def _carried(self, request: HttpRequest, batches: list[Batch], did: str) -> HttpResponse | None:
+        """Start carrying each batch through; say how; with one batch, open its progress page."""
+        if not batches:
+            return None
+        modes = {batch.batch_id: batch_carry_start(batch=batch) for batch in batches}
+        errors = []
+        for batch in batches:
+            _, error = batch_carry_state(batch_pk=batch.pk)
+            if error:
+                errors.append(f"{batch.batch_id}: {error}")
+        names = ", ".join(modes)
+        mode = batch_run_mode()
+        if mode == "celery":
+            after = (
+                "Workers take it from here: the scheduler polls the provider every minute and ingests the results; "
+                "the progress page shows each step."
+            )
+        elif set(modes.values()) <= {"inline", "finished"}:
+            after = "It ran to the end in this request (no broker)."
+        else:
+            after = (
+                "No broker is configured, so this server carries it through itself (submit → poll every "
+                f"{settings.ADMIN_BATCH_POLL_INTERVAL_S:g} s → ingest); keep the progress page open to watch it."
+            )
+        for line in errors:
+            self.message_user(request, line, messages.ERROR)
+        self.message_user(request, f"{did} {len(batches)} batch(es) ({names}). {after}", messages.SUCCESS)
+        if len(batches) == 1:
+            return HttpResponseRedirect(reverse("admin:batches_batch_progress", args=[batches[0].pk]))
+        return None
+
+    @admin.action(description="Submit and follow to the end", permissions=["change"])
+    def submit(self, request: HttpRequest, queryset: QuerySet[Batch]) -> HttpResponse | None:
+        ready = []
         for batch in queryset:
             try:
-                call(batch)
-                done += 1
+                batch_submit_check(batch=batch)
             except DomainError as exc:
-                self.message_user(request, f"{batch.batch_id}: {exc.message}", messages.ERROR)
-        if done:
-            self.message_user(request, f"{verb} {done} batch(es).", messages.SUCCESS)
+                self._refuse(request, batch, exc.message)
+                continue
+            ready.append(batch)
+        return self._carried(request, ready, "Submitting")
 
-    @admin.action(description="Submit to the provider", permissions=["change"])
-    def submit(self, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
-        self._each(request, queryset, "Queued submission of", lambda b: batch_submit_enqueue(batch=b))
+    @admin.action(description="Approve the estimated cost and submit", permissions=["change"])
+    def approve(self, request: HttpRequest, queryset: QuerySet[Batch]) -> HttpResponse | None:
+        approved = []
+        for batch in queryset:
+            if batch.status != Batch.Status.AWAITING_APPROVAL:
+                self._refuse(request, batch, f"it is {batch.get_status_display()}, not awaiting approval.")
+                continue
+            try:
+                approved.append(batch_approve(batch=batch, user=request.user))
+            except DomainError as exc:
+                self._refuse(request, batch, exc.message)
+        total = sum(batch.estimated_cost_usd for batch in approved)
+        if approved:
+            self.message_user(request, f"Approved an estimated ${total:.2f} in total.", messages.INFO)
+        return self._carried(request, approved, "Approved and submitting")
 
     @admin.action(description="Poll the provider now", permissions=["change"])
-    def poll_now(self, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
-        self._each(request, queryset, "Polled", lambda b: batch_poll(batch=b, min_interval_s=0))
+    def poll_now(self, request: HttpRequest, queryset: QuerySet[Batch]) -> HttpResponse | None:
+        polled = []
+        for batch in queryset:
+            if batch.provider == "offline":
+                self._refuse(request, batch, "it runs on the offline provider: answered locally, nothing to poll.")
+                continue
+            if batch.status not in ACTIVE:
+                self._refuse(
+                    request, batch, f"it is {batch.get_status_display()}: nothing is running at the provider."
+                )
+                continue
+            try:
+                polled.append(batch_poll(batch=batch, min_interval_s=0))
+            except DomainError as exc:
+                self._refuse(request, batch, exc.message)
+        if polled:
+            states = ", ".join(f"{b.batch_id} is {b.get_status_display()}" for b in polled)
+            self.message_user(request, f"Polled {len(polled)} batch(es): {states}.", messages.SUCCESS)
+            finished = [b for b in polled if b.status in FINISHED]
+            return self._carried(request, finished, "Ingesting") if finished else None
+        return None
 
     @admin.action(description="Ingest results", permissions=["change"])
-    def ingest(self, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
-        self._each(request, queryset, "Queued ingest of", lambda b: batch_ingest_enqueue(batch=b))
+    def ingest(self, request: HttpRequest, queryset: QuerySet[Batch]) -> HttpResponse | None:
+        ready = []
+        for batch in queryset:
+            if batch.ingested_at is not None:
+                self._refuse(request, batch, f"already ingested on {batch.ingested_at:%Y-%m-%d %H:%M} UTC.")
+            elif batch.status not in FINISHED:
+                self._refuse(
+                    request, batch, f"the provider has not finished it ({batch.get_status_display()}); poll it first."
+                )
+            else:
+                ready.append(batch)
+        return self._carried(request, ready, "Ingesting")
 
     @admin.action(description="Cancel", permissions=["change"])
-    def cancel(self, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
-        self._each(request, queryset, "Cancelled", lambda b: batch_cancel(batch=b))
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Batch]) -> HttpResponse | None:
+        at_provider = []
+        for batch in queryset:
+            before = batch.status
+            try:
+                batch = batch_cancel(batch=batch)
+            except DomainError as exc:
+                self._refuse(request, batch, exc.message)
+                continue
+            if batch.status == Batch.Status.CANCELLED and before != Batch.Status.CANCELLING:
+                self.message_user(
+                    request,
+                    f"Cancelled {batch.batch_id} before it was sent: its {batch.item_count} item(s) failed as "
+                    "cancelled (“Retry failed items” sends them in a new batch).",
+                    messages.SUCCESS,
+                )
+            else:
+                at_provider.append(batch)
+        return self._carried(request, at_provider, "Cancel requested at the provider for")
 
     @admin.action(description="Retry failed items (new batch)", permissions=["change"])
-    def retry_failed(self, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
-        self._each(
-            request, queryset, "Resubmitted the failed items of", lambda b: batch_retry_failed_enqueue(batch=b)
-        )
+    def retry_failed(self, request: HttpRequest, queryset: QuerySet[Batch]) -> HttpResponse | None:
+        retries = []
+        for batch in queryset:
+            if batch.ingested_at is None:
+                self._refuse(request, batch, f"it is {batch.get_status_display()}; retry once it is ingested.")
+                continue
+            if not batch.items_failed:
+                self._refuse(request, batch, "none of its items failed.")
+                continue
+            try:
+                retries.append(batch_retry_failed(batch=batch))
+            except DomainError as exc:
+                self._refuse(request, batch, exc.message)
+        return self._carried(request, retries, "Created retry batches and submitting")
 
 
 @admin.register(BatchItem)
@@ -239,7 +484,7 @@ class BatchItemAdmin(admin.ModelAdmin):
         "status",
         "attempts",
         "error_class",
-        "error_message",
+        "error",
         "is_fallback",
         "applied_at",
     ]
@@ -252,19 +497,19 @@ class BatchItemAdmin(admin.ModelAdmin):
         "batch",
         "part",
         "custom_id",
-        "subject_type",
-        "subject_id",
+        "subject",
         "input",
         "status",
         "attempts",
         "error_class",
-        "error_message",
+        "error",
         "output_summary",
         "is_fallback",
         "applied_at",
         "llm_call",
         "retry_of",
     ]
+    exclude = ["subject_type", "subject_id", "error_message"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BatchItem]:
         return super().get_queryset(request).defer("input")  # can be large; the change page loads it
@@ -277,3 +522,11 @@ class BatchItemAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: BatchItem | None = None) -> bool:
         return False
+
+    @admin.display(description="error")
+    def error(self, item: BatchItem) -> str:
+        return error_html(item.error_message)
+
+    @admin.display(description="for")
+    def subject(self, item: BatchItem) -> str:
+        return object_link(item.subject) if item.subject_type_id else "-"

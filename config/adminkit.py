@@ -117,9 +117,17 @@ def admin_url(model_or_obj: Any, view: str = "changelist", *args: Any) -> str:
         return ""
 
 
-def changelist_link(model: type[models.Model], label: str, **filters: Any) -> SafeString | str:
-    """A link to a model's admin list, filtered (`profile__id__exact=3`)."""
-    url = admin_url(model)
+def changelist_link(model: type[models.Model] | str, label: str, **filters: Any) -> SafeString | str:
+    """A link to a model's admin list, filtered (`profile__id__exact=3`); the model or its "app.model"
+    label (so a lower layer can link to a higher one's list without importing it)."""
+    if isinstance(model, str):
+        app_label, model_name = model.lower().split(".")
+        try:
+            url = reverse(f"admin:{app_label}_{model_name}_changelist")
+        except NoReverseMatch:
+            url = ""
+    else:
+        url = admin_url(model)
     if not url:
         return label
     return format_html('<a href="{}?{}">{}</a>', url, urlencode(filters), label)

@@ -191,6 +191,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 # `collectstatic` writes here (deploy steps and .ci/run); whitenoise serves it.
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -346,6 +347,11 @@ MATCH_LLM_TOP_K = env.int("MATCH_LLM_TOP_K", default=20)
 MATCH_MIN_SCORE = env.float("MATCH_MIN_SCORE", default=60.0)
 MATCH_PREFILTER_MIN_SCORE = env.float("MATCH_PREFILTER_MIN_SCORE", default=45.0)
 MATCH_LLM_DAILY_LIMIT = env.int("MATCH_LLM_DAILY_LIMIT", default=20)
+# The model judges only what the rules are unsure of (profiles/matching/services/scoring.py): a
+# candidate the prefilter scores below the first is a weak match, at or above the second a clear
+# one; both keep the rules' score (flagged). Calibrated on the golden set (README: matching_eval).
+MATCH_LLM_MIN_PREFILTER_SCORE = env.float("MATCH_LLM_MIN_PREFILTER_SCORE", default=70.0)
+MATCH_PREFILTER_CONFIDENT_SCORE = env.float("MATCH_PREFILTER_CONFIDENT_SCORE", default=90.0)
 MATCH_FIRST_RUN_DAYS = env.int("MATCH_FIRST_RUN_DAYS", default=7)
 MATCH_SCORE_RETENTION_DAYS = env.int("MATCH_SCORE_RETENTION_DAYS", default=30)
 MATCH_LLM_CHUNK_PEOPLE = env.int("MATCH_LLM_CHUNK_PEOPLE", default=50)
@@ -384,7 +390,7 @@ JOB_EMAIL_LOCAL_HOUR = env.int("JOB_EMAIL_LOCAL_HOUR", default=8)
 JOB_EMAIL_WINDOW_HOURS = env.int("JOB_EMAIL_WINDOW_HOURS", default=3)
 JOB_EMAIL_CANDIDATE_DAYS = env.int("JOB_EMAIL_CANDIDATE_DAYS", default=30)  # jobs this recent (or editorial/popular)
 JOB_EMAIL_HISTORY_DAYS = env.int("JOB_EMAIL_HISTORY_DAYS", default=90)  # clicks that count as history
-JOB_EMAIL_PREFILTER_TOP_K = env.int("JOB_EMAIL_PREFILTER_TOP_K", default=60)  # fits per person (and new ones)
+JOB_EMAIL_PREFILTER_TOP_K = env.int("JOB_EMAIL_PREFILTER_TOP_K", default=40)  # best prefilter fits per person
 JOB_EMAIL_POPULAR_APPLICATION_WEIGHT = env.int("JOB_EMAIL_POPULAR_APPLICATION_WEIGHT", default=3)
 
 # --- sales leads (catalog/leads: job postings as leads for the services we sell) ------------------

@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from config.api.errors import error_body
 from config.api.throttling import login_throttled
 from config.health import healthz
+from config.metrics import metrics_view
 
 # Django's error pages: JSON in the API's error shape under /api/, Django's own pages elsewhere.
 handler400 = "config.api.errors.bad_request"
@@ -41,6 +42,8 @@ urlpatterns = [
     path("admin/login/", login_throttled(admin.site.login)),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    # Prometheus: bearer METRICS_TOKEN, a staff session or a staff-scoped API key (config/metrics.py).
+    path("metrics", metrics_view, name="metrics"),
     path("e/", include("emails.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

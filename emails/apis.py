@@ -61,7 +61,9 @@ class EmailGenerateApi(APIView):
             201: EmailDetailSerializer,
             **NOT_FOUND,
             409: OpenApiResponse(description="This week's email was sent already (`email_already_sent`)."),
-            429: OpenApiResponse(description="Over EMAIL_GENERATION_RATE_LIMIT a minute (`email_generation_rate_limited`)."),
+            429: OpenApiResponse(
+                description="Over EMAIL_GENERATION_RATE_LIMIT a minute (`email_generation_rate_limited`)."
+            ),
             503: OpenApiResponse(description="The LLM provider is unavailable and fallbacks are off."),
         },
     )
@@ -238,4 +240,5 @@ class EmailSendApi(APIView):
             raise NotFoundError(f"No job email {email_id}.", detail={"id": email_id})
         sent = job_email_send(email_id=email.pk)
         email.refresh_from_db()
-        return Response(SendResultSerializer({"id": email.pk, "sent": sent, "status": email.status, "error": email.error}).data)
+        result = {"id": email.pk, "sent": sent, "status": email.status, "error": email.error}
+        return Response(SendResultSerializer(result).data)

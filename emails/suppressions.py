@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -48,8 +49,11 @@ def normalize(address: str) -> str:
     return (address or "").strip().lower()
 
 
-def _absolute(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
+@lru_cache(maxsize=16)
+def _prefix(site_url: str, name: str) -> str:
+    """The absolute URL of route `name` up to its token (reversed once, not once per email)."""
+    marker = "token"
+    return (site_url.rstrip("/") + reverse(name, kwargs={"token": marker}))[: -len(marker)]
 
 
 def unsubscribe_token(*, address: str, scope: str) -> str:
@@ -57,7 +61,7 @@ def unsubscribe_token(*, address: str, scope: str) -> str:
 
 
 def unsubscribe_url(*, address: str, scope: str) -> str:
-    return _absolute(reverse("emails:unsubscribe", kwargs={"token": unsubscribe_token(address=address, scope=scope)}))
+    return _prefix(settings.SITE_URL, "emails:unsubscribe") + unsubscribe_token(address=address, scope=scope)
 
 
 def unsubscribe_token_read(token: str) -> UnsubscribeTarget:
@@ -79,8 +83,7 @@ def preferences_token(*, user_id: int, address: str) -> str:
 
 
 def preferences_url(*, user_id: int, address: str) -> str:
-    token = preferences_token(user_id=user_id, address=address)
-    return _absolute(reverse("emails:preferences", kwargs={"token": token}))
+    return _prefix(settings.SITE_URL, "emails:preferences") + preferences_token(user_id=user_id, address=address)
 
 
 def preferences_token_read(token: str) -> tuple[int, str]:

@@ -16,6 +16,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from config.adminkit import error_html
 from llm.models import Conversation, ConversationTurn, LLMCall
 from llm.selectors import llm_call_totals, llm_calls_list
 
@@ -56,6 +57,9 @@ class LLMCallAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     search_fields = ["task", "error_class", "error_message", "request_id"]
     list_select_related = ["subject_type", "user"]
+    # The change page: what it was for (linked) and a human error with the raw text folded away.
+    readonly_fields = ["subject", "error"]
+    exclude = ["subject_type", "subject_id", "error_message"]
     # The ledger grows without bound; a second unfiltered COUNT(*) per page view buys nothing.
     show_full_result_count = False
     list_per_page = 100
@@ -76,6 +80,10 @@ class LLMCallAdmin(admin.ModelAdmin):
     @admin.display(description="subject")
     def subject(self, obj: LLMCall) -> str:
         return _subject_link(subject_type=obj.subject_type, subject_id=obj.subject_id)
+
+    @admin.display(description="error")
+    def error(self, obj: LLMCall) -> str:
+        return error_html(obj.error_message)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         response = super().changelist_view(request, extra_context=extra_context)

@@ -19,6 +19,14 @@ def _batch_files_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _admin_work_inline(settings):
+    # Admin jobs run inside the request in tests (a thread would not see the test's transaction);
+    # the browser suite (tests/browser) turns the embedded mode's background threads back on.
+    settings.ADMIN_BACKGROUND_THREADS = False
+    settings.ADMIN_BATCH_POLL_INTERVAL_S = 0.01
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache():
     cache.clear()
     yield

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Count, QuerySet
 from django.forms import Field
@@ -15,6 +17,7 @@ from django.http import HttpRequest
 from django.utils.text import Truncator
 
 from catalog.jobs.models import JobFeed, JobListing
+from catalog.jobs.services import FeedFileError, job_feed_file_path
 from catalog.jobs.tasks import job_feeds_refresh_request
 
 
@@ -27,8 +30,40 @@ class _HttpsURLs:
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
+class JobFeedForm(forms.ModelForm):
+    """A feed URL is http(s), or `file://` inside FEED_FILE_ROOTS (the bundled demo feeds): the model's
+    URLField knows only web schemes, so the address is checked here instead."""
+
+    url = forms.CharField(
+        max_length=500,
+        help_text="https://… for a web feed; file:///… for a feed file inside FEED_FILE_ROOTS (the demo feeds).",
+        widget=forms.TextInput(attrs={"size": 80}),
+    )
+
+    class Meta:
+        model = JobFeed
+        fields = ["name", "url", "active"]
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"].strip()
+        if url.lower().startswith("file:"):
+            try:
+                job_feed_file_path(url=url)
+            except FeedFileError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+            return url
+        if "://" not in url:
+            url = f"https://{url}"
+        URLValidator(schemes=["http", "https"])(url)
+        return url
+
+    def _get_validation_exclusions(self) -> set[str]:
+        return {*super()._get_validation_exclusions(), "url"}  # checked by clean_url (file:// too)
+
+
 @admin.register(JobFeed)
 class JobFeedAdmin(_HttpsURLs, admin.ModelAdmin):
+    form = JobFeedForm
     list_display = [
         "name",
         "url",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from catalog.jobs.models import JobFeed, JobListing
+from config.api.fields import DB_BIGINT_MAX
 
 
 class JobListingQuerySerializer(serializers.Serializer):
@@ -61,7 +62,7 @@ class JobListingSerializer(serializers.ModelSerializer):
 
 class JobRefreshRequestSerializer(serializers.Serializer):
     feed_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=DB_BIGINT_MAX),
         required=False,
         allow_empty=True,
         max_length=500,

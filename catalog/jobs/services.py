@@ -335,6 +335,14 @@ def _file_feed_path(url: str) -> Path:
     return path
 
 
+def job_feed_file_path(*, url: str) -> Path:
+    """The file a `file://` feed URL reads, or FeedFileError when it is outside FEED_FILE_ROOTS or missing."""
+    path = _file_feed_path(url)
+    if not path.is_file():
+        raise FeedFileError(f"no feed file {path.name!r} there")
+    return path
+
+
 def _refresh_locked(feed: JobFeed) -> FeedOutcome:
     if feed.url.startswith("file:"):
         body = _read_feed_file(_file_feed_path(feed.url))

@@ -85,8 +85,10 @@ def process_jobs_batch(
     `task_type`, submitted; with `wait_for_completion`, run to the end where that can finish now."""
     from catalog.leads.funnel import lead_batch_process
 
+    # Raw postings are upserted together (one query per chunk, not per posting).
     raw = [job for job in jobs if isinstance(job, dict) and job.get("description") is not None]
-    job_ids = [lead_for_posting(job).job_id for job in jobs if not any(job is r for r in raw)]
+    raw_ids = {id(job) for job in raw}
+    job_ids = [lead_for_posting(job).job_id for job in jobs if id(job) not in raw_ids]
     if raw:
         job_ids += scraped_postings_upsert(postings=raw)
     return lead_batch_process(

@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from catalog.leads.funnel import TASK_TYPES
 from catalog.leads.models import Lead, LeadSource, LeadStage, LeadVerdict
+from config.api.fields import DB_BIGINT_MAX
 from llm.models import ConversationTurn
 
 MAX_JOB_IDS = 5000
@@ -103,7 +104,9 @@ class LeadDetailSerializer(LeadListSerializer):
 
 
 class ConversationJobSerializer(serializers.Serializer):
-    job_id = serializers.IntegerField(min_value=1, help_text="The job listing (its lead is made if missing).")
+    job_id = serializers.IntegerField(
+        min_value=1, max_value=DB_BIGINT_MAX, help_text="The job listing (its lead is made if missing)."
+    )
 
 
 class ConversationAskSerializer(ConversationJobSerializer):
@@ -202,7 +205,7 @@ class SummarySerializer(serializers.Serializer):
 class LeadBatchCreateSerializer(serializers.Serializer):
     task_type = serializers.ChoiceField(choices=list(TASK_TYPES))
     job_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=DB_BIGINT_MAX),
         required=False,
         allow_empty=False,
         max_length=MAX_JOB_IDS,

@@ -11,8 +11,8 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -23,6 +23,7 @@ from catalog.products.services.generation import (
     product_content_batch_create,
     product_content_generate_now,
 )
+from config.adminkit import changelist_link, error_html, links
 from config.errors import DomainError
 
 # "Generate now" runs in the request (products × 7 calls); more than this goes through a batch.
@@ -71,6 +72,8 @@ class ProductAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "generated_content",
+        "related",
+        "error",
     ]
     fieldsets = [
         (
@@ -95,7 +98,7 @@ class ProductAdmin(admin.ModelAdmin):
             "Product document (seed 002)",
             {"fields": ["customer_reviews", "content_metadata", "qa"], "classes": ["collapse"]},
         ),
-        ("Processing", {"fields": ["processing_status", "batch_id", "processed_at", "error_message"]}),
+        ("Processing", {"fields": ["processing_status", "related", "processed_at", "error"]}),
         ("Generated content", {"fields": ["generated_content"]}),
         ("Timestamps", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
@@ -118,6 +121,43 @@ class ProductAdmin(admin.ModelAdmin):
     def locales_done(self, obj: Product) -> str:
         text = f"{obj.n_contents}/{len(LOCALES)}"
         return f"{text} ({obj.n_fallback})" if obj.n_fallback else text
+
+    @admin.display(description="batches and LLM calls")
+    def related(self, obj: Product) -> str:
+        """Its batches (through their items) and its ledger rows, each a link (two queries)."""
+        if obj.pk is None:
+            return "-"
+        from django.contrib.contenttypes.models import ContentType
+
+        from batches.models import Batch
+        from llm.models import LLMCall
+
+        content_type = ContentType.objects.get_for_model(Product)
+        batches = list(
+            Batch.objects.filter(items__subject_type=content_type, items__subject_id=str(obj.pk))
+            .distinct()
+            .order_by("-created_at")
+            .only("pk", "batch_id", "name", "status")[:5]
+        )
+        items = [
+            format_html(
+                '<a href="{}">{}</a> ({})',
+                reverse("admin:batches_batch_change", args=[b.pk]),
+                b.name or b.batch_id,
+                b.status,
+            )
+            for b in batches
+        ]
+        items.append(
+            changelist_link(
+                LLMCall, "its LLM calls", subject_type__id__exact=content_type.pk, subject_id=str(obj.pk)
+            )
+        )
+        return links(items)
+
+    @admin.display(description="error")
+    def error(self, obj: Product) -> str:
+        return error_html(obj.error_message)
 
     @admin.display(description="content per locale")
     def generated_content(self, obj: Product) -> SafeString:
@@ -189,30 +229,40 @@ class ProductAdmin(admin.ModelAdmin):
         self._report(request, summary, what="Regenerated fallback content")
 
     @admin.action(description="Generate via Batch API (all locales, half price)", permissions=["change"])
-    def generate_via_batch(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
-        from batches.services import batch_submit  # the batches app sits above catalog
-
+    def generate_via_batch(self, request: HttpRequest, queryset: QuerySet[Product]) -> HttpResponse | None:
         try:
             batch = product_content_batch_create(
                 product_ids=self._ids(queryset), created_by=request.user, max_items=MAX_BATCH_ITEMS
             )
         except DomainError as exc:
             self.message_user(request, f"No batch created: {exc.message}", messages.ERROR)
-            return
-        try:
-            batch = batch_submit(batch=batch)
-            state = f"submitted ({batch.status})"
-        except DomainError as exc:
-            state = f"created but not submitted: {exc.message}"
-        try:
-            url = reverse("admin:batches_batch_change", args=[batch.pk])
-        except NoReverseMatch:
-            url = ""
-        label = f"Batch {batch.batch_id}"
-        link = format_html('<a href="{}">{}</a>', url, label) if url else label
-        self.message_user(
-            request, format_html("{} with {} line(s) {}.", link, batch.item_count, state), messages.SUCCESS
-        )
+            return None
+        from batches.runner import batch_carry_start, batch_carry_state
+
+        estimate = f"estimated at most ${batch.estimated_cost_usd:.2f}"
+        if batch.status == batch.Status.AWAITING_APPROVAL:
+            self.message_user(
+                request,
+                f"Batch {batch.batch_id} with {batch.item_count} line(s), {estimate}: above BATCH_APPROVAL_USD, so it "
+                "waits for a staff member's approval (Batches → “Approve the estimated cost and submit”). Nothing "
+                "is sent before.",
+                messages.WARNING,
+            )
+        else:
+            how = batch_carry_start(batch=batch)
+            _, error = batch_carry_state(batch_pk=batch.pk)
+            if error:
+                self.message_user(request, f"Batch {batch.batch_id}: {error}", messages.ERROR)
+            after = {
+                "celery": "queued for submission; the scheduler polls the provider every minute and ingests it.",
+                "inline": "carried through in this request (no broker).",
+            }.get(how, "this server submits it, polls the provider and ingests the results (no broker).")
+            self.message_user(
+                request,
+                f"Batch {batch.batch_id} with {batch.item_count} line(s), {estimate}: {after}",
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(reverse("admin:batches_batch_progress", args=[batch.pk]))
 
 
 @admin.register(Brand)

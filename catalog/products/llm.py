@@ -165,17 +165,24 @@ def _fmt(template: str, product: ProductInput, lt: LocaleText, **extra: object) 
     )
 
 
+def _overview(product: ProductInput, lt: LocaleText) -> str:
+    """The fallback's overview paragraph (the language check compares against the English one)."""
+    t = lt.t
+    price_sentence = _fmt(t["price"] if product.msrp_price is not None else t["no_price"], product, lt)
+    overview = f"{_fmt(t['overview'], product, lt)} {price_sentence}"
+    if product.description.strip():
+        description = _clip(product.description, max(80, TEXT_MAX - len(overview) - 60))
+        overview = _clip(f"{overview} {_fmt(t['description'], product, lt, description=description)}", TEXT_MAX)
+    return overview
+
+
 def fallback(product: ProductInput) -> ProductContentOutput:
     """Honest rule-based content from the product's own fields, in the input's locale."""
     lt = LOCALE_TEXTS[product.locale]
     t = lt.t
     kind = instrument_kind(category_slug=product.category_slug, category_name=product.category)
     has_price = product.msrp_price is not None
-    price_sentence = _fmt(t["price"] if has_price else t["no_price"], product, lt)
-    overview = f"{_fmt(t['overview'], product, lt)} {price_sentence}"
-    if product.description.strip():
-        description = _clip(product.description, max(80, TEXT_MAX - len(overview) - 60))
-        overview = _clip(f"{overview} {_fmt(t['description'], product, lt, description=description)}", TEXT_MAX)
+    overview = _overview(product, lt)
     specs = _spec_items(product, 5)
     keywords = list(dict.fromkeys(k for k in (product.name, product.brand, product.category) if k))
     keywords += [key for key in product.specs if key not in keywords][: max(0, 3 - len(keywords))]
@@ -227,6 +234,9 @@ def fallback(product: ProductInput) -> ProductContentOutput:
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
+_SHORT_LIMITS = {"seo_title": SEO_TITLE_MAX, "meta_description": META_DESCRIPTION_MAX}
+
+
 def output_texts(output: ProductContentOutput) -> list[tuple[str, str, int]]:
     """(path, text, limit) for every text in an output, so checks and tests walk one list."""
     texts: list[tuple[str, str, int]] = []
@@ -243,16 +253,35 @@ def output_texts(output: ProductContentOutput) -> list[tuple[str, str, int]]:
                 else:
                     walk(item, limit_path)
         elif isinstance(node, str):
-            limit = {"seo_title": SEO_TITLE_MAX, "meta_description": META_DESCRIPTION_MAX}.get(
-                path.rsplit(".", 1)[-1], TEXT_MAX
-            )
-            texts.append((path, node, limit))
+            texts.append((path, node, _SHORT_LIMITS.get(path.rsplit(".", 1)[-1], TEXT_MAX)))
 
     walk(output, "")
     return texts
 
 
+def _texts(output: ProductContentOutput) -> list[tuple[str, int]]:
+    """(text, limit) for every text, without paths: the checks run on every line of a batch ingest
+    (hundreds of thousands), so they walk the fields' values and name paths only when they complain."""
+    texts: list[tuple[str, int]] = []
+    stack: list[tuple[str, object]] = list(output.__dict__.items())
+    while stack:
+        key, node = stack.pop()
+        if isinstance(node, str):
+            texts.append((node, _SHORT_LIMITS.get(key, TEXT_MAX)))
+        elif isinstance(node, list):
+            for item in node:
+                if isinstance(item, str):
+                    texts.append((item, ITEM_MAX))
+                else:
+                    stack.append((key, item))
+        elif isinstance(node, BaseModel):
+            stack.extend(node.__dict__.items())
+    return texts
+
+
 def check_text_lengths(product: ProductInput, output: ProductContentOutput) -> list[str]:
+    if all(text.strip() and len(text) <= limit for text, limit in _texts(output)):
+        return []
     problems = []
     for path, text, limit in output_texts(output):
         if not text.strip():
@@ -269,13 +298,13 @@ def check_language(product: ProductInput, output: ProductContentOutput) -> list[
         return []
     lt = LOCALE_TEXTS[product.locale]
     english_words = LOCALE_TEXTS["en-US"].words
-    words = [w.lower() for _, text, _ in output_texts(output) for w in _WORD.findall(text)]
+    words = _WORD.findall(" ".join(text for text, _ in _texts(output)).lower())
     english = sum(1 for w in words if w in english_words and w not in lt.words)
     local = sum(1 for w in words if w in lt.words)
     if english >= 12 and english > 3 * local:
         return [f"the text is in English; write it in {lt.language} ({product.locale})"]
-    english_fallback = fallback(product.model_copy(update={"locale": "en-US"}))
-    if output.basic_info.overview.strip() == english_fallback.basic_info.overview.strip():
+    english_overview = _overview(product.model_copy(update={"locale": "en-US"}), LOCALE_TEXTS["en-US"])
+    if output.basic_info.overview.strip() == english_overview.strip():
         return [f"basic_info.overview is the untranslated English text; write it in {lt.language}"]
     return []
 

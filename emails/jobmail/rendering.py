@@ -3,25 +3,30 @@ UTF-8, BudouX phrase breaks for Japanese. Model text is escaped (Django autoesca
 `phrase_breaks`); every link is ours: signed click redirects (emails.tracking) to each job, the
 open pixel, the person's preference page and the one-click unsubscribe.
 
-A run renders thousands of emails that share jobs, so each job's card is rendered and inlined once
-per (job, language, line) with random placeholders for its click URL and call to action, and each
-email only fills those in. The text part is built from the same data (not converted from HTML).
+A run renders thousands of emails that share jobs and layout, so the page is rendered and inlined
+once per language (a shell with placeholders), each job's card once per (job, language, line), and
+each email only fills in its escaped words and signed links. The text part is built from the same
+data (not converted from HTML).
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import css_inline
+from django.conf import settings
+from django.core import signing
 from django.template.loader import render_to_string
-from django.utils.html import escape
+from django.urls import reverse
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString
 
 from emails import tracking
-from emails.jobmail.llm import JobEmailOutput
+from emails.jobmail.llm import SECTION_KEYS, JobEmailOutput
 from emails.jobmail.sections import Section
 from emails.jobmail.selectors import JobInfo
 from emails.rendering import RenderedEmail
@@ -29,6 +34,34 @@ from emails.templatetags.email_text import phrase_breaks
 from profiles.matching.prefilter import is_remote_text
 
 EMAIL_TEMPLATE = "emails/jobmail/email.html"
+FONTS = '-apple-system, "Segoe UI", "Hiragino Sans", "Noto Sans JP", Meiryo, Arial, sans-serif'
+PAGE_CSS = f"""
+body {{ margin: 0; padding: 0; width: 100%; background-color: #f4f5f7; -webkit-text-size-adjust: 100%;
+  -ms-text-size-adjust: 100%; }}
+table {{ border-collapse: collapse; mso-table-lspace: 0pt; mso-table-rspace: 0pt; }}
+img {{ border: 0; outline: none; text-decoration: none; -ms-interpolation-mode: bicubic; }}
+.outer {{ width: 100%; background-color: #f4f5f7; }}
+.container {{ width: 600px; max-width: 600px; }}
+.brand {{ padding: 20px 24px 8px 24px; font-family: {FONTS}; font-size: 14px; font-weight: bold; color: #3e4c59;
+  letter-spacing: 0.5px; }}
+.card {{ background-color: #ffffff; padding: 24px; font-family: {FONTS}; color: #1f2933; }}
+.greeting {{ font-size: 17px; line-height: 1.6; margin: 0 0 8px 0; font-weight: bold; }}
+.intro {{ font-size: 15px; line-height: 1.7; margin: 0 0 8px 0; }}
+.section-title {{ font-size: 18px; line-height: 1.4; margin: 28px 0 4px 0; color: #102a43; }}
+.section-intro {{ font-size: 14px; line-height: 1.6; margin: 0 0 8px 0; color: #52606d; }}
+.empty {{ font-size: 13px; color: #9aa5b1; margin: 0 0 8px 0; }}
+.closing {{ font-size: 15px; line-height: 1.7; margin: 24px 0 0 0; }}
+.footer {{ padding: 16px 24px 32px 24px; font-family: Arial, sans-serif; font-size: 12px; line-height: 1.6;
+  color: #7b8794; text-align: center; }}
+.footer a {{ color: #52606d; text-decoration: underline; }}
+.flag {{ color: #8d6e00; font-size: 12px; }}
+@media only screen and (max-width: 620px) {{
+  .container {{ width: 100% !important; }}
+  .card {{ padding: 16px !important; }}
+  .section-title {{ font-size: 17px !important; }}
+  .cta {{ display: block !important; text-align: center !important; }}
+}}
+"""
 CARD_TEMPLATE = "emails/jobmail/card.html"
 CARD_CSS = """
 .job { border-top: 1px solid #e4e7eb; }
@@ -45,7 +78,6 @@ CARD_CSS = """
 _TOKEN = secrets.token_hex(8)
 CLICK_TOKEN = f"https://click.invalid/{_TOKEN}"
 CTA_TOKEN = f"cta{_TOKEN}"
-SECTION_TOKEN = f"<!--section-{_TOKEN}-"
 
 LABELS = {
     "en": {
@@ -91,7 +123,15 @@ def _card(job: JobInfo, language: str, line: str) -> str:
         "click": CLICK_TOKEN,
         "cta": CTA_TOKEN,
     }
-    return css_inline.inline_fragment(render_to_string(CARD_TEMPLATE, context), CARD_CSS, load_remote_stylesheets=False)
+    html = render_to_string(CARD_TEMPLATE, context)
+    return css_inline.inline_fragment(html, CARD_CSS, load_remote_stylesheets=False)
+
+
+@lru_cache(maxsize=4)
+def _click_prefix(site_url: str) -> str:
+    marker = "token"
+    url = site_url.rstrip("/") + reverse("emails:click", kwargs={"token": marker})
+    return url[: -len(marker)]
 
 
 @dataclass(frozen=True)
@@ -99,6 +139,43 @@ class Links:
     open_url: str
     unsubscribe_url: str
     preferences_url: str
+
+
+@lru_cache(maxsize=8)
+def _shell(language: str, is_fallback: bool, site_url: str) -> str:
+    """The email's HTML with @@name@@ placeholders for everything that varies, CSS inlined once
+    (rendering and inlining a whole email per person costs more than everything else)."""
+    context = {
+        "language": language,
+        "css": PAGE_CSS,
+        "labels": LABELS[language],
+        "is_fallback": is_fallback,
+        **{name: f"@@{name}@@" for name in _SHELL_FIELDS},
+        "sections": [
+            {"title": f"@@s{i}_title@@", "intro": f"@@s{i}_intro@@", "body": f"@@s{i}_body@@"}
+            for i in range(len(SECTION_KEYS))
+        ],
+    }
+    return _inliner.inline(render_to_string(EMAIL_TEMPLATE, context))
+
+
+@lru_cache(maxsize=4)
+def _empty(language: str) -> str:
+    html = format_html('<p class="empty">{}</p>', LABELS[language]["empty"])
+    return css_inline.inline_fragment(html, PAGE_CSS, load_remote_stylesheets=False)
+
+
+_PLACEHOLDER = re.compile(r"@@(\w+)@@")
+_SHELL_FIELDS = (
+    "subject",
+    "preheader",
+    "greeting",
+    "introduction",
+    "closing",
+    "open_url",
+    "unsubscribe_url",
+    "preferences_url",
+)
 
 
 def job_email_render(
@@ -114,12 +191,23 @@ def job_email_render(
 ) -> tuple[RenderedEmail, list[dict[str, Any]]]:
     """The email (subject, HTML, text) and the stored form of its sections."""
     labels = LABELS[language]
+    signer = signing.TimestampSigner(salt=tracking.CLICK_SALT)  # = tracking.click_token, one signer per email
+    click_prefix = _click_prefix(settings.SITE_URL)
+    subject = " ".join(words.subject.split())[:200]
+    values: dict[str, str] = {
+        "subject": escape(subject),
+        "preheader": escape(words.introduction),
+        "greeting": _phrased(words.greeting, language),
+        "introduction": _phrased(words.introduction, language),
+        "closing": _phrased(words.closing, language),
+        "open_url": escape(links.open_url),
+        "unsubscribe_url": escape(links.unsubscribe_url),
+        "preferences_url": escape(links.preferences_url),
+    }
     stored: list[dict[str, Any]] = []
-    context_sections = []
-    cards_html: list[str] = []
     text = [words.greeting, "", words.introduction, ""]
     for index, (section, copy) in enumerate(zip(sections, words.sections, strict=True)):
-        cta_html = _phrased(copy.cta, language)
+        cta_html = str(_phrased(copy.cta, language))
         chunks = []
         jobs_stored = []
         text += [f"■ {copy.title}", copy.intro]
@@ -128,9 +216,9 @@ def job_email_render(
         for pick in section.picks:
             job = jobs[pick.job_id]
             line, line_fallback = lines.get((job.id, language), ("", True))
-            click = tracking.click_url(email_id=email_id, job_id=job.id)
+            click = click_prefix + signer.sign_object({"e": email_id, "j": job.id})
             card = _card(job, language, line)
-            chunks.append(card.replace(CLICK_TOKEN, escape(click)).replace(CTA_TOKEN, str(cta_html)))
+            chunks.append(card.replace(CLICK_TOKEN, escape(click)).replace(CTA_TOKEN, cta_html))
             meta = " · ".join(x for x in (job.company or labels["undisclosed"], job.location, job.salary) if x)
             text += [f"- {job.title} ({meta})"] + ([f"  {line}"] if line else []) + [f"  {copy.cta}: {click}"]
             jobs_stored.append(
@@ -148,15 +236,9 @@ def job_email_render(
                 }
             )
         text.append("")
-        cards_html.append("".join(chunks))
-        context_sections.append(
-            {
-                "title": _phrased(copy.title, language),
-                "intro": _phrased(copy.intro, language),
-                "count": len(section.picks),
-                "placeholder": f"{SECTION_TOKEN}{index}-->",
-            }
-        )
+        values[f"s{index}_title"] = _phrased(copy.title, language)
+        values[f"s{index}_intro"] = _phrased(copy.intro, language)
+        values[f"s{index}_body"] = "".join(chunks) if chunks else _empty(language)
         stored.append(
             {
                 "key": section.key,
@@ -170,23 +252,6 @@ def job_email_render(
         )
     text += [words.closing, "", f"{labels['preferences']}: {links.preferences_url}"]
     text.append(f"{labels['unsubscribe']}: {links.unsubscribe_url}")
-    subject = " ".join(words.subject.split())[:200]
-    context = {
-        "language": language,
-        "subject": subject,
-        "preheader": words.introduction,
-        "greeting": _phrased(words.greeting, language),
-        "introduction": _phrased(words.introduction, language),
-        "closing": _phrased(words.closing, language),
-        "sections": context_sections,
-        "labels": labels,
-        "is_fallback": is_fallback,
-        "open_url": links.open_url,
-        "unsubscribe_url": links.unsubscribe_url,
-        "preferences_url": links.preferences_url,
-    }
-    html = _inliner.inline(render_to_string(EMAIL_TEMPLATE, context))
-    for index, cards in enumerate(cards_html):
-        html = html.replace(f"{SECTION_TOKEN}{index}-->", cards, 1)
+    # One pass: what goes in is never scanned for placeholders again.
+    html = _PLACEHOLDER.sub(lambda m: values[m.group(1)], _shell(language, is_fallback, settings.SITE_URL))
     return RenderedEmail(subject=subject, html=html, text="\n".join(text).strip() + "\n"), stored
-

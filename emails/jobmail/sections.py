@@ -152,7 +152,7 @@ def sections_select(*, person: Person, data: PeopleData, universe: JobUniverse) 
     fresh = score_person(
         universe.index,
         replace(person.row, window_start_ts=recent),
-        top_k=settings.JOB_EMAIL_PREFILTER_TOP_K,
+        top_k=3 * sizes["new_arrivals"],
         floor=passing,
         window_end_ts=now_ts,
     )

@@ -21,12 +21,16 @@ FALLBACK_REASONS = {
         "offline": "no AI provider is configured",
         "circuit_open": "the AI provider is failing right now",
         "daily_budget": "today's AI budget for you is used up",
+        "prefilter_confident": "a clear match by the rules, so no AI review was needed",
+        "prefilter_weak": "a weak match by the rules, so no AI review was needed",
         "": "the AI review failed",
     },
     "ja": {
         "offline": "AIプロバイダー未設定",
         "circuit_open": "AIプロバイダーが一時的に利用できません",
         "daily_budget": "本日のAI評価の上限に達しました",
+        "prefilter_confident": "ルールで明らかに合う求人のためAI評価は省略しました",
+        "prefilter_weak": "ルールで合う度合いが低い求人のためAI評価は省略しました",
         "": "AIによる評価に失敗しました",
     },
 }

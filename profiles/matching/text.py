@@ -40,3 +40,17 @@ def salary_range(low: float | None, high: float | None, currency: str = "") -> s
     if high:
         return f"up to {money(high)}{suffix}"
     return ""
+
+
+# Labelled lines the prompt already carries as fields (and requirement lists: the skills are
+# given as shared/missing): the excerpt keeps the posting's own words about the work instead.
+_GIVEN_LINE = re.compile(
+    r"^\s*(?:-\s*)?(?:location|locations|office|salary|pay|compensation|company|employer|requirements?|"
+    r"nice to have|勤務地|勤務場所|給与|年収|会社名|企業名|必須スキル|歓迎スキル|応募資格)\s*[:：].*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def posting_excerpt(description: str, limit: int) -> str:
+    """The start of a posting's text without the lines the prompt gives as fields, on one line."""
+    return one_line(_GIVEN_LINE.sub("", description or ""), limit)

@@ -71,36 +71,42 @@ def test_files_download_from_disk(admin_client, make_batch, settings):
     assert admin_client.get(reverse("admin:batches_batch_file", args=[batch.pk, 9, "input"])).status_code == 404
 
 
-def test_actions_call_the_services_and_report_errors(admin_client, make_batch, sim, django_capture_on_commit_callbacks):
+def _act(client, action: str, *batches) -> list[str]:
+    response = client.post(
+        reverse(CHANGELIST), {"action": action, ACTION_CHECKBOX_NAME: [b.pk for b in batches]}, follow=True
+    )
+    assert response.status_code == 200
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_actions_check_the_state_first_and_carry_the_batch_through(admin_client, make_batch, sim):
     built, submitted = make_batch(2), make_batch(2)
     batch_submit(batch=submitted)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(
-            reverse(CHANGELIST), {"action": "submit", ACTION_CHECKBOX_NAME: [built.pk, submitted.pk]}, follow=True
-        )
-    messages = [str(m) for m in response.context["messages"]]
-    # The state is checked before queueing: the submitted one is refused at once, with the reason.
-    assert any("Queued submission of 1 batch(es)" in m for m in messages)
-    assert any(f"{submitted.batch_id}: " in m and "already submitted" in m for m in messages)
-    built.refresh_from_db()
-    assert built.status == Batch.Status.SUBMITTED  # the queued task ran
+    messages = _act(admin_client, "submit", built, submitted)
 
-    response = admin_client.post(
-        reverse(CHANGELIST), {"action": "cancel", ACTION_CHECKBOX_NAME: [built.pk]}, follow=True
-    )
-    assert any("Cancelled 1 batch(es)" in str(m) for m in response.context["messages"])
-    response = admin_client.post(
-        reverse(CHANGELIST), {"action": "cancel", ACTION_CHECKBOX_NAME: [built.pk]}, follow=True
-    )
-    assert response.status_code == 200
+    # The state is checked first: the submitted one is refused at once, with the reason.
+    assert any(f"{submitted.batch_id}: not done" in m and "already submitted" in m for m in messages)
+    # Embedded mode (no broker): the action carries its batch through (submit, poll, ingest) and says so.
+    assert any("Submitting 1 batch(es)" in m and "ran to the end" in m for m in messages)
     built.refresh_from_db()
-    assert built.status == Batch.Status.CANCELLING
+    assert (built.status, built.items_applied) == (Batch.Status.INGESTED, 2)
 
-    response = admin_client.post(
-        reverse(CHANGELIST), {"action": "poll_now", ACTION_CHECKBOX_NAME: [built.pk]}, follow=True
-    )
-    assert any("Polled 1 batch(es)" in str(m) for m in response.context["messages"])
+    # What makes no sense for a finished batch is refused, with the reason, and changes nothing.
+    assert any("already finished" in m for m in _act(admin_client, "cancel", built))
+    assert any("already ingested" in m for m in _act(admin_client, "ingest", built))
+    assert any("nothing is running at the provider" in m for m in _act(admin_client, "poll_now", built))
+    assert any("none of its items failed" in m for m in _act(admin_client, "retry_failed", built))
+    built.refresh_from_db()
+    assert built.status == Batch.Status.INGESTED
+
+    # Cancelling a batch at the provider is followed to the end: no item is left "submitted".
+    messages = _act(admin_client, "cancel", submitted)
+    assert any("Cancel requested at the provider for 1 batch(es)" in m for m in messages)
+    submitted.refresh_from_db()
+    assert submitted.ingested_at is not None
+    assert not BatchItem.objects.filter(batch=submitted, status=BatchItem.Status.SUBMITTED).exists()
+    assert submitted.items_applied + submitted.items_failed == 2
 
 
 def test_the_items_list_pages_and_output_is_escaped(admin_client, make_batch):

@@ -35,9 +35,9 @@ def test_anonymous_clients_get_401_and_non_staff_users_403(api_client, user_clie
     assert Batch.objects.get().status == Batch.Status.BUILT
 
 
-def test_staff_and_service_keys_are_allowed(api_client, staff_client, user, make_batch):
+def test_staff_and_service_keys_are_allowed(api_client, staff_client, staff_user, make_batch):
     batch = make_batch(2)
-    _, raw_key = api_key_create(name="storefront", user=user)
+    _, raw_key = api_key_create(name="storefront", user=staff_user, scopes=["read", "staff"])
 
     by_staff = staff_client.get(url("v1:batch-status", batch))
     by_key = api_client.get(url("v1:batch-status", batch), HTTP_X_API_KEY=raw_key)

@@ -60,11 +60,13 @@ def test_non_staff_user_is_403(user_client, path):
 
 
 @pytest.mark.parametrize("path", [METRICS, COSTS])
-def test_staff_and_service_key_are_allowed(staff_client, api_client, user, path):
-    _, raw_key = api_key_create(name="dashboards", user=user)  # a non-staff user's key still counts
+def test_staff_and_service_key_are_allowed(staff_client, api_client, staff_user, user, path):
+    _, raw_key = api_key_create(name="dashboards", user=staff_user, scopes=["read", "staff"])
+    _, persons_key = api_key_create(name="mine", user=user)  # a key acts as its owner: not staff
 
     assert staff_client.get(path).status_code == 200
     assert api_client.get(path, HTTP_X_API_KEY=raw_key).status_code == 200
+    assert_error_shape(api_client.get(path, HTTP_X_API_KEY=persons_key), 403, "permission_denied")
 
 
 def test_metrics_reports_the_ledger(staff_client):

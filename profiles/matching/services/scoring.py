@@ -39,10 +39,10 @@ from llm.runtime import run_many
 from profiles.matching.llm.job_score import JOB_SCORE, SCORE_VERSION, JobBrief, JobScoreInput, PersonBrief, PreScores
 from profiles.matching.prefilter import Candidate, JobIndex, JobRow, PersonRow, salary_currency, score_person
 from profiles.matching.store import ScoredPair, job_scores_store, untouched_by_user
-from profiles.matching.text import one_line, salary_range
+from profiles.matching.text import one_line, posting_excerpt, salary_range
 from profiles.models import JobScore, UserProfile
 
-EXCERPT_CHARS = 300
+EXCERPT_CHARS = 200  # after the lines given as fields are removed (text.posting_excerpt)
 DESCRIPTION_CHARS_LOADED = 600
 PROFILE_FIELDS = (
     "id",
@@ -92,6 +92,8 @@ class ScoringSummary:
     cached: int = 0
     failed: int = 0
     over_budget: int = 0
+    rules_confident: int = 0  # clear matches by the rules: not sent to the model
+    rules_weak: int = 0  # weak matches by the rules: not sent to the model
     stored: int = 0
     replaced: int = 0
     truncated: bool = False
@@ -101,7 +103,7 @@ class ScoringSummary:
 
 
 @dataclass
-class _Person:
+class ScoringPerson:
     values: dict[str, Any]
     row: PersonRow
     rescore: bool
@@ -120,14 +122,31 @@ def _person_skills(values: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(skills))
 
 
+def person_row(values: dict[str, Any], *, window_start_ts: float) -> PersonRow:
+    """What the prefilter needs of a profile, from its PROFILE_FIELDS values."""
+    locations = [*_as_list(values["preferred_locations"]), *_as_list([values["location"]])]
+    weights = values.get("match_weights")
+    return PersonRow(
+        profile_id=values["id"],
+        skills=_person_skills(values),
+        years=float(values["years_of_experience"] or 0.0),
+        locations=locations,
+        desired_roles=_as_list(values["desired_roles"]),
+        salary_min=float(values["salary_range_min"]) if values["salary_range_min"] else None,
+        salary_max=float(values["salary_range_max"]) if values["salary_range_max"] else None,
+        window_start_ts=window_start_ts,
+        weights=weights if isinstance(weights, dict) else None,
+    )
+
+
 def _load_people(
     *, profile_ids: Sequence[int] | None, as_of: datetime, days_back: int | None
-) -> tuple[list[_Person], datetime]:
+) -> tuple[list[ScoringPerson], datetime]:
     lookback_start = as_of - timedelta(days=settings.MATCH_FIRST_RUN_DAYS)
     queryset = UserProfile.objects.order_by("id")
     if profile_ids is not None:
         queryset = queryset.filter(id__in=list(profile_ids))
-    people: list[_Person] = []
+    people: list[ScoringPerson] = []
     earliest = as_of
     for values in queryset.values(*PROFILE_FIELDS).iterator(chunk_size=2000):
         watermark = values["last_scored_at"]
@@ -140,19 +159,8 @@ def _load_people(
             if bounded > start:
                 start, advance = bounded, False  # older unconsidered jobs remain for the schedule
         earliest = min(earliest, start)
-        locations = [*_as_list(values["preferred_locations"]), *_as_list([values["location"]])]
-        row = PersonRow(
-            profile_id=values["id"],
-            skills=_person_skills(values),
-            years=float(values["years_of_experience"] or 0.0),
-            locations=locations,
-            desired_roles=_as_list(values["desired_roles"]),
-            salary_min=float(values["salary_range_min"]) if values["salary_range_min"] else None,
-            salary_max=float(values["salary_range_max"]) if values["salary_range_max"] else None,
-            window_start_ts=start.timestamp(),
-            weights=values["match_weights"] if isinstance(values["match_weights"], dict) else None,
-        )
-        people.append(_Person(values=values, row=row, rescore=rescore, advance=advance))
+        row = person_row(values, window_start_ts=start.timestamp())
+        people.append(ScoringPerson(values=values, row=row, rescore=rescore, advance=advance))
     return people, earliest
 
 
@@ -165,14 +173,15 @@ def _load_jobs(*, since: datetime, until: datetime, limit: int | None) -> tuple[
     if limit is not None:
         queryset = queryset[: limit + 1]
     jobs = [
-        _job_row(dict(zip(JOB_FIELDS, row, strict=True)))
+        job_row(dict(zip(JOB_FIELDS, row, strict=True)))
         for row in queryset.values_list(*JOB_FIELDS).iterator(chunk_size=5000)
     ]
     truncated = limit is not None and len(jobs) > limit
     return (jobs[:limit] if truncated else jobs), truncated
 
 
-def _job_row(v: dict[str, Any]) -> JobRow:
+def job_row(v: dict[str, Any]) -> JobRow:
+    """What the prefilter needs of a posting, from its JOB_FIELDS values."""
     skills = v["skills"] if isinstance(v["skills"], list) else []
     return JobRow(
         id=v["id"],
@@ -233,7 +242,8 @@ def _currency_for(values: dict[str, Any]) -> str:
     return {1: "USD", 2: "JPY"}.get(salary_currency("", float(amount) if amount else None), "")
 
 
-def _input_for(person: _Person, candidate: Candidate, index: JobIndex) -> JobScoreInput:
+def job_score_input(person: ScoringPerson, candidate: Candidate, index: JobIndex) -> JobScoreInput:
+    """The JOB_SCORE input for one candidate of one person (no personal identifiers in the prompt)."""
     values = person.values
     job = index.jobs[index.position[candidate.job_id]]
     language = values["language"] if values["language"] in ("en", "ja") else "en"
@@ -257,7 +267,7 @@ def _input_for(person: _Person, candidate: Candidate, index: JobIndex) -> JobSco
             remote=bool(index.remote[index.position[candidate.job_id]]),
             salary=salary_range(job.salary_min, job.salary_max, job.salary_currency),
             skills=[one_line(s, 40) for s in job.skills[:12]],
-            excerpt=one_line(job.text_excerpt, EXCERPT_CHARS),
+            excerpt=posting_excerpt(job.text_excerpt, EXCERPT_CHARS),
         ),
         pre=PreScores(
             overall=candidate.overall,
@@ -271,6 +281,27 @@ def _input_for(person: _Person, candidate: Candidate, index: JobIndex) -> JobSco
             required_years=candidate.required_years,
         ),
     )
+
+
+def llm_candidates(candidates: Sequence[Candidate]) -> tuple[list[Candidate], list[tuple[Candidate, str]]]:
+    """(the candidates the model should judge, the others with why the rules' score stands for them).
+
+    The model is asked where the prefilter is unsure: on the golden set, candidates it scores below
+    MATCH_LLM_MIN_PREFILTER_SCORE are rarely relevant and those at or above
+    MATCH_PREFILTER_CONFIDENT_SCORE mostly are (README: matching_eval). Those keep the rules' score,
+    flagged as such ("prefilter_weak" is stored only if it reaches MATCH_MIN_SCORE).
+    """
+    low, high = float(settings.MATCH_LLM_MIN_PREFILTER_SCORE), float(settings.MATCH_PREFILTER_CONFIDENT_SCORE)
+    ask: list[Candidate] = []
+    rules: list[tuple[Candidate, str]] = []
+    for candidate in candidates:
+        if candidate.overall >= high:
+            rules.append((candidate, "prefilter_confident"))
+        elif candidate.overall < low:
+            rules.append((candidate, "prefilter_weak"))
+        else:
+            ask.append(candidate)
+    return ask, rules
 
 
 def _advance_watermarks(*, profile_ids: list[int], to: datetime) -> None:
@@ -288,7 +319,7 @@ def job_scores_prefilter(
     job_limit: int | None = None,
     days_back: int | None = None,
     top_k: int | None = None,
-) -> tuple[ScoringSummary, list[_Person], JobIndex | None, datetime]:
+) -> tuple[ScoringSummary, list[ScoringPerson], JobIndex | None, datetime]:
     """Stage one for everyone at once: four queries (profiles, jobs, stored pairs, declined jobs)
     whatever the number of people."""
     started = time.perf_counter()
@@ -362,7 +393,7 @@ def job_scores_run(
 
 
 def _score_chunk(
-    chunk: list[_Person],
+    chunk: list[ScoringPerson],
     *,
     index: JobIndex,
     used: dict[int, int],
@@ -381,15 +412,21 @@ def _score_chunk(
     pairs: list[ScoredPair] = []
     for person in chunk:
         allowance = max(0, daily_limit - used.get(person.row.profile_id, 0))
-        for n, candidate in enumerate(person.candidates):
-            task_input = _input_for(person, candidate, index)
+        ask, rules = llm_candidates(person.candidates)
+        for candidate, reason in rules:
+            task_input = job_score_input(person, candidate, index)
+            summary.rules_confident += reason == "prefilter_confident"
+            summary.rules_weak += reason == "prefilter_weak"
+            pairs.append(_pair(task_input, JOB_SCORE.fallback_output(task_input), True, reason))
+        for n, candidate in enumerate(ask):
+            task_input = job_score_input(person, candidate, index)
             if n < allowance:
                 inputs.append(task_input)
                 continue
             # Over today's budget: the rule-based score, flagged, rather than nothing.
             summary.over_budget += 1
             pairs.append(_pair(task_input, JOB_SCORE.fallback_output(task_input), True, "daily_budget"))
-        summary.llm_calls_per_person[person.row.profile_id] = min(allowance, len(person.candidates))
+        summary.llm_calls_per_person[person.row.profile_id] = min(allowance, len(ask))
     summary.sent_to_llm += len(inputs)
     for outcome in run_many(JOB_SCORE, inputs, apply=False) if inputs else []:
         if outcome.result is None:

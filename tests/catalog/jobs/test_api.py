@@ -152,9 +152,9 @@ def test_refresh_staff_runs_inline_without_a_broker(staff_client, served_feed, s
     assert JobListing.objects.filter(feed=served_feed, guid="g-1").exists()
 
 
-def test_refresh_with_a_service_api_key(api_client, other_user, served_feed, settings):
+def test_refresh_with_a_service_api_key(api_client, staff_user, served_feed, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    _, raw_key = api_key_create(name="feeds bot", user=other_user)
+    _, raw_key = api_key_create(name="feeds bot", user=staff_user, scopes=["read", "write", "staff"])
 
     response = api_client.post(REFRESH, {"feed_ids": [served_feed.pk]}, format="json", HTTP_X_API_KEY=raw_key)
 

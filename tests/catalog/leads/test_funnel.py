@@ -130,3 +130,15 @@ def test_a_simulated_day_is_priced_from_the_ledger(settings):
     assert cost == sum(LLMCall.objects.values_list("cost_usd", flat=True)).quantize(Decimal("0.0001"))
     assert Decimal(0) < cost < Decimal("0.02")
     assert set(LLMCall.objects.values_list("model", flat=True)) == {"gpt-4o-mini"}
+
+
+def test_process_jobs_batch_takes_listings_and_raw_postings_in_one_batch(offline, make_lead):
+    from catalog.leads.agent import process_jobs_batch
+
+    listing = make_lead().job
+    raw = {"title": "Data Analyst", "company": "Maple", "description": "Weekly reports built by hand in Excel."}
+
+    result = process_jobs_batch([listing, raw], task_type="parse", wait_for_completion=True)
+
+    assert (result["status"], result["item_count"], result["applied"], result["waited"]) == ("ingested", 2, 2, True)
+    assert Lead.objects.filter(source="scraped", job__title="Data Analyst").exclude(parsed={}).exists()

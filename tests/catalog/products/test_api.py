@@ -178,7 +178,8 @@ def test_create_with_nothing_to_generate_or_bad_locale_is_400(staff_client):
 
 def test_create_test_makes_one_en_us_line_per_category_with_a_service_key(api_client):
     catalog_of(per_category=3, categories=3)
-    _, raw_key = api_key_create(name="client", user=get_user_model().objects.create_user("svc"))
+    service_user = get_user_model().objects.create_user("svc", is_staff=True)
+    _, raw_key = api_key_create(name="client", user=service_user, scopes=["read", "write", "staff"])
 
     response = api_client.post("/api/v1/batch/create-test", HTTP_X_API_KEY=raw_key)
 
