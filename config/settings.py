@@ -245,6 +245,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name get names of their own (else drf-spectacular warns, and
+    # `check --deploy` with it).
+    "ENUM_NAME_OVERRIDES": {
+        "EmailKindEnum": "emails.models.EmailKind",
+        "EmailStatusEnum": "emails.models.EmailStatus",
+        "ProfileLanguageEnum": [("en", "English"), ("ja", "Japanese")],
+        "EmailLanguageEnum": ["en", "ja"],
+        "FeedbackReasonEnum": "profiles.models.JobScore.FeedbackReason",
+    },
     # Every operation documents the error answers it can give, in the one error shape (config/api/schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

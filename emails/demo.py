@@ -1,5 +1,6 @@
 """Demo step for emails (after profiles'): email the demo people's new digests to the outbox,
-through the same service as the schedule. Re-running sends nothing twice.
+through the same service as the schedule, then their weekly job emails (ja and en). Re-running
+sends nothing twice.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from config.demo import DemoReport
+from emails.jobmail import demo as job_emails_demo
 from emails.services import digest_emails_send_due, outreach_drafts_sync
 from profiles.matching.demo import demo_profile_ids
 
@@ -26,6 +28,7 @@ def run(*, report: DemoReport) -> None:
         "(admin → Emails → Approve and send)"
     )
     report.done.append(line)
+    job_emails_demo.run(report=report)
     report.look += [
         "emails: http://127.0.0.1:8000/admin/emails/email/ (status, opens, clicks; the HTML in a sandboxed frame)",
     ]

@@ -4,7 +4,7 @@
   response format and token cap that `chat.completions.parse` sends in `llm.runtime`.
 - `read_result_line` + `interpret_result` turn one output/error line back into a validated output
   or a classified error, with the runtime's validation (finish reason, refusal, schema, checks).
-- `batch_call_build` / `batch_calls_save` write the ledger rows (mode "batch", discounted cost).
+- `batch_call_values` / `batch_calls_insert` write the ledger rows (mode "batch", discounted cost).
 - The provider's files and batches endpoints (`batch_file_upload`, `remote_batch_create`, ...) —
   the `batches` app never imports the SDK; it calls these with a `ProviderConfig`.
 - `fallback_result_line` is the offline provider's answer: a chat-completion-shaped line from the
@@ -33,7 +33,7 @@ from pydantic import BaseModel
 
 from config.errors import ServiceUnavailableError
 from llm.errors import ErrorKind, Usage, classify, redact, usage_from_body
-from llm.ledger import CallRecord, llm_call_build
+from llm.ledger import CallRecord, llm_call_values
 from llm.models import LLMCall
 from llm.providers import ProviderConfig, get_client
 from llm.task import LLMTask
@@ -252,7 +252,7 @@ def interpret_result(task: LLMTask, task_input: BaseModel, line: ResultLine) -> 
 # --- ledger ------------------------------------------------------------------------------------
 
 
-def batch_call_build(
+def batch_call_values(
     *,
     task: LLMTask,
     provider: str,
@@ -261,8 +261,9 @@ def batch_call_build(
     subject: tuple[str, Any] | None,
     is_fallback: bool = False,
     user_id: int | None = None,
-) -> LLMCall:
-    """An unsaved ledger row for one batch line (mode "batch": the discounted price)."""
+) -> dict[str, Any]:
+    """The ledger row of one batch line (mode "batch": the discounted price), as field attnames and
+    values: batch ingest writes hundreds of thousands, without a model instance each."""
     if outcome.ok:
         status = LLMCall.Status.FALLBACK if is_fallback else LLMCall.Status.SUCCEEDED
     else:
@@ -284,11 +285,34 @@ def batch_call_build(
         subject=subject,
         user_id=user_id,
     )
-    return llm_call_build(record=record)
+    return llm_call_values(record=record)
 
 
-def batch_calls_save(*, rows: list[LLMCall]) -> list[LLMCall]:
-    """Insert ledger rows built by `batch_call_build`, setting their ids; nothing when metrics are off.
+def batch_call_build(
+    *,
+    task: LLMTask,
+    provider: str,
+    model: str,
+    outcome: LineOutcome,
+    subject: tuple[str, Any] | None,
+    is_fallback: bool = False,
+    user_id: int | None = None,
+) -> LLMCall:
+    """An unsaved ledger row for one batch line (see `batch_call_values`)."""
+    values = batch_call_values(
+        task=task,
+        provider=provider,
+        model=model,
+        outcome=outcome,
+        subject=subject,
+        is_fallback=is_fallback,
+        user_id=user_id,
+    )
+    return LLMCall(**values)
+
+
+def batch_calls_insert(*, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ledger rows given as `batch_call_values`; their ids in order ([] when metrics are off).
 
     PostgreSQL: ids are drawn from the table's sequence and the rows loaded with COPY. bulk_create
     there sends one array per column, which psycopg escapes value by value in Python: about seven
@@ -297,24 +321,38 @@ def batch_calls_save(*, rows: list[LLMCall]) -> list[LLMCall]:
     if not rows or not settings.OPENAI_METRICS_ENABLED:
         return []
     if connection.vendor != "postgresql":
-        return LLMCall.objects.bulk_create(rows, batch_size=1000)
+        return [call.pk for call in LLMCall.objects.bulk_create([LLMCall(**row) for row in rows], batch_size=1000)]
     meta = LLMCall._meta
-    fields = list(meta.concrete_fields)
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
     now = timezone.now()
+    # Every column, so the COPY needs no database default: a value the row lacks gets the field's own.
+    fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    defaults = {field.attname: (now if field.attname == "created_at" else field.get_default()) for field in fields}
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in [meta.pk, *fields])
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
             [meta.db_table, meta.pk.column, len(rows)],
         )
         ids = [pk for (pk,) in cursor.fetchall()]
-        with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
+        with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:  # noqa: S608
             for pk, row in zip(ids, rows, strict=True):
-                row.pk = pk
-                row.created_at = row.created_at or now  # auto_now_add, as save() would
-                copy.write_row([getattr(row, field.attname) for field in fields])
-                row._state.adding, row._state.db = False, connection.alias
+                copy.write_row([pk, *(row.get(name, default) for name, default in defaults.items())])
+    return ids
+
+
+def batch_calls_save(*, rows: list[LLMCall]) -> list[LLMCall]:
+    """Insert ledger rows built by `batch_call_build`, setting their ids; nothing when metrics are off."""
+    now = timezone.now()
+    fields = [field.attname for field in LLMCall._meta.concrete_fields if not field.primary_key]
+    for row in rows:
+        row.created_at = row.created_at or now  # auto_now_add, as save() would
+    ids = batch_calls_insert(rows=[{name: getattr(row, name) for name in fields} for row in rows])
+    if not ids:
+        return []
+    for pk, row in zip(ids, rows, strict=True):
+        row.pk = pk
+        row._state.adding, row._state.db = False, connection.alias
     return rows
 
 

@@ -53,7 +53,10 @@ def people_load(*, report: DemoReport) -> None:
             user.set_unusable_password()
             user.save(update_fields=["password"])
         profile = profile_get_or_create(user=user)
-        profile_update(profile=profile, data={"time_zone": person.time_zone, "language": person.language})
+        wanted = {"time_zone": person.time_zone, "language": person.language}
+        if any(getattr(profile, name) != value for name, value in wanted.items()):
+            # Only when it differs: an edit makes the next matching run score the person again.
+            profile_update(profile=profile, data=wanted)
         data = (DEMO_DATA_DIR / person.resume).read_bytes()
         if resume_by_content(profile=profile, sha256=content_sha256(data)) is not None:
             kept += 1

@@ -38,20 +38,19 @@ from batches.services.common import (
     part_path,
 )
 from batches.services.create import batch_build
-from batches.services.rows import rows_update
+from batches.services.rows import gc_paused, rows_update
 from batches.services.settle import APPLY_FAILED, INVALID_INPUT, RETRYABLE, batch_settle, fail_hooks
 from config.errors import ConflictError
 from llm.batching import (
     LineOutcome,
     ResultLine,
-    batch_call_build,
-    batch_calls_save,
+    batch_call_values,
+    batch_calls_insert,
     batch_file_download,
     interpret_result,
     read_result_line,
 )
 from llm.errors import ErrorKind
-from llm.models import LLMCall
 from llm.runtime import APPLY_ERRORS
 from llm.task import LLMTask, Provenance
 
@@ -73,7 +72,7 @@ class _Item(NamedTuple):
 
     pk: int
     custom_id: str
-    input: dict
+    input: dict | str  # JSON text where the database hands it over as such (PostgreSQL)
     subject_type_id: int | None
     subject_id: str
 
@@ -84,7 +83,7 @@ class _Entry:
     task_input: BaseModel | None
     outcome: LineOutcome
     answered: bool  # the provider answered the line (a billed call: it gets a ledger row)
-    call: LLMCall | None = None
+    call_id: int | None = None
 
 
 @dataclass
@@ -132,7 +131,7 @@ def batch_ingest(*, batch: Batch) -> IngestReport:
     if not batch_ingest_check(batch=batch):
         report.settled = True
         return report
-    with batch_lock(batch) as lock:
+    with batch_lock(batch) as lock, gc_paused():
         context = _Context(batch, batch_task(batch), report, lock, is_fallback=batch.provider == "offline")
         for part in _ready_parts(batch):
             part.batch = batch
@@ -199,6 +198,34 @@ def _forget_queries() -> None:
         reset_queries()
 
 
+_CLAIM_COLUMNS = ("id", "custom_id", "input", "subject_type", "subject_id", "batch", "status", "error_class")
+
+
+def _claim(batch: Batch, custom_ids: list[str]) -> list[_Item]:
+    """Lock this chunk's items that are still open and not yet judged; a racing ingest skips them."""
+    if connection.vendor == "postgresql":
+        # One array parameter instead of an IN list of thousands, and the input as the JSON text
+        # it is stored as (validated straight from text, never decoded into dicts first).
+        meta, quote = BatchItem._meta, connection.ops.quote_name
+        column = {name: quote(meta.get_field(name).column) for name in _CLAIM_COLUMNS}
+        # Identifiers from model metadata only; every value is a parameter.
+        sql = (
+            f"SELECT {column['id']}, {column['custom_id']}, {column['input']}::text, "  # noqa: S608
+            f"{column['subject_type']}, {column['subject_id']} FROM {quote(meta.db_table)} "
+            f"WHERE {column['batch']} = %s AND {column['custom_id']} = ANY(%s) "
+            f"AND {column['status']} = %s AND {column['error_class']} = '' FOR UPDATE SKIP LOCKED"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [batch.pk, custom_ids, BatchItem.Status.SUBMITTED.value])
+            return [_Item(*row) for row in cursor.fetchall()]
+    return [
+        _Item(*row)
+        for row in BatchItem.objects.select_for_update(skip_locked=True)
+        .filter(batch_id=batch.pk, custom_id__in=custom_ids, status=BatchItem.Status.SUBMITTED, error_class="")
+        .values_list("pk", "custom_id", "input", "subject_type_id", "subject_id")
+    ]
+
+
 def _ingest_chunk(context: _Context, lines: list[ResultLine]) -> None:
     batch, task, report = context.batch, context.task, context.report
     by_id: dict[str, ResultLine] = {}
@@ -214,55 +241,53 @@ def _ingest_chunk(context: _Context, lines: list[ResultLine]) -> None:
         return
     now = timezone.now()
     with transaction.atomic():
-        # The claim: only items still open and not yet judged, locked so a racing ingest skips them.
-        items = [
-            _Item(*row)
-            for row in BatchItem.objects.select_for_update(skip_locked=True)
-            .filter(batch_id=batch.pk, custom_id__in=list(by_id), status=BatchItem.Status.SUBMITTED, error_class="")
-            .values_list("pk", "custom_id", "input", "subject_type_id", "subject_id")
-        ]
-        known = len(items)
-        if known < len(by_id):
-            report.skipped += len(by_id) - known
+        items = _claim(batch, list(by_id))
+        if len(items) < len(by_id):
+            report.skipped += len(by_id) - len(items)
         entries = [_judge(context, item, by_id[item.custom_id]) for item in items]
-        rows = []
-        for entry in entries:
-            if entry.answered:
-                entry.call = batch_call_build(
-                    task=task,
-                    provider=batch.provider,
-                    model=batch.model,
-                    outcome=entry.outcome,
-                    subject=context.subject(entry.item),
-                    is_fallback=context.is_fallback,
-                    user_id=batch.created_by_id,
-                )
-                rows.append(entry.call)
-        saved = bool(batch_calls_save(rows=rows))
+        answered = [entry for entry in entries if entry.answered]
+        rows = [
+            batch_call_values(
+                task=task,
+                provider=batch.provider,
+                model=batch.model,
+                outcome=entry.outcome,
+                subject=context.subject(entry.item),
+                is_fallback=context.is_fallback,
+                user_id=batch.created_by_id,
+            )
+            for entry in answered
+        ]
+        for entry, call_id in zip(answered, batch_calls_insert(rows=rows), strict=False):
+            entry.call_id = call_id  # none when metrics are off
         applied = [e for e in entries if e.outcome.ok]
-        errors = _apply(context, applied, now=now, saved=saved)
+        errors = _apply(context, applied, now=now)
         for entry in applied:
             if entry.item.pk in errors:
                 entry.outcome = LineOutcome(None, APPLY_FAILED, errors[entry.item.pk])
         applied = [e for e in entries if e.outcome.ok]
         failed = [e for e in entries if not e.outcome.ok and e.outcome.error_class not in RETRYABLE]
         transient = [e for e in entries if not e.outcome.ok and e.outcome.error_class in RETRYABLE]
-        _write_items(applied, failed, transient, now=now, saved=saved, is_fallback=context.is_fallback)
+        _write_items(applied, failed, transient, now=now, is_fallback=context.is_fallback)
         fail_hooks(task, [(e.task_input, e.outcome.error_message) for e in failed])
         Batch.objects.filter(pk=batch.pk).update(
             items_applied=F("items_applied") + len(applied),
             items_failed=F("items_failed") + len(failed),
             tokens_in=F("tokens_in") + sum(e.outcome.tokens_in for e in entries),
             tokens_out=F("tokens_out") + sum(e.outcome.tokens_out for e in entries),
-            cost_usd=F("cost_usd") + sum((row.cost_usd for row in rows), Decimal(0)),
+            cost_usd=F("cost_usd") + sum((row["cost_usd"] for row in rows), Decimal(0)),
         )
     report.applied += len(applied)
     report.failed += len(failed)
 
 
 def _judge(context: _Context, item: _Item, line: ResultLine) -> _Entry:
+    model = context.task.input_model
     try:
-        task_input = context.task.input_model.model_validate(item.input)
+        if isinstance(item.input, str):
+            task_input = model.model_validate_json(item.input)
+        else:
+            task_input = model.model_validate(item.input)
     except pydantic.ValidationError as exc:
         outcome = LineOutcome(None, INVALID_INPUT, f"The stored input no longer fits the task: {str(exc)[:300]}")
         return _Entry(item, None, outcome, answered=False)
@@ -270,7 +295,7 @@ def _judge(context: _Context, item: _Item, line: ResultLine) -> _Entry:
     return _Entry(item, task_input, outcome, answered=line.status_code is not None)
 
 
-def _apply(context: _Context, entries: list[_Entry], *, now: Any, saved: bool) -> dict[int, str]:
+def _apply(context: _Context, entries: list[_Entry], *, now: Any) -> dict[int, str]:
     """Apply outputs (bulk when the task can); a bad item is isolated, the others still apply."""
     task, batch = context.task, context.batch
     if not entries or (task.apply is None and task.apply_many is None):
@@ -286,7 +311,7 @@ def _apply(context: _Context, entries: list[_Entry], *, now: Any, saved: bool) -
                 model="rule-based" if context.is_fallback else batch.model,
                 is_fallback=context.is_fallback,
                 generated_at=now,
-                call_id=entry.call.pk if saved and entry.call is not None else None,
+                call_id=entry.call_id,
                 fallback_reason=str(ErrorKind.OFFLINE) if context.is_fallback else "",
             ),
         )
@@ -313,15 +338,12 @@ def _apply(context: _Context, entries: list[_Entry], *, now: Any, saved: bool) -
 
 
 def _write_items(
-    applied: list[_Entry], failed: list[_Entry], transient: list[_Entry], *, now: Any, saved: bool, is_fallback: bool
+    applied: list[_Entry], failed: list[_Entry], transient: list[_Entry], *, now: Any, is_fallback: bool
 ) -> None:
-    def call_id(entry: _Entry) -> int | None:
-        return entry.call.pk if saved and entry.call is not None else None
-
     rows_update(
         model=BatchItem,
         fields=["llm_call", "output_summary"],
-        rows=[(e.item.pk, call_id(e), e.outcome.summary) for e in applied],
+        rows=[(e.item.pk, e.call_id, e.outcome.summary) for e in applied],
         constants={
             "status": BatchItem.Status.APPLIED,
             "applied_at": now,
@@ -340,7 +362,7 @@ def _write_items(
                 BatchItem.Status.FAILED if id(entry) in final else BatchItem.Status.SUBMITTED,
                 entry.outcome.error_class[:40],
                 entry.outcome.error_message[:500] or entry.outcome.error_class,
-                call_id(entry),
+                entry.call_id,
             )
             for entry in failed + transient
         ],

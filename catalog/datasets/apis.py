@@ -9,7 +9,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -36,6 +35,7 @@ from catalog.datasets.serializers import (
 from catalog.datasets.services.entries import data_dictionary_entry_edit
 from catalog.datasets.sources import DatasetSourceError, DatasetTooLargeError, dataset_source_read
 from catalog.datasets.tasks import data_dictionary_request
+from config.api.parsers import FormParser, JSONParser, MultiPartParser
 from config.api.permissions import IsStaffOrServiceKey
 from llm.requests import fallback_allowed, run_for_request
 from llm.serializers import (

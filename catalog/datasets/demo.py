@@ -8,6 +8,7 @@ from django.conf import settings
 
 from batches.services import ItemSpec, batch_create, batch_run_pipeline
 from catalog.datasets.llm import FIELD_DESCRIPTION, FieldInput
+from catalog.datasets.models import DataDictionary
 from catalog.datasets.selectors import data_dictionary_export, data_dictionary_get
 from catalog.datasets.sources import dataset_source_read
 from catalog.datasets.tasks import data_dictionary_request
@@ -16,6 +17,7 @@ from llm.providers import provider_config
 
 DEMO_CSV = Path(__file__).resolve().parent / "demo_data" / "customers.csv"
 DEMO_MODELS = ["llm.LLMCall", "config.APIKey"]
+DEMO_BATCH_NAME = "demo: field descriptions"
 BATCH_FIELDS = [
     ("customer.email", "email", "string", "email_address"),
     ("customer.phone", "phone", "string", "phone_number"),
@@ -35,6 +37,14 @@ def run(*, report: DemoReport) -> None:
     ]
     dictionary_ids = []
     for source in sources:
+        done = DataDictionary.objects.filter(
+            name=source.default_name, status=DataDictionary.Status.COMPLETED, entries__isnull=False
+        ).first()
+        if done is not None:
+            # A rerun: described already (no new LLM calls); a person's edits stay as they are.
+            dictionary_ids.append(done.pk)
+            report.done.append(f"data dictionary {source.default_name!r}: already described; nothing to do")
+            continue
         outcome = data_dictionary_request(
             name=source.default_name,
             source_kind=source.source_kind,
@@ -65,11 +75,17 @@ def run_batch(*, report: DemoReport) -> None:
     if not provider_config().is_offline:
         report.done.append("batches: skipped the offline batch demo (a provider is configured)")
         return
+    from batches.models import Batch
+
+    earlier = Batch.objects.filter(name=DEMO_BATCH_NAME, status=Batch.Status.INGESTED).first()
+    if earlier is not None:
+        report.done.append(f"batches: the field-description batch {earlier.batch_id} ran before; nothing to do")
+        return
     items = [
         ItemSpec(f"field-{path}", FieldInput(field_path=path, field_name=name, data_type=kind, semantic_type=semantic))
         for path, name, kind, semantic in BATCH_FIELDS
     ]
-    batch = batch_create(task=FIELD_DESCRIPTION, items=items, name="demo: field descriptions")
+    batch = batch_create(task=FIELD_DESCRIPTION, items=items, name=DEMO_BATCH_NAME)
     result = batch_run_pipeline(batch=batch, poll_interval=0)
     report.done.append(
         f"batches: ran {batch.batch_id} ({len(items)} field descriptions) offline: JSONL built, answered locally, "

@@ -8,7 +8,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,6 +28,7 @@ from catalog.products.serializers import (
 from catalog.products.services.generation import product_content_batch_create
 from catalog.services import BATCH_TASK_TYPES, PRODUCT_CONTENT, catalog_batch_create
 from config.api.permissions import IsStaffOrServiceKey
+from config.api.renderers import JSONRenderer
 from config.errors import DomainError
 
 TEST_BATCH_LOCALES = ("en-US",)

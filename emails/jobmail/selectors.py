@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
 
 from catalog.models import JobListing
@@ -191,6 +191,7 @@ def job_popularity(*, since: datetime) -> dict[int, float]:
     scores: dict[int, float] = defaultdict(float)
     clicks = (
         EmailClick.objects.filter(clicked_at__gte=since)
+        .exclude(email__kind=Email.Kind.TEST)  # staff looking at test copies
         .values("job_id")
         .annotate(n=Count("id"))
         .values_list("job_id", "n")
@@ -216,6 +217,7 @@ def engagement_pairs(*, since: datetime) -> list[tuple[int, int]]:
     "interested" marks (two queries)."""
     pairs = set(
         EmailClick.objects.filter(clicked_at__gte=since, recipient__isnull=False)
+        .exclude(email__kind=Email.Kind.TEST)
         .values_list("recipient_id", "job_id")
         .distinct()
     )
@@ -319,7 +321,9 @@ def people_data(
         if version == SCORE_VERSION:
             scores[profile_id].append((job_id, score))
     since = universe.now - timedelta(days=settings.JOB_EMAIL_HISTORY_DAYS)
-    clicks = EmailClick.objects.filter(recipient_id__in=list(owners), clicked_at__gte=since)
+    clicks = EmailClick.objects.filter(recipient_id__in=list(owners), clicked_at__gte=since).exclude(
+        email__kind=Email.Kind.TEST
+    )
     for owner_id, job_id in clicks.values_list("recipient_id", "job_id").distinct():
         history[owners[owner_id]].add(job_id)
     data.scores, data.history, data.excluded = dict(scores), dict(history), dict(excluded)
@@ -373,13 +377,3 @@ def emails_for_user(*, user: Any) -> QuerySet[Email]:
 def email_for_user(*, user: Any, email_id: int) -> Email | None:
     """One email if the user may read it (own, or staff), else None (the API answers 404)."""
     return emails_for_user(user=user).filter(pk=email_id).first()
-
-
-def clicks_by_job(*, since: datetime) -> QuerySet:
-    """Clicks per job since `since`, most first (for the admin's metrics)."""
-    return (
-        EmailClick.objects.filter(clicked_at__gte=since)
-        .values("job_id")
-        .annotate(n=Count("id"))
-        .order_by(F("n").desc(), "job_id")
-    )

@@ -24,6 +24,10 @@ def _matching_settings(settings):
     settings.MATCH_MIN_SCORE = 60
     settings.MATCH_PREFILTER_MIN_SCORE = 45
     settings.MATCH_LLM_DAILY_LIMIT = 20
+    # These tests follow every candidate through the model; the band that keeps clear and weak
+    # matches from it has its own tests (tests/profiles/test_matching_eval.py).
+    settings.MATCH_LLM_MIN_PREFILTER_SCORE = 0
+    settings.MATCH_PREFILTER_CONFIDENT_SCORE = 101
 
 
 @pytest.fixture

@@ -29,12 +29,12 @@ def test_matching_benchmark_prints_one_json_object_and_cleans_up():
 def test_simulate_day_prices_the_day_from_the_ledger():
     out = StringIO()
 
-    call_command("simulate_day", people=3, jobs=6, cycles=2, stdout=out)
+    call_command("simulate_day", people=3, jobs=24, cycles=2, stdout=out)
 
     text = out.getvalue()
     assert "This simulated day:" in text
     assert "job_score" in text
     assert "gpt-4o-mini" in text
     assert UserProfile.objects.filter(user_id__startswith="simday-").count() == 3
-    assert JobListing.objects.count() == 6
+    assert JobListing.objects.count() == 24
     assert DailyDigest.objects.count() <= 3

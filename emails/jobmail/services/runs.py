@@ -3,6 +3,7 @@ staff sends, and the sender of emails left queued."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -12,8 +13,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.errors import DomainError
+from emails import tracking
 from emails.jobmail.services.generation import GenerationSummary, email_send_safely, emails_generate_batch
 from emails.models import Email, EmailRun
+from emails.suppressions import BadLink, preferences_token, unsubscribe_token, unsubscribe_token_read
 from profiles.matching.services.digests import zone
 from profiles.models import UserProfile
 
@@ -134,3 +137,55 @@ def email_runs_settle() -> int:
     """Runs waiting for a provider batch whose items are all in: done (the batches schedule ingests)."""
     waiting = EmailRun.objects.filter(status=EmailRun.Status.WAITING_FOR_BATCH, total__lte=F("done") + F("failed"))
     return waiting.update(status=EmailRun.Status.DONE, finished_at=timezone.now())
+
+
+_LINK = re.compile(r"/e/(?:(o)/([\w\-:.]+?)\.gif|([cup])/([\w\-:.]+))")
+
+
+def _retarget(content: str, *, email_id: int, user_id: int | None, address: str) -> str:
+    """A test copy's links, signed anew: opens and clicks count on the copy, and its unsubscribe
+    and preference links are the staff member's own (never the original recipient's)."""
+
+    def swap(match: re.Match[str]) -> str:
+        if match.group(1):
+            return f"/e/o/{tracking.open_token(email_id=email_id)}.gif"
+        kind, token = match.group(3), match.group(4)
+        try:
+            if kind == "c":
+                hit = tracking.click_token_read(token)
+                return f"/e/c/{tracking.click_token(email_id=email_id, job_id=hit.job_id or 0)}"
+            if kind == "u":
+                scope = unsubscribe_token_read(token).scope
+                return f"/e/u/{unsubscribe_token(address=address, scope=scope)}"
+        except (tracking.BadToken, BadLink):
+            return match.group(0)
+        return f"/e/p/{preferences_token(user_id=user_id or 0, address=address)}"
+
+    return _LINK.sub(swap, content)
+
+
+def email_test_send(*, email_id: int, user: Any) -> Email | None:
+    """Staff's "send a test to me": a copy of an email (kind test, subject marked [TEST]) to the
+    staff member's own address, its links re-signed for the copy, sent once. None when there is
+    no such email or the staff member has no address."""
+    original = Email.objects.filter(pk=email_id).first()
+    address = (getattr(user, "email", "") or "").strip()
+    if original is None or not address:
+        return None
+    user_id = getattr(user, "pk", None)
+    copy = Email.objects.create(
+        kind=Email.Kind.TEST,
+        recipient_id=user_id,
+        to_address=address,
+        language=original.language,
+        subject=f"[TEST] {original.subject}"[:255],
+        status=Email.Status.DRAFT,
+    )
+    Email.objects.filter(pk=copy.pk).update(
+        html=_retarget(original.html, email_id=copy.pk, user_id=user_id, address=address),
+        text=_retarget(original.text, email_id=copy.pk, user_id=user_id, address=address),
+        status=Email.Status.QUEUED,
+    )
+    email_send_safely(email_id=copy.pk)
+    copy.refresh_from_db()
+    return copy
