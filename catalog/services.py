@@ -11,7 +11,7 @@ from catalog.products.services.generation import MAX_BATCH_ITEMS, product_conten
 from config.errors import DomainError
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser, User
 
     from batches.models import Batch
 
@@ -22,7 +22,7 @@ BATCH_TASK_TYPES = (PRODUCT_CONTENT, *LEAD_TASK_TYPES)
 def catalog_batch_create(
     *,
     task_type: str = PRODUCT_CONTENT,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | AnonymousUser | None = None,
     category_limit: int | None = None,
     locales: Sequence[str] = (),
     include_completed: bool = False,

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -19,15 +21,16 @@ class APIKeyForm(forms.ModelForm):
         model = APIKey
         fields = ["name", "user", "scopes"]
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None and not self.instance.is_active:
             # A revoked key is read-only (APIKeyAdmin.get_readonly_fields); the declared field would
             # otherwise still be required.
             self.fields.pop("scopes", None)
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         owner = cleaned.get("user") or getattr(self.instance, "user", None)
         if owner is not None and cleaned.get("scopes"):
             try:
@@ -49,10 +52,10 @@ class APIKeyAdmin(admin.ModelAdmin):
     search_fields = ["name", "prefix", "user__username"]
     actions = ["revoke"]
 
-    def get_fields(self, request: HttpRequest, obj: APIKey | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: APIKey | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ["name", "user", "scopes"]
-        return ["name", "user", "scopes", "prefix", "created_at", "last_used_at", "revoked_at"]
+            return ("name", "user", "scopes")
+        return ("name", "user", "scopes", "prefix", "created_at", "last_used_at", "revoked_at")
 
     def get_readonly_fields(self, request: HttpRequest, obj: APIKey | None = None) -> list[str]:
         if obj is None:

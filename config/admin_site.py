@@ -17,7 +17,7 @@ from config.adminkit import JSON_FORMFIELD, json_block
 # ModelAdmin is created (they copy these defaults), i.e. when this module loads with the admin app.
 options.FORMFIELD_FOR_DBFIELD_DEFAULTS[models.JSONField] = JSON_FORMFIELD
 
-_display_for_field = helpers.display_for_field
+_display_for_field = helpers.display_for_field  # type: ignore[attr-defined]  # re-exported from admin.utils
 
 
 def _display_json_readably(value: Any, field: Any, empty_value_display: str) -> Any:
@@ -27,7 +27,7 @@ def _display_json_readably(value: Any, field: Any, empty_value_display: str) -> 
     return _display_for_field(value, field, empty_value_display)
 
 
-helpers.display_for_field = _display_json_readably
+helpers.display_for_field = _display_json_readably  # type: ignore[attr-defined]
 
 
 class ContentOpsAdminSite(admin.AdminSite):

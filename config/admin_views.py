@@ -39,7 +39,8 @@ def llm_tasks_view(request: HttpRequest) -> HttpResponse:
                     "provider again (and is cached anew).",
                 )
             elif what == "bump":
-                bump = task_revision_bump(task_name=task_name, user=request.user, note=request.POST.get("note", ""))
+                user = request.user if request.user.is_authenticated else None
+                bump = task_revision_bump(task_name=task_name, user=user, note=request.POST.get("note", ""))
                 stale = (
                     f"marked {bump.results_marked_stale} stored result(s) stale for regeneration"
                     if bump.results_marked_stale is not None

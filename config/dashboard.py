@@ -8,6 +8,7 @@ digests and emails sent today, and leads by stage. `config` is plumbing, so it m
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -32,7 +33,7 @@ class Dashboard:
     in_flight: list[Any] = field(default_factory=list)
     awaiting_approval: int = 0
     fallbacks: list[tuple[str, int, str]] = field(default_factory=list)
-    feeds: list[dict[str, Any]] = field(default_factory=list)
+    feeds: list[Mapping[str, Any]] = field(default_factory=list)
     digests_today: int = 0
     emails_today: dict[str, int] = field(default_factory=dict)
     emails_failed_today: int = 0

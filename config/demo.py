@@ -57,9 +57,13 @@ def run(*, report: DemoReport) -> None:
     if not healthy:
         report.done.append("WARNING: a dependency is unhealthy; see /healthz")
     report.look += [
-        "python manage.py runserver, then http://127.0.0.1:8000/admin/",
+        "python manage.py runserver, then http://127.0.0.1:8000/admin/ (log in as admin: the dashboard shows "
+        "today's LLM spend, batches in flight, fallbacks, feeds, emails and leads)",
         "API docs (offline Swagger UI): http://127.0.0.1:8000/api/docs/",
-        "health: http://127.0.0.1:8000/healthz",
+        "API as staff: curl -H 'X-API-Key: <the staff key printed on the first run>' "
+        "http://127.0.0.1:8000/api/v1/profiles/users "
+        "(lost it? python manage.py create_api_key cli --user admin --staff)",
+        "health: http://127.0.0.1:8000/healthz; Prometheus metrics: http://127.0.0.1:8000/metrics (signed in as staff)",
     ]
 
 

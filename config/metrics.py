@@ -141,7 +141,7 @@ class ContentOpsCollector(Collector):
             config = provider_config()
             state = "closed" if config.kind == "offline" else get_breaker(config.name).state
             breaker.add_metric([config.name], BREAKER_STATES.get(state, 1.0))
-        except (ImproperlyConfigured, *REDIS_ERRORS):
+        except (ImproperlyConfigured, *REDIS_ERRORS):  # type: ignore[misc]  # mypy can't read a starred tuple here
             pass
         yield breaker
 

@@ -4,11 +4,15 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from .models import APIKey
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 KEY_PREFIX = "co_"
 # last_used_at is bookkeeping, not audit: one write a minute per key is plenty.
@@ -41,7 +45,7 @@ def api_key_scopes_normalize(*, scopes: Iterable[str], user: AbstractBaseUser) -
 
 
 def api_key_create(
-    *, name: str, user: AbstractBaseUser, scopes: Iterable[str] = DEFAULT_SCOPES
+    *, name: str, user: "User", scopes: Iterable[str] = DEFAULT_SCOPES
 ) -> tuple[APIKey, str]:
     """Create a key for `user` with `scopes`; returns the row and the raw key, which is never stored."""
     scopes = api_key_scopes_normalize(scopes=scopes, user=user)

@@ -126,8 +126,8 @@ class SectionReportSerializer(serializers.Serializer):
 
 
 class ValidationReportSerializer(serializers.Serializer):
-    is_valid = serializers.BooleanField()
-    errors = serializers.ListField(child=serializers.CharField())
+    is_valid = serializers.BooleanField()  # type: ignore[assignment]  # a field, not Serializer.is_valid
+    errors = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]  # a field
     warnings = serializers.ListField(child=serializers.CharField())
     sections = SectionReportSerializer(many=True)
     total_jobs = serializers.IntegerField()
@@ -187,7 +187,7 @@ class EmailJobSerializer(serializers.Serializer):
     remote = serializers.BooleanField()
     salary = serializers.CharField(allow_blank=True)
     line = serializers.CharField(allow_blank=True)
-    source = serializers.CharField(allow_blank=True)
+    source = serializers.CharField(allow_blank=True)  # type: ignore[assignment]  # a field, not Field.source
 
 
 class EmailSectionSerializer(serializers.Serializer):

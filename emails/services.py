@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
@@ -371,7 +372,7 @@ def outreach_drafts_sync(*, lead_ids: Sequence[int] | None = None) -> OutreachRu
     return run
 
 
-def outreach_email_approve_send(*, email_id: int, user: object | None = None) -> bool:
+def outreach_email_approve_send(*, email_id: int, user: User | AnonymousUser | None = None) -> bool:
     """A person approved an outreach draft: queue it, send it (at most once), and tell the lead it
     was contacted. False when it is not an outreach draft with an address, or was not sent."""
     queued = Email.objects.filter(
@@ -382,5 +383,6 @@ def outreach_email_approve_send(*, email_id: int, user: object | None = None) ->
     if not email_send(email_id=email_id):
         return False
     email = Email.objects.get(pk=email_id)
-    lead_mark_contacted(lead_id=email.about_id, user=user, note=f"outreach email #{email.pk} sent")
+    if email.about_id is not None:  # always: only drafts about a lead were queued above
+        lead_mark_contacted(lead_id=email.about_id, user=user, note=f"outreach email #{email.pk} sent")
     return True

@@ -19,7 +19,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from emails.models import Email, Suppression
+from emails.models import Email, Suppression, SuppressionScope
 
 logger = logging.getLogger("contentops.emails")
 
@@ -27,7 +27,8 @@ UNSUBSCRIBE_SALT = "emails.unsubscribe"
 PREFERENCES_SALT = "emails.preferences"
 # Kinds sent in bulk: they carry List-Unsubscribe and a scope of their own.
 BULK_KINDS = (Email.Kind.DIGEST, Email.Kind.JOB_RECOMMENDATION)
-SCOPE_OF_KIND = {
+# Keyed by the kind's value (Email.Kind members are str), so a plain kind string looks up too.
+SCOPE_OF_KIND: dict[str, SuppressionScope] = {
     Email.Kind.DIGEST: Suppression.Scope.DIGEST,
     Email.Kind.JOB_RECOMMENDATION: Suppression.Scope.JOB_RECOMMENDATION,
 }

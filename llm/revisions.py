@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -38,7 +38,7 @@ def task_cache_clear(*, task_name: str) -> int:
     return cache_clear(task_name=task_name)
 
 
-def task_revision_bump(*, task_name: str, user: AbstractBaseUser | None = None, note: str = "") -> RevisionBump:
+def task_revision_bump(*, task_name: str, user: User | AnonymousUser | None = None, note: str = "") -> RevisionBump:
     """Count one more prompt revision of the task, clear its cache and mark its stored results stale."""
     task = _task(task_name)
     with transaction.atomic():

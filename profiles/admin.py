@@ -13,7 +13,7 @@ from django.utils.text import Truncator
 from config.adminkit import changelist_link, json_block, links, object_link
 from profiles.models import DailyDigest, JobScore, Resume, UserProfile
 
-SERVER_OWNED = [
+SERVER_OWNED = (
     "ai_profile_summary",
     "ai_strengths",
     "ai_improvement_areas",
@@ -23,15 +23,16 @@ SERVER_OWNED = [
     "updated_at",
     "last_resume_upload",
     "last_scored_at",
-]
+)
 
 
 class ResumeInline(admin.TabularInline):
     model = Resume
     extra = 0
     can_delete = False
-    fields = ["filename", "kind", "size_bytes", "language", "parsed_is_fallback", "uploaded_at", "text_excerpt"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "filename", "kind", "size_bytes", "language", "parsed_is_fallback", "uploaded_at", "text_excerpt"
+    )
     ordering = ["-uploaded_at"]
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
@@ -122,12 +123,14 @@ class UserProfileAdmin(admin.ModelAdmin):
             return "-"
         from llm.models import LLMCall
 
+        n_scores = profile.n_scores  # type: ignore[attr-defined]  # annotated by get_queryset
+        n_digests = profile.n_digests  # type: ignore[attr-defined]
         return format_html(
             '<span class="co-related">{}</span>',
             links(
                 [
-                    changelist_link(JobScore, f"{profile.n_scores} job score(s)", profile__id__exact=profile.pk),
-                    changelist_link(DailyDigest, f"{profile.n_digests} digest(s)", profile__id__exact=profile.pk),
+                    changelist_link(JobScore, f"{n_scores} job score(s)", profile__id__exact=profile.pk),
+                    changelist_link(DailyDigest, f"{n_digests} digest(s)", profile__id__exact=profile.pk),
                     changelist_link("emails.Email", "emails", recipient__id__exact=profile.owner_id),
                     changelist_link(LLMCall, "LLM calls", user__id__exact=profile.owner_id),
                 ]

@@ -21,7 +21,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 
@@ -109,7 +109,7 @@ def japanese_ratio(text: str) -> float:
     return japanese / letters if letters else 0.0
 
 
-def text_language(text: str) -> str:
+def text_language(text: str) -> Literal["en", "ja"]:
     """ "ja" when Japanese script is at least 20% of the letters (Latin skill names dilute it)."""
     return "ja" if japanese_ratio(text) >= 0.2 else "en"
 
@@ -239,7 +239,7 @@ def check_archive(data: bytes) -> None:
 class Extracted:
     kind: str
     text: str
-    language: str
+    language: Literal["en", "ja"]
     pages: int | None = None
     truncated: bool = False
 

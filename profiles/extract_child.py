@@ -30,6 +30,7 @@ def _pdf_text(data: bytes, *, max_pages: int) -> tuple[str, int]:
     if reader.is_encrypted:
         # Many PDFs are "encrypted" with an owner password only and open with an empty user
         # password; anything else needs a password we do not have.
+        opened: int
         try:
             opened = reader.decrypt("")
         except (DependencyError, NotImplementedError):
@@ -174,6 +175,7 @@ def main(argv: list[str]) -> int:
     _preload(kind)
     _limit(memory_bytes=memory_bytes, cpu_seconds=cpu_seconds)
     data = sys.stdin.buffer.read()
+    pages: int | None
     try:
         if kind == "pdf":
             text, pages = _pdf_text(data, max_pages=max_pages)

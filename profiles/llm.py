@@ -9,7 +9,7 @@ transaction (profiles.services.resume_parse_apply).
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, Field
 
@@ -18,7 +18,7 @@ from profiles.extract import japanese_ratio
 from profiles.resume_heuristics import parse_resume
 
 CareerLevel = Literal["student", "entry", "junior", "mid", "senior", "lead", "executive"]
-CAREER_LEVELS: tuple[str, ...] = CareerLevel.__args__
+CAREER_LEVELS: tuple[str, ...] = get_args(CareerLevel)
 JAPANESE_MIN_RATIO = 0.5  # share of Japanese script among letters in Japanese prose (skill names are Latin)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count
 
 from config.errors import NotFoundError
@@ -13,13 +13,13 @@ def _not_found(user_id: str) -> NotFoundError:
     return NotFoundError(f"No profile {user_id!r}.", detail={"user_id": user_id})
 
 
-def profile_for_request(*, user: AbstractBaseUser | AnonymousUser, user_id: str) -> UserProfile:
+def profile_for_request(*, user: User | AnonymousUser, user_id: str) -> UserProfile:
     """The profile `user_id` if `user` may read it: staff any, others only their own.
 
     Someone else's (or a missing) profile is a 404, never a 403, so ids don't reveal who exists.
     (A person's own profile is created on first use by `services.profile_get_or_create_for_request`.)
     """
-    if not getattr(user, "is_authenticated", False):
+    if isinstance(user, AnonymousUser) or not getattr(user, "is_authenticated", False):
         raise _not_found(user_id)
     if user.is_staff:
         profile = UserProfile.objects.select_related("owner").filter(user_id=user_id).first()

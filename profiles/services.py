@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
@@ -57,9 +57,10 @@ SALARY_MAX = 2_147_483_647  # PositiveIntegerField's ceiling on every backend
 PASTED_FILENAME = "pasted-text.txt"
 
 
-def profile_get_or_create(*, user: AbstractBaseUser) -> UserProfile:
+def profile_get_or_create(*, user: User) -> UserProfile:
     """The user's profile, created on first use with user_id = username (race-safe on the unique owner)."""
     username = user.get_username()[:100]
+    profile: UserProfile | None
     try:
         profile, _ = UserProfile.objects.get_or_create(owner=user, defaults={"user_id": username})
     except IntegrityError:
@@ -73,7 +74,7 @@ def profile_get_or_create(*, user: AbstractBaseUser) -> UserProfile:
     return profile
 
 
-def profile_get_or_create_for_request(*, user: AbstractBaseUser | AnonymousUser, user_id: str) -> UserProfile:
+def profile_get_or_create_for_request(*, user: User | AnonymousUser, user_id: str) -> UserProfile:
     """`selectors.profile_for_request`, except that a person's own profile is created on first use
     when `user_id` is their username (anything else they can't see stays a 404)."""
     try:
@@ -189,7 +190,9 @@ def resume_check_likeness(*, text: str, language: str) -> float:
     return likeness.score
 
 
-def _resume_parse(*, profile: UserProfile, text: str, language: str, source: dict[str, Any]) -> Resume:
+def _resume_parse(
+    *, profile: UserProfile, text: str, language: Literal["en", "ja"], source: dict[str, Any]
+) -> Resume:
     # Before the model: an invoice or a manual would come back as a confident garbage profile.
     resume_check_likeness(text=text, language=language)
     task_input = ResumeParseInput(

@@ -1,9 +1,11 @@
 """Ingesting results: output and error lines joined to items on custom_id (never on line order),
 applied with bulk writes, and every item settled in exactly one final state.
 
-Per chunk of lines, one transaction: claim the chunk's open items (row locks, skip locked, status
-condition), validate each line like `llm.runtime`, write the ledger rows, apply the outputs, update
-the items and the batch counters. A crash rolls back only the chunk in hand; a rerun skips items
+Per chunk of lines, one transaction: lock the batch row, claim the chunk's open items (row locks,
+skip locked, status condition), validate each line like `llm.runtime`, write the ledger rows (COPY),
+apply the outputs (the task's bulk apply), update the items (COPY into a temporary table, one
+UPDATE) and the batch counters. Files are read line by line and a chunk's objects are dropped
+before the next is read, so memory does not grow with the file. A crash rolls back only the chunk in hand; a rerun skips items
 already applied (or already failed), so ingesting twice changes nothing and nothing is applied twice.
 When every part has been read, `batch_settle` gives the items still open (expired, cancelled, lost,
 transient errors) their end: resubmitted in a new batch within the retry budget, or failed with a
@@ -241,6 +243,9 @@ def _ingest_chunk(context: _Context, lines: list[ResultLine]) -> None:
         return
     now = timezone.now()
     with transaction.atomic():
+        # The batch row first, then its items: the order settling takes them in too, so a racing
+        # ingest (or a settle) waits for this chunk instead of deadlocking with it.
+        list(Batch.objects.select_for_update().filter(pk=batch.pk).values_list("pk"))
         items = _claim(batch, list(by_id))
         if len(items) < len(by_id):
             report.skipped += len(by_id) - len(items)

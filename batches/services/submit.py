@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import F
 from django.utils import timezone
 
@@ -69,7 +69,7 @@ def batch_budget_check(*, batch: Batch) -> None:
         )
 
 
-def batch_approve(*, batch: Batch, user: AbstractBaseUser | None) -> Batch:
+def batch_approve(*, batch: Batch, user: User | AnonymousUser | None) -> Batch:
     """A staff member accepts a costly batch's estimate: awaiting approval → built (then submitted)."""
     now = timezone.now()
     approved = Batch.objects.filter(pk=batch.pk, status=Batch.Status.AWAITING_APPROVAL).update(

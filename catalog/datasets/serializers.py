@@ -16,7 +16,9 @@ class FieldSpecSerializer(serializers.Serializer):
     """One field in seed 001's shape."""
 
     field_path = serializers.CharField(max_length=300, help_text="e.g. customer.contact.email")
-    field_name = serializers.CharField(max_length=120, required=False, help_text="Default: the path's last part.")
+    field_name = serializers.CharField(  # type: ignore[assignment]  # a field, not Field.field_name
+        max_length=120, required=False, help_text="Default: the path's last part."
+    )
     data_type = serializers.CharField(max_length=40)
     semantic_type = serializers.CharField(max_length=40, required=False, allow_null=True, allow_blank=True)
     sample_values = serializers.ListField(
@@ -37,7 +39,7 @@ class DataDictionaryCreateSerializer(serializers.Serializer):
     format = serializers.ChoiceField(
         choices=["csv", "json", "jsonl"], required=False, help_text="The file's format; default: from its name."
     )
-    fields = FieldSpecSerializer(many=True, required=False, help_text="Seed 001's field list.")
+    fields = FieldSpecSerializer(many=True, required=False, help_text="Seed 001's field list.")  # type: ignore[assignment]
     models = serializers.ListField(
         child=serializers.CharField(max_length=100),
         required=False,
@@ -60,7 +62,7 @@ class DataDictionaryCreateSerializer(serializers.Serializer):
 
 
 class DataDictionaryEntrySerializer(serializers.ModelSerializer):
-    edited_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    edited_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
     semantic_type = serializers.SerializerMethodField()
 
     class Meta:
@@ -104,7 +106,7 @@ class DataDictionaryProgressSerializer(serializers.Serializer):
 
 
 class DataDictionaryListSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
     # Text, not an enum: "status" enums of other components would collide in the schema's names.
     status = serializers.CharField(read_only=True, help_text="pending, running, completed or failed.")
     progress = serializers.SerializerMethodField()

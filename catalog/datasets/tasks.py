@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from celery import shared_task
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from catalog.datasets.models import DataDictionary
 from catalog.datasets.services.runs import DescribeSummary, data_dictionary_create, data_dictionary_describe
@@ -42,7 +42,7 @@ def data_dictionary_request(
     source_kind: str,
     source_name: str,
     fields: list[FieldProfile],
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | AnonymousUser | None = None,
     inline: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> DictionaryRequest:

@@ -58,7 +58,7 @@ class JobRefreshApi(APIView):
         body = JobRefreshRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         outcome = job_feeds_refresh_request(feed_ids=body.validated_data.get("feed_ids") or None)
-        if outcome.queued:
+        if outcome.queued or outcome.report is None:  # no report: queued
             payload = {"status": "queued", "task_id": outcome.task_id, "feeds": None, "totals": None}
             return Response(payload, status=status.HTTP_202_ACCEPTED)
         report = outcome.report.as_dict()

@@ -248,6 +248,7 @@ class _BoundedDecoder:
 
     def __init__(self, encoding: str) -> None:
         self.encoding = encoding
+        self._zlib: zlib._Decompress | None  # typeshed's name for zlib.Decompress
         if encoding in {"gzip", "x-gzip"}:
             self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif encoding == "deflate":

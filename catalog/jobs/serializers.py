@@ -94,7 +94,7 @@ class RefreshTotalsSerializer(serializers.Serializer):
     new = serializers.IntegerField()
     updated = serializers.IntegerField()
     unchanged = serializers.IntegerField()
-    errors = serializers.IntegerField()
+    errors = serializers.IntegerField()  # type: ignore[assignment]  # a field, not Serializer.errors
 
 
 class JobRefreshResponseSerializer(serializers.Serializer):

@@ -60,8 +60,7 @@ class OfferingAdmin(admin.ModelAdmin):
 
 class LeadStageChangeInline(admin.TabularInline):
     model = LeadStageChange
-    fields = ["changed_at", "from_stage", "to_stage", "changed_by", "note"]
-    readonly_fields = fields
+    fields = readonly_fields = ("changed_at", "from_stage", "to_stage", "changed_by", "note")
     extra = 0
     can_delete = False
 
@@ -236,7 +235,7 @@ class LeadAdmin(admin.ModelAdmin):
             return
         outcomes = lead_tasks_run_bulk(task_type=task_type, leads=leads, user=request.user)
         done = sum(1 for o in outcomes if o.ok)
-        fallbacks = sum(1 for o in outcomes if o.ok and o.result.is_fallback)
+        fallbacks = sum(1 for o in outcomes if o.result is not None and o.result.is_fallback)
         failed = len(outcomes) - done
         level = messages.WARNING if failed or fallbacks else messages.SUCCESS
         self.message_user(

@@ -17,7 +17,7 @@ from catalog.leads.services import lead_for_job, scraped_postings_upsert
 from config.errors import DomainError
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser, User
 
 JobPosting = JobListing | int | dict[str, Any]
 
@@ -39,7 +39,7 @@ def lead_for_posting(job_posting: JobPosting) -> Lead:
 class ConversationalLeadAgent:
     """The seed's eight methods; each returns the stored output (a dict, or text for questions)."""
 
-    def __init__(self, *, user: AbstractBaseUser | None = None) -> None:
+    def __init__(self, *, user: User | AnonymousUser | None = None) -> None:
         self.user = user
         self.lead: Lead | None = None
 

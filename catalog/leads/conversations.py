@@ -46,13 +46,14 @@ from catalog.leads.services import (
     lead_roi_apply,
     lead_services_apply,
 )
-from config.errors import DomainError
+from config.errors import ConflictError, DomainError
 from llm.conversations import conversation_reply, conversation_start
+from llm.errors import ErrorKind, LLMError
 from llm.models import Conversation, ConversationTurn
 from llm.task import Provenance
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser, User
 
 CONVERSATION_TASK = "lead_conversation"
 QUESTION_MAX = 2000
@@ -141,7 +142,14 @@ def _output(turn: ConversationTurn) -> dict[str, Any] | str:
     return turn.output_json if turn.output_json is not None else turn.output_text
 
 
-def lead_conversation_start(*, lead: Lead, user: AbstractBaseUser | None = None) -> TurnResult:
+def _json(turn: ConversationTurn) -> dict[str, Any]:
+    """A turn asked with an output model has a JSON output (the model's answer or the fallback's)."""
+    if turn.output_json is None:
+        raise LLMError(ErrorKind.SCHEMA, f"Conversation turn {turn.pk} has no structured output.")
+    return turn.output_json
+
+
+def lead_conversation_start(*, lead: Lead, user: User | AnonymousUser | None = None) -> TurnResult:
     """A new conversation about the lead's posting, opened with the analysis (stored on the lead)."""
     lead = lead_get(lead_id=lead.pk)
     posting = posting_input(lead=lead)
@@ -160,20 +168,22 @@ def lead_conversation_start(*, lead: Lead, user: AbstractBaseUser | None = None)
         max_output_tokens=700,
     )
     lead_analysis_apply(
-        lead_id=lead.pk, output=turn.output_json, provenance=_provenance(conversation, turn, "analyze"), advance=False
+        lead_id=lead.pk, output=_json(turn), provenance=_provenance(conversation, turn, "analyze"), advance=False
     )
     return TurnResult(lead=lead_get(lead_id=lead.pk), turn=turn, output=_output(turn))
 
 
-def _ongoing(lead: Lead, user: AbstractBaseUser | None) -> tuple[Lead, Conversation, PostingInput]:
+def _ongoing(lead: Lead, user: User | AnonymousUser | None) -> tuple[Lead, Conversation, PostingInput]:
     """The lead's conversation, started first when it has none (as the seed's methods do)."""
     lead = lead_get(lead_id=lead.pk)
     if lead.conversation is None:
         lead = lead_conversation_start(lead=lead, user=user).lead
+    if lead.conversation is None:  # lead_conversation_start attaches one
+        raise ConflictError(f"Lead {lead.pk} has no conversation.")
     return lead, lead.conversation, posting_input(lead=lead)
 
 
-def lead_conversation_ask(*, lead: Lead, question: str, user: AbstractBaseUser | None = None) -> TurnResult:
+def lead_conversation_ask(*, lead: Lead, question: str, user: User | AnonymousUser | None = None) -> TurnResult:
     """A free follow-up question from staff, answered with the whole conversation as context."""
     question = question.strip()
     if not question:
@@ -189,7 +199,7 @@ def lead_conversation_ask(*, lead: Lead, question: str, user: AbstractBaseUser |
     return TurnResult(lead=lead, turn=turn, output=_output(turn))
 
 
-def lead_conversation_roi(*, lead: Lead, user: AbstractBaseUser | None = None) -> TurnResult:
+def lead_conversation_roi(*, lead: Lead, user: User | AnonymousUser | None = None) -> TurnResult:
     """An ROI estimate for our best-fitting offering, with its assumptions (stored on the lead)."""
     lead, conversation, posting = _ongoing(lead, user)
     offerings = offering_briefs()
@@ -205,11 +215,11 @@ def lead_conversation_roi(*, lead: Lead, user: AbstractBaseUser | None = None) -
         fallback=lambda: roi_fallback(posting, offerings),
         max_output_tokens=500,
     )
-    lead_roi_apply(lead_id=lead.pk, roi=turn.output_json, provenance=_provenance(conversation, turn, "roi"))
+    lead_roi_apply(lead_id=lead.pk, roi=_json(turn), provenance=_provenance(conversation, turn, "roi"))
     return TurnResult(lead=lead_get(lead_id=lead.pk), turn=turn, output=_output(turn))
 
 
-def lead_conversation_pain_points(*, lead: Lead, user: AbstractBaseUser | None = None) -> TurnResult:
+def lead_conversation_pain_points(*, lead: Lead, user: User | AnonymousUser | None = None) -> TurnResult:
     """Pain points with quoted evidence (stored on the lead, each marked found in the posting or not)."""
     lead, conversation, posting = _ongoing(lead, user)
     turn = _reply(
@@ -221,14 +231,14 @@ def lead_conversation_pain_points(*, lead: Lead, user: AbstractBaseUser | None =
     )
     lead_pain_points_apply(
         lead_id=lead.pk,
-        pain_points=turn.output_json["pain_points"],
+        pain_points=_json(turn)["pain_points"],
         posting_text=posting.description,
         provenance=_provenance(conversation, turn, "extract_pain_points"),
     )
     return TurnResult(lead=lead_get(lead_id=lead.pk), turn=turn, output=_output(turn))
 
 
-def lead_conversation_services(*, lead: Lead, user: AbstractBaseUser | None = None) -> TurnResult:
+def lead_conversation_services(*, lead: Lead, user: User | AnonymousUser | None = None) -> TurnResult:
     """Which of our offerings fit (only our real offerings are kept on the lead)."""
     lead, conversation, posting = _ongoing(lead, user)
     offerings = offering_briefs()
@@ -245,13 +255,13 @@ def lead_conversation_services(*, lead: Lead, user: AbstractBaseUser | None = No
     )
     lead_services_apply(
         lead_id=lead.pk,
-        suggestions=turn.output_json["suggestions"],
+        suggestions=_json(turn)["suggestions"],
         provenance=_provenance(conversation, turn, "services"),
     )
     return TurnResult(lead=lead_get(lead_id=lead.pk), turn=turn, output=_output(turn))
 
 
-def lead_conversation_email_draft(*, lead: Lead, user: AbstractBaseUser | None = None) -> TurnResult:
+def lead_conversation_email_draft(*, lead: Lead, user: User | AnonymousUser | None = None) -> TurnResult:
     """An outreach draft (subject, body) stored on the lead, which becomes draft_ready. Never sent here."""
     lead, conversation, posting = _ongoing(lead, user)
     offering_names = [s["offering"] for s in lead.suggested_offerings]
@@ -265,8 +275,8 @@ def lead_conversation_email_draft(*, lead: Lead, user: AbstractBaseUser | None =
     )
     lead_draft_apply(
         lead_id=lead.pk,
-        subject=turn.output_json["subject"],
-        body=turn.output_json["body"],
+        subject=_json(turn)["subject"],
+        body=_json(turn)["body"],
         provenance=_provenance(conversation, turn, "email"),
         user=user,
     )
@@ -326,7 +336,7 @@ def lead_conversation_summary(*, lead: Lead) -> dict[str, Any]:
     }
 
 
-def lead_analyze_conversationally(*, lead: Lead, user: AbstractBaseUser | None = None) -> dict[str, Any]:
+def lead_analyze_conversationally(*, lead: Lead, user: User | AnonymousUser | None = None) -> dict[str, Any]:
     """The whole workflow in one conversation: analysis → pain points → ROI → offerings → draft."""
     lead_conversation_start(lead=lead, user=user)
     lead_conversation_pain_points(lead=lead, user=user)

@@ -8,21 +8,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import cast
 
 from catalog.leads.schemas import (
     AnalyzeOutput,
     ContactChannel,
     EmailDraft,
+    EmploymentType,
+    Level,
     OfferingBrief,
     PainPoint,
     PainPointsOutput,
     ParseOutput,
+    PayPeriod,
     PostingInput,
     QualifyInput,
     QualifyOutput,
+    RemoteMode,
     RoiEstimate,
+    Seniority,
     ServiceSuggestion,
     ServiceSuggestions,
+    Verdict,
 )
 
 PAIN_WORDS = {
@@ -121,7 +128,7 @@ def qualify_fallback(posting: QualifyInput) -> QualifyOutput:
     if len(posting.description.strip()) < 80:
         score -= 15  # too little to go on
     score = max(0, min(100, score))
-    verdict = "qualified" if score >= posting.min_score else "disqualified"
+    verdict: Verdict = "qualified" if score >= posting.min_score else "disqualified"
     if best is None:
         reason = "Rule-based: no offering's keywords appear in the posting."
     else:
@@ -150,7 +157,7 @@ def pain_points_fallback(posting: PostingInput) -> PainPointsOutput:
             if pain in seen or not _has(lowered, word):
                 continue
             seen.add(pain)
-            severity = "high" if _found(lowered, URGENT_WORDS) else "medium"
+            severity: Level = "high" if _found(lowered, URGENT_WORDS) else "medium"
             points.append(PainPoint(pain=pain, evidence=_clip(sentence, 280), severity=severity))
             break
         if len(points) >= 8:
@@ -196,7 +203,7 @@ def analyze_fallback(posting: PostingInput) -> AnalyzeOutput:
     )
 
 
-def _seniority(title: str) -> str:
+def _seniority(title: str) -> Seniority:
     lowered = title.lower()
     if _found(lowered, ("intern", "internship", "インターン")):
         return "intern"
@@ -223,6 +230,7 @@ def _contact(posting: PostingInput) -> ContactChannel:
 
 def parse_fallback(posting: PostingInput) -> ParseOutput:
     text = _text(posting)
+    remote: RemoteMode
     if posting.remote:
         remote = "remote"
     elif _found(text, ("hybrid", "ハイブリッド")):
@@ -232,6 +240,7 @@ def parse_fallback(posting: PostingInput) -> ParseOutput:
     else:
         remote = "unknown"
     seniority = _seniority(posting.title)
+    employment: EmploymentType
     if seniority == "intern":
         employment = "internship"
     elif _found(text, ("part-time", "part time", "パート", "アルバイト")):
@@ -242,7 +251,8 @@ def parse_fallback(posting: PostingInput) -> ParseOutput:
         employment = "full_time"
     else:
         employment = "unknown"
-    period = posting.pay_period if posting.pay_period in ("year", "month", "day", "hour") else "unknown"
+    known_period = posting.pay_period in ("year", "month", "day", "hour")
+    period: PayPeriod = cast(PayPeriod, posting.pay_period) if known_period else "unknown"
     has_pay = posting.pay_min is not None or posting.pay_max is not None
     return ParseOutput(
         role=_role(posting),

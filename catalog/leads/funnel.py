@@ -41,7 +41,7 @@ from llm.providers import provider_config
 from llm.runtime import ItemOutcome, LLMResult, run, run_many
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser, User
 
     from batches.models import Batch
 
@@ -79,7 +79,7 @@ def _custom_id(task_type: str, lead_id: int) -> str:
 # --- now and bulk ----------------------------------------------------------------------------------
 
 
-def lead_task_run_now(*, task_type: str, lead: Lead, user: AbstractBaseUser | None = None) -> LLMResult:
+def lead_task_run_now(*, task_type: str, lead: Lead, user: User | AnonymousUser | None = None) -> LLMResult:
     """Run one task for one lead now (a person is waiting: the flagged fallback if the provider is down)."""
     (task_input,) = lead_task_inputs(task_type=task_type, leads=[lead])
     return run(_task(task_type), task_input, user_id=user.pk if user is not None else None)
@@ -89,7 +89,7 @@ def lead_tasks_run_bulk(
     *,
     task_type: str,
     leads: Sequence[Lead],
-    user: AbstractBaseUser | None = None,
+    user: User | AnonymousUser | None = None,
     background: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[ItemOutcome]:
@@ -119,7 +119,7 @@ def lead_batch_create(
     min_score: int | None = None,
     max_score: int | None = None,
     limit: int | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | AnonymousUser | None = None,
     name: str = "",
     max_items: int = MAX_BATCH_ITEMS,
 ) -> Batch:
@@ -239,7 +239,7 @@ def lead_batch_process(
     job_ids: Sequence[int],
     wait_for_completion: bool = False,
     model: str | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | AnonymousUser | None = None,
 ) -> BatchRun:
     """Seed 003's one-call batch for jobs: create, submit, and wait only where it can finish now."""
     _check_model(model)

@@ -10,6 +10,11 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Level = Literal["low", "medium", "high"]
+Verdict = Literal["qualified", "disqualified"]
+Seniority = Literal["intern", "entry", "mid", "senior", "lead", "unknown"]
+RemoteMode = Literal["remote", "hybrid", "onsite", "unknown"]
+PayPeriod = Literal["year", "month", "day", "hour", "unknown"]
+EmploymentType = Literal["full_time", "part_time", "contract", "internship", "unknown"]
 
 
 class OfferingBrief(BaseModel):
@@ -55,7 +60,7 @@ class QualifyInput(PostingInput):
 
 class QualifyOutput(BaseModel):
     score: int = Field(ge=0, le=100, description="Fit with our offerings, 0 (none) to 100 (perfect).")
-    verdict: Literal["qualified", "disqualified"]
+    verdict: Verdict
     reason: str = Field(description="One line, at most 200 characters, naming the offering that fits.")
 
 
@@ -86,15 +91,15 @@ class ContactChannel(BaseModel):
 
 class ParseOutput(BaseModel):
     role: str
-    seniority: Literal["intern", "entry", "mid", "senior", "lead", "unknown"]
+    seniority: Seniority
     skills: list[str] = Field(max_length=20)
     location: str
-    remote: Literal["remote", "hybrid", "onsite", "unknown"]
+    remote: RemoteMode
     pay_min: float | None
     pay_max: float | None
     pay_currency: str = Field(description="ISO 4217 code, or empty when no pay is stated.")
-    pay_period: Literal["year", "month", "day", "hour", "unknown"]
-    employment_type: Literal["full_time", "part_time", "contract", "internship", "unknown"]
+    pay_period: PayPeriod
+    employment_type: EmploymentType
     contact: ContactChannel
 
 

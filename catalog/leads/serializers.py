@@ -24,7 +24,7 @@ MAX_POSTINGS = 1000
 class LeadQuerySerializer(serializers.Serializer):
     stage = serializers.ChoiceField(choices=LeadStage.choices, required=False)
     verdict = serializers.ChoiceField(choices=LeadVerdict.choices, required=False)
-    source = serializers.ChoiceField(choices=LeadSource.choices, required=False)
+    source = serializers.ChoiceField(choices=LeadSource.choices, required=False)  # type: ignore[assignment]
     min_score = serializers.IntegerField(required=False, min_value=0, max_value=100)
     max_score = serializers.IntegerField(required=False, min_value=0, max_value=100)
     q = serializers.CharField(required=False, default="", max_length=200, help_text="Words in title or company.")
@@ -213,7 +213,7 @@ class LeadBatchCreateSerializer(serializers.Serializer):
     )
     stage = serializers.ChoiceField(choices=LeadStage.choices, required=False)
     verdict = serializers.ChoiceField(choices=LeadVerdict.choices, required=False)
-    source = serializers.ChoiceField(choices=LeadSource.choices, required=False)
+    source = serializers.ChoiceField(choices=LeadSource.choices, required=False)  # type: ignore[assignment]
     min_score = serializers.IntegerField(required=False, min_value=0, max_value=100)
     max_score = serializers.IntegerField(required=False, min_value=0, max_value=100)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_JOB_IDS)
@@ -253,7 +253,7 @@ class ScrapedPostingSerializer(serializers.Serializer):
 
 
 class ProcessScrapedSerializer(serializers.Serializer):
-    jobs = ScrapedPostingSerializer(many=True, allow_empty=False, max_length=MAX_POSTINGS)
+    jobs = ScrapedPostingSerializer(many=True, allow_empty=False, max_length=MAX_POSTINGS)  # type: ignore[call-arg]
     task_type = serializers.ChoiceField(choices=list(TASK_TYPES), default="analyze")
     wait_for_completion = serializers.BooleanField(default=False)
     model = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)

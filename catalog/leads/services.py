@@ -23,7 +23,7 @@ from config.errors import ConflictError, DomainError, NotFoundError
 from llm.task import Provenance
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser, User
 
 Stage = LeadStage
 ALLOWED: dict[str, frozenset[str]] = {
@@ -50,7 +50,7 @@ def lead_stage_change(
     lead: Lead,
     to: str,
     expected_from: str,
-    user: AbstractBaseUser | None = None,
+    user: User | AnonymousUser | None = None,
     note: str = "",
 ) -> Lead:
     """Move `lead` from `expected_from` to `to` if it is still there (StageConflictError if not)."""
@@ -77,17 +77,17 @@ def lead_stage_change(
     return lead
 
 
-def _advance(lead: Lead, to: str, *, when: Iterable[str], note: str, user: AbstractBaseUser | None = None) -> None:
+def _advance(lead: Lead, to: str, *, when: Iterable[str], note: str, user: User | AnonymousUser | None = None) -> None:
     """Inside an apply (the row is locked): move on if the lead is at one of `when` stages."""
     if lead.stage != to and lead.stage in set(when) and to in ALLOWED[lead.stage]:
         lead_stage_change(lead=lead, to=to, expected_from=lead.stage, user=user, note=note)
 
 
-def lead_dismiss(*, lead: Lead, user: AbstractBaseUser | None = None, note: str = "") -> Lead:
+def lead_dismiss(*, lead: Lead, user: User | AnonymousUser | None = None, note: str = "") -> Lead:
     return lead_stage_change(lead=lead, to=Stage.DISMISSED, expected_from=lead.stage, user=user, note=note)
 
 
-def lead_mark_contacted(*, lead_id: int, user: AbstractBaseUser | None = None, note: str = "") -> Lead:
+def lead_mark_contacted(*, lead_id: int, user: User | AnonymousUser | None = None, note: str = "") -> Lead:
     """The outreach email was sent (the emails layer calls this): draft_ready → contacted."""
     with transaction.atomic():
         lead = _locked(lead_id)
@@ -321,7 +321,7 @@ def lead_task_fail(*, lead_id: int, task: str, reason: str) -> None:
 # --- conversation results --------------------------------------------------------------------------
 
 
-def lead_conversation_attach(*, lead: Lead, conversation_id: int, user: AbstractBaseUser | None = None) -> Lead:
+def lead_conversation_attach(*, lead: Lead, conversation_id: int, user: User | AnonymousUser | None = None) -> Lead:
     """Point the lead at its (new) conversation and move it into the conversation stage."""
     with transaction.atomic():
         locked = _locked(lead.pk)
@@ -350,7 +350,7 @@ def lead_roi_apply(*, lead_id: int, roi: dict[str, Any], provenance: Provenance)
 def lead_services_apply(*, lead_id: int, suggestions: list[dict[str, Any]], provenance: Provenance) -> None:
     """Keep only suggestions naming one of our active offerings (matched case-insensitively)."""
     ours = {name.lower(): (pk, name) for pk, name in Offering.objects.filter(active=True).values_list("pk", "name")}
-    kept = []
+    kept: list[dict[str, Any]] = []
     for suggestion in suggestions:
         match = ours.get(str(suggestion.get("offering", "")).strip().lower())
         if match is not None and match[0] not in {k["offering_id"] for k in kept}:
@@ -363,7 +363,7 @@ def lead_services_apply(*, lead_id: int, suggestions: list[dict[str, Any]], prov
 
 
 def lead_draft_apply(
-    *, lead_id: int, subject: str, body: str, provenance: Provenance, user: AbstractBaseUser | None = None
+    *, lead_id: int, subject: str, body: str, provenance: Provenance, user: User | AnonymousUser | None = None
 ) -> None:
     """Store the outreach draft (never sent from here); a lead in conversation becomes draft_ready."""
     with transaction.atomic():

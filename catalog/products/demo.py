@@ -66,7 +66,8 @@ def _generate(*, report: DemoReport, product_ids: list[int]) -> None:
         waiting = result.awaiting_approval
         report.done.append(
             f"catalog: batch {waiting.batch_id} ({waiting.item_count} lines, "
-            f"estimated ${waiting.estimated_cost_usd:.2f}) waits for approval (above BATCH_APPROVAL_USD): admin → Batches → “Approve the estimated cost and submit”"
+            f"estimated ${waiting.estimated_cost_usd:.2f}) waits for approval (above BATCH_APPROVAL_USD): "
+            "admin → Batches → “Approve the estimated cost and submit”"
         )
         return
     fallbacks = ProductContent.objects.filter(product_id__in=product_ids, is_fallback=True).count()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, Field
 
@@ -25,7 +25,7 @@ from catalog.products.services.content import (
 from llm.task import LLMTask, Message, Provenance, register
 
 Locale = Literal["en-US", "en-GB", "es-ES", "fr-FR", "de-DE", "it-IT", "pt-PT"]
-assert set(Locale.__args__) == set(LOCALES)  # noqa: S101 - the Literal must follow the model's locales
+assert set(get_args(Locale)) == set(LOCALES)  # noqa: S101 - the Literal must follow the model's locales
 
 TEXT_MAX = 700  # characters per paragraph field
 ITEM_MAX = 240  # characters per list item

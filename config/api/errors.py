@@ -103,6 +103,7 @@ def _django_error(exc: Exception) -> exceptions.APIException | None:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Map domain, DRF and request-level Django exceptions to the stable error shape; others stay 500s."""
+    response: Response | None
     if isinstance(exc, DomainError):
         set_rollback()
         response = Response(error_body(code=exc.code, message=exc.message, detail=exc.detail), status=exc.status_code)
@@ -124,7 +125,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = codes if isinstance(codes, str) else error_code_for_status(response.status_code)
         message, detail = str(exc.detail), None
         if isinstance(exc, exceptions.Throttled):
-            code, detail = "rate_limited", {"retry_after": exc.wait}
+            code, detail = "rate_limited", {"retry_after": exc.wait}  # type: ignore[attr-defined]  # set in __init__
     if response.status_code == status.HTTP_401_UNAUTHORIZED:
         code = "not_authenticated" if isinstance(exc, exceptions.NotAuthenticated) else "authentication_failed"
     response.data = error_body(code=code, message=message, detail=detail)

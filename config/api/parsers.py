@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
@@ -22,6 +23,9 @@ from rest_framework.exceptions import ParseError
 
 from config.api.exceptions import RequestTooLarge
 from config.text import data_clean, data_depth, text_clean
+
+if TYPE_CHECKING:
+    from django.http.request import _ImmutableQueryDict
 
 
 def _finite_float(literal: str) -> float:
@@ -60,13 +64,13 @@ def json_loads_bounded(body: bytes | str) -> Any:
     return data_clean(data)
 
 
-def querydict_clean(data: QueryDict) -> QueryDict:
+def querydict_clean(data: QueryDict) -> _ImmutableQueryDict:
     """A copy of a form's QueryDict with every key and value cleaned."""
     cleaned = QueryDict(mutable=True, encoding=data.encoding)
     for key, values in data.lists():
         cleaned.setlist(text_clean(key), [text_clean(v) if isinstance(v, str) else v for v in values])
     cleaned._mutable = False
-    return cleaned
+    return cast("_ImmutableQueryDict", cleaned)
 
 
 def _form_error(exc: SuspiciousOperation) -> Exception:
@@ -78,14 +82,19 @@ def _form_error(exc: SuspiciousOperation) -> Exception:
 
 
 class JSONParser(parsers.JSONParser):
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
-        parsers.get_encoding(parser_context or {})  # refuses non-text charsets, as DRF does
+    def parse(
+        self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
+        # Refuses non-text charsets, as DRF does (get_encoding is missing from the stubs).
+        parsers.get_encoding(parser_context or {})  # type: ignore[attr-defined]
         return json_loads_bounded(_read_capped(stream, settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
 
 
 class FormParser(parsers.FormParser):
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> QueryDict:
-        encoding = parsers.get_encoding(parser_context or {})
+    def parse(
+        self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> _ImmutableQueryDict:
+        encoding = parsers.get_encoding(parser_context or {})  # type: ignore[attr-defined]  # not in the stubs
         body = _read_capped(stream, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         try:
             return querydict_clean(QueryDict(body, encoding=encoding))
@@ -95,7 +104,7 @@ class FormParser(parsers.FormParser):
 
 class MultiPartParser(parsers.MultiPartParser):
     def parse(
-        self, stream: Any, media_type: str | None = None, parser_context: dict | None = None
+        self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
     ) -> parsers.DataAndFiles:
         try:
             parsed = super().parse(stream, media_type, parser_context)

@@ -9,9 +9,10 @@ can rely on the schema. An operation's own description of an error status is kep
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from drf_spectacular import openapi
 from rest_framework import serializers
 
@@ -30,10 +31,12 @@ class AutoSchema(openapi.AutoSchema):
             and field.read_only
             and not field.allow_blank
             and isinstance(field.parent, serializers.ModelSerializer)
+            and field.source is not None
             and "." not in field.source
         ):
+            model = cast("type[models.Model]", field.parent.Meta.model)
             try:
-                model_field = field.parent.Meta.model._meta.get_field(field.source)
+                model_field = model._meta.get_field(field.source)
             except FieldDoesNotExist:
                 model_field = None
             if model_field is not None and getattr(model_field, "blank", False):

@@ -14,19 +14,22 @@ from functools import wraps
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from rest_framework import throttling
+from rest_framework.request import Request
 
 
 class ScopedRateThrottle(throttling.ScopedRateThrottle):
     """DRF's ScopedRateThrottle (views opt in with `throttle_scope`), its rates read per request."""
 
     def get_rate(self) -> str | None:
+        if self.scope is None:
+            return None
         return settings.API_THROTTLE_RATES.get(self.scope)
 
 
 class AnonScopedRateThrottle(ScopedRateThrottle):
     """Counted per client address even when a user is signed in (login and token: guessing passwords)."""
 
-    def get_cache_key(self, request: HttpRequest, view: object) -> str:
+    def get_cache_key(self, request: Request, view: object) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
@@ -39,7 +42,8 @@ class _LoginThrottle(throttling.SimpleRateThrottle):
         return settings.API_THROTTLE_RATES.get(self.scope)
 
     def get_cache_key(self, request: HttpRequest, view: object) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        # get_ident reads only request.META, which a plain Django request has too.
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}  # type: ignore[arg-type]
 
 
 def login_throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -49,7 +53,8 @@ def login_throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         if request.method == "POST":
             throttle = _LoginThrottle()
-            if throttle.rate and not throttle.allow_request(request, None):
+            # A plain Django request and no view: SimpleRateThrottle reads only request.META.
+            if throttle.rate and not throttle.allow_request(request, None):  # type: ignore[arg-type]
                 wait = throttle.wait()
                 response = HttpResponse(
                     "Too many login attempts; try again later.\n", status=429, content_type="text/plain; charset=utf-8"

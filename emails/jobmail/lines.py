@@ -14,11 +14,12 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.conf import settings
 from django.core.cache import cache
 
-from emails.jobmail.llm import JOB_LINE, LINES_PER_CALL, JobFacts, JobLineInput, fallback_line
+from emails.jobmail.llm import JOB_LINE, LINES_PER_CALL, JobFacts, JobLineInput, Language, fallback_line
 from emails.jobmail.selectors import JobInfo
 from llm.runtime import run_many
 
@@ -108,7 +109,8 @@ def job_lines_get(
     for language, todo in missing.items():
         for start in range(0, len(todo), LINES_PER_CALL):
             chunk = todo[start : start + LINES_PER_CALL]
-            inputs.append((chunk, JobLineInput(language=language, jobs=[facts[pair] for pair in chunk])))
+            task_input = JobLineInput(language=cast(Language, language), jobs=[facts[pair] for pair in chunk])
+            inputs.append((chunk, task_input))
     if not inputs:
         return lines, stats
     outcomes = run_many(JOB_LINE, [task_input for _, task_input in inputs], concurrency=concurrency, user_id=user_id)

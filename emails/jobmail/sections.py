@@ -97,7 +97,7 @@ class _Taker:
             section.picks.append(Pick(job_id=job_id, source=source, fit=None if fit is None else round(fit, 1)))
 
 
-def _cooccurring(universe: JobUniverse, person: Person, history: set[int]) -> list[tuple[int, float]]:
+def _cooccurring(universe: JobUniverse, person: Person, history: set[int]) -> list[tuple[int, int]]:
     """Jobs engaged with by people who engaged with the person's jobs, by how many such links."""
     scores: Counter[int] = Counter()
     for job_id in history:

@@ -269,7 +269,7 @@ def _person(values: dict[str, Any], *, language: str | None) -> Person:
         skills.extend(_as_list(values[key]))
     roles = _as_list(values["desired_roles"])
     chosen = language or values["language"]
-    extra = {"weights": values["match_weights"] or None} if "match_weights" in values else {}
+    extra: dict[str, Any] = {"weights": values["match_weights"] or None} if "match_weights" in values else {}
     return Person(
         profile_id=values["id"],
         owner_id=values["owner_id"],
@@ -363,7 +363,7 @@ def job_emails_of_week(*, owner_ids: Iterable[int], weeks: Iterable[str]) -> dic
     queryset = Email.objects.filter(
         kind=Email.Kind.JOB_RECOMMENDATION, recipient_id__in=list(owner_ids), week__in=list(set(weeks))
     ).only("id", "recipient_id", "week", "status", "sent_at")
-    return {(email.recipient_id, email.week): email for email in queryset}
+    return {(email.recipient_id, email.week): email for email in queryset if email.recipient_id is not None}
 
 
 def emails_for_user(*, user: Any) -> QuerySet[Email]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,7 +108,7 @@ def golden_set_load(*, path: Path = GOLDEN_SET, people: int | None = None) -> Go
 
 
 def metrics_compute(
-    *, shown: dict[int, Sequence[int]], grades: dict[tuple[int, int], int], model_calls: int = 0
+    *, shown: Mapping[int, Sequence[int]], grades: dict[tuple[int, int], int], model_calls: int = 0
 ) -> Metrics:
     """Precision@5/@10, nDCG@10 and coverage of the lists `shown` (person id → job ids, best first)."""
     p5 = p10 = ndcg = covered = 0.0

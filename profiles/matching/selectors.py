@@ -7,7 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from config.errors import NotFoundError
@@ -44,7 +44,7 @@ def job_matches_for_profile(*, profile: UserProfile, limit: int = 10, min_score:
 
 
 def digests_for_user(
-    *, user: AbstractBaseUser | AnonymousUser, profile: UserProfile | None = None
+    *, user: User | AnonymousUser, profile: UserProfile | None = None
 ) -> QuerySet[DailyDigest]:
     """Digests a user may list: their own; staff everyone's (or one profile's). One query a page."""
     queryset = DailyDigest.objects.select_related("profile").order_by("-digest_date", "-id")
@@ -52,10 +52,12 @@ def digests_for_user(
         return queryset.filter(profile=profile)
     if getattr(user, "is_staff", False):
         return queryset
+    if isinstance(user, AnonymousUser):  # not reached: the views require sign-in
+        return queryset.none()
     return queryset.filter(profile__owner=user)
 
 
-def digest_for_user(*, user: AbstractBaseUser | AnonymousUser, digest_id: int) -> DailyDigest:
+def digest_for_user(*, user: User | AnonymousUser, digest_id: int) -> DailyDigest:
     """One digest if the user may read it (own, or staff); otherwise a 404, as if it didn't exist."""
     digest = digests_for_user(user=user).filter(pk=digest_id).first()
     if digest is None:

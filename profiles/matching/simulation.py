@@ -6,11 +6,13 @@ the end every person gets their daily digest. The LLM is an in-process simulator
 `openai` provider with the model name gpt-4o-mini, so the ledger prices every call at gpt-4o-mini
 rates, exactly as `llm_costs` reports a real day.
 
-What keeps the day cheap: the prefilter sends at most MATCH_LLM_TOP_K jobs per person per run and
-at most MATCH_LLM_DAILY_LIMIT per person per day, prompts are compact (no personal identifiers,
-a 300-character posting excerpt, the digest's jobs as short lines), and identical prompts are
-cache hits. Caveats: the simulator's answers are shorter than a real model's, and it counts every
-4 characters as a token (real Japanese text runs closer to one token per character).
+What keeps the day cheap: the model sees only the candidates the prefilter is unsure of (between
+MATCH_LLM_MIN_PREFILTER_SCORE and MATCH_PREFILTER_CONFIDENT_SCORE), at most MATCH_LLM_TOP_K per
+person per run and MATCH_LLM_DAILY_LIMIT per day; prompts are compact (no personal identifiers,
+skills once, a 200-character excerpt without the lines given as fields, the digest's jobs as short
+lines), and identical prompts are cache hits. Caveats: the simulator's answers are shorter than a
+real model's, and it counts every 4 characters as a token (real Japanese text runs closer to one
+token per character).
 """
 
 from __future__ import annotations

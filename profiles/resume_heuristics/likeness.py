@@ -93,7 +93,8 @@ def resume_likeness(text: str) -> Likeness:
         score, found = score + 0.15, [*found, "education"]
     if _RESUME_WORDS.search(text):
         score, found = score + 0.2, [*found, "resume words"]
-    worst, worst_words = "", []
+    worst = ""
+    worst_words: list[str] = []
     for kind, vocabulary in _OTHER_DOCUMENTS:
         words = list(dict.fromkeys(match.group(0).lower() for match in vocabulary.finditer(text)))
         if len(words) > len(worst_words):

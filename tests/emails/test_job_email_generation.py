@@ -79,14 +79,16 @@ def test_job_lines_are_generated_once_and_shared_across_people(job_pool, sim):
     line_calls = calls("job_line")
     b = emails_generate_batch(profile_ids=[second.pk])
 
-    assert a.line_calls > 0 and a.line_hits == 0
+    assert a.line_calls > 0
+    assert a.line_hits == 0
     assert calls("job_line") == line_calls  # the second person's lines all came from the cache
     assert b.line_calls == 0
     assert b.line_hits == b.line_lookups > 0
     shared = {j["job_id"]: j["line"] for s in Email.objects.get(recipient=first.owner).sections for j in s["jobs"]}
     other = {j["job_id"]: j["line"] for s in Email.objects.get(recipient=second.owner).sections for j in s["jobs"]}
     common = set(shared) & set(other)
-    assert common and all(shared[j] == other[j] for j in common)
+    assert common
+    assert all(shared[j] == other[j] for j in common)
 
 
 def test_a_person_s_words_are_cached_until_their_cache_is_cleared(person, job_pool, sim):
@@ -176,10 +178,13 @@ def test_model_text_is_escaped_and_every_link_is_ours(person, job_pool, settings
     )  # fmt: skip
 
     html = rendered.html
-    assert SCRIPT not in html and "<img src=x" not in html and "<b>x</b>" not in html
+    assert SCRIPT not in html
+    assert "<img src=x" not in html
+    assert "<b>x</b>" not in html
     assert "&lt;script&gt;" in html
     hrefs = re.findall(r'(?:href|src)="([^"]+)"', html)
-    assert hrefs and all(h.startswith(settings.SITE_URL) for h in hrefs)
+    assert len(hrefs) > 10
+    assert all(h.startswith(settings.SITE_URL) for h in hrefs)
     assert 'href="https://evil.example/' not in html
     assert all(j["job_id"] in selection.jobs for s in stored for j in s["jobs"])
 
@@ -219,7 +224,8 @@ def test_on_demand_generation_is_rate_limited(person, job_pool, settings):
     with pytest.raises(RateLimitedError) as caught:
         email_generate(profile=person)
 
-    assert caught.value.retry_after and caught.value.retry_after > 0
+    assert caught.value.retry_after is not None
+    assert caught.value.retry_after > 0
 
 
 def test_the_batch_api_path_stores_the_emails_when_the_batch_is_ingested(person, job_pool):
@@ -228,7 +234,8 @@ def test_the_batch_api_path_stores_the_emails_when_the_batch_is_ingested(person,
     assert summary.batch_id
     email = Email.objects.get(kind=Email.Kind.JOB_RECOMMENDATION, recipient=person.owner)
     assert [s["key"] for s in email.sections] == list(SECTION_KEYS)
-    assert email.html and email.text
+    assert email.html
+    assert email.text
     assert email.generation["is_fallback"] is True  # offline: the batch answered with the fallback
 
 
@@ -245,4 +252,4 @@ def test_metrics_count_requests_tokens_and_languages(job_pool, sim):
     assert metrics["total_tokens_used"] > 0
     assert metrics["avg_response_time"] > 0
     assert metrics["by_language"]["en"]["total_requests"] == metrics["by_language"]["ja"]["total_requests"] == 1
-    assert 0 < metrics["line_lookups"]
+    assert metrics["line_lookups"] > 0

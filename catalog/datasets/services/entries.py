@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q
 from django.utils import timezone
 
@@ -37,7 +37,7 @@ def data_dictionary_entry_apply(*, entry_id: int, business_name: str, descriptio
 def data_dictionary_entry_edit(
     *,
     entry: DataDictionaryEntry,
-    user: AbstractBaseUser | None,
+    user: User | AnonymousUser | None,
     business_name: str | None = None,
     description: str | None = None,
 ) -> DataDictionaryEntry:

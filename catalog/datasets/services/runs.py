@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
 from catalog.datasets.llm import FIELD_DESCRIPTION, FieldInput
@@ -41,7 +41,7 @@ def data_dictionary_create(
     source_kind: str,
     source_name: str = "",
     fields: list[FieldProfile],
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | AnonymousUser | None = None,
 ) -> DataDictionary:
     """Create the dictionary named `name`, or refresh the one that has it (a rerun): entries are
     upserted on field path; unedited entries whose field left the source are removed."""

@@ -1,6 +1,7 @@
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
@@ -25,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", help="The dictionary's name (default: the file name or the model labels).")
         parser.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
 
-    def handle(self, *args: object, models: list[str], **options: object) -> None:
+    def handle(self, *args: object, models: list[str], **options: Any) -> None:
         path: Path | None = options["file"]
         if bool(models) == bool(path):
             raise CommandError("Give model labels or --file PATH (one of the two).")
@@ -61,7 +62,7 @@ class Command(BaseCommand):
         finally:
             bar.close()
         dictionary = data_dictionary_get(dictionary_id=outcome.dictionary.pk)
-        rows = [entry_row(entry) for entry in dictionary.entry_list]
+        rows = [entry_row(entry) for entry in dictionary.entry_list]  # type: ignore[attr-defined]  # prefetched
         if options["json"]:
             self.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2))
             return
@@ -70,6 +71,8 @@ class Command(BaseCommand):
             flag = " (edited)" if row["edited_at"] else " (fallback)" if row["is_fallback"] else ""
             self.stdout.write(f"{row['field_path']:<{width}}  {row['business_name']}: {row['description']}{flag}")
         summary = outcome.summary
+        if summary is None:  # an inline request always describes
+            raise CommandError("The dictionary was not described.")
         self.stdout.write(
             f"Data dictionary {dictionary.name!r} (id {dictionary.pk}): {summary.fields} fields, "
             f"{summary.described} described by the model, {summary.fallbacks} by the rule-based fallback, "

@@ -1,5 +1,6 @@
 import json
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -18,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--jsonl", action="store_true", help="One document per line.")
         parser.add_argument("--output", "-o", type=Path, help="Write to this file instead of standard output.")
 
-    def handle(self, *args: object, slugs: list[str], **options: object) -> None:
+    def handle(self, *args: object, slugs: list[str], **options: Any) -> None:
         products = products_for_documents(slugs=slugs)
         if slugs:
             missing = sorted(set(slugs) - set(products.values_list("slug", flat=True)))
@@ -36,9 +37,9 @@ class Command(BaseCommand):
             else:
                 listed = list(documents)
                 count = len(listed)
-                if len(slugs) == 1 and count == 1:
-                    listed = listed[0]  # one product: one document, as the seed shows it
-                stream.write(json.dumps(listed, ensure_ascii=False, indent=2) + "\n")
+                # One product: one document, as the seed shows it.
+                exported: object = listed[0] if len(slugs) == 1 and count == 1 else listed
+                stream.write(json.dumps(exported, ensure_ascii=False, indent=2) + "\n")
         finally:
             if path:
                 stream.close()

@@ -30,6 +30,8 @@ class Command(BaseCommand):
             raise CommandError("--postings must be at least 1.")
         day = simulate_leads_day(postings=options["postings"], seed=options["seed"], top_n=options["top"])
         funnel = day.funnel
+        if funnel is None:  # simulate_leads_day always runs the funnel
+            raise CommandError("The funnel did not run.")
         self.stdout.write(
             f"Simulated leads day: {day.postings} postings; {funnel.new_leads} new leads; "
             f"qualify {funnel.qualify.mode} {funnel.qualify.applied}/{funnel.qualify.due} applied "

@@ -1,4 +1,5 @@
 import sys
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
@@ -29,13 +30,13 @@ class Command(BaseCommand):
         parser.add_argument("--poll-interval", type=float, default=30.0, help="Seconds between polls (default 30).")
         parser.add_argument("--timeout", type=float, default=None, help="Stop monitoring after this many seconds.")
 
-    def handle(self, *args: object, action: str, **options: object) -> None:
+    def handle(self, *args: object, action: str, **options: Any) -> None:
         try:
             getattr(self, f"_{action}")(**options)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
 
-    def _pipeline(self, *, category_limit: int, locales: str, include_completed: bool, **options: object) -> None:
+    def _pipeline(self, *, category_limit: int, locales: str, include_completed: bool, **options: Any) -> None:
         from batches.services import batch_run_pipeline
 
         if category_limit < 1:
@@ -75,7 +76,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  applied {result.applied}, failed {result.failed}")
         self._status()
 
-    def _test(self, **options: object) -> None:
+    def _test(self, **options: Any) -> None:
         batch = product_content_batch_create(
             category_limit=1, locales=["en-US"], include_completed=True, name="product content: test batch"
         )
@@ -86,7 +87,7 @@ class Command(BaseCommand):
             f"Submit it: POST /api/v1/batch/submit/{batch.batch_id}, or from /admin/batches/batch/{batch.pk}/change/"
         )
 
-    def _list(self, **options: object) -> None:
+    def _list(self, **options: Any) -> None:
         from batches.selectors import batches_list
 
         batches = list(batches_list(task_name=PRODUCT_CONTENT.name)[:LIST_LIMIT])
@@ -102,7 +103,7 @@ class Command(BaseCommand):
                 f"{batch.items_failed:>6} {batch.cost_usd:>9.4f}  {batch.created_at:%Y-%m-%d %H:%M}"
             )
 
-    def _status(self, **options: object) -> None:
+    def _status(self, **options: Any) -> None:
         report = products_status_report()
         statuses = list(report.by_status)
         self.stdout.write("")

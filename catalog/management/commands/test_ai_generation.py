@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
-from catalog.products.llm import PRODUCT_CONTENT
+from catalog.products.llm import PRODUCT_CONTENT, ProductInput
 from catalog.products.models import LOCALES
 from catalog.products.selectors import locales_parse, products_for_generation
 from catalog.products.services.generation import product_content_input
@@ -85,7 +85,7 @@ class Command(BaseCommand):
             raise CommandError(f"{outcome['failure']} output(s) failed the schema check.")
 
 
-def _schema_problems(text: str, task_input: object) -> list[str]:
+def _schema_problems(text: str, task_input: ProductInput) -> list[str]:
     try:
         output = PRODUCT_CONTENT.output_model.model_validate(json.loads(text)["output"])
     except (pydantic.ValidationError, json.JSONDecodeError, KeyError) as exc:

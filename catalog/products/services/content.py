@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Count, Field, IntegerField, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from catalog.products.models import LOCALES, Product, ProductContent
@@ -133,9 +133,16 @@ _PG_COLUMNS = (
 )
 
 
+def _column(name: str) -> str:
+    field = ProductContent._meta.get_field(name)
+    if not isinstance(field, Field) or not field.column:
+        raise TypeError(f"ProductContent.{name} is not a column.")
+    return field.column
+
+
 def _pg_upsert_sql() -> str:
     meta, quote = ProductContent._meta, connection.ops.quote_name
-    columns = [(meta.get_field(name).column, sql_type) for name, sql_type in _PG_COLUMNS]
+    columns = [(_column(name), sql_type) for name, sql_type in _PG_COLUMNS]
     names = ", ".join(quote(column) for column, _ in columns)
     updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c, _ in columns if c not in ("product_id", "locale"))
     record = ", ".join(f"{quote(column)} {sql_type}" for column, sql_type in columns)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from catalog.products.llm import PRODUCT_CONTENT, ProductInput
+from catalog.products.llm import PRODUCT_CONTENT, Locale, ProductInput
 from catalog.products.models import LOCALES, Product
 from catalog.products.selectors import product_fallback_locales, products_for_generation, products_for_inputs
 from catalog.products.services.content import products_mark_queued
@@ -18,7 +18,7 @@ from config.errors import DomainError
 from llm.runtime import run_many
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser, User
 
     from batches.models import Batch
 
@@ -42,7 +42,7 @@ def product_content_input(*, product: Product, locale: str) -> ProductInput:
     specs = product.specs if isinstance(product.specs, dict) else {}
     return ProductInput(
         product_id=product.pk,
-        locale=locale,
+        locale=cast(Locale, locale),  # one of LOCALES (pydantic checks it)
         name=product.name,
         brand=product.brand.name,
         category=product.category.name,
@@ -130,7 +130,7 @@ def product_content_batch_create(
     category_limit: int | None = None,
     include_completed: bool = False,
     only_fallback: bool = False,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | AnonymousUser | None = None,
     name: str = "",
     max_items: int | None = None,
 ) -> Batch:

@@ -21,11 +21,11 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator, validate_slug
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -429,7 +429,10 @@ def product_rows_validate(*, text: str, file_format: str) -> tuple[list[ProductR
 # --- writing ------------------------------------------------------------------------------------
 
 
-def _ensure_named(model: type[Brand] | type[Category], names: set[str]) -> tuple[dict[str, models.Model], int]:
+_Named = TypeVar("_Named", Brand, Category)
+
+
+def _ensure_named(model: type[_Named], names: set[str]) -> tuple[dict[str, _Named], int]:
     """name → row, matching existing rows by slug (so "Fender" and "fender" are one brand)."""
     by_slug = {slugify(name): name for name in sorted(names)}
     existing = {obj.slug: obj for obj in model.objects.filter(slug__in=list(by_slug))}

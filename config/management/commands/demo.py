@@ -13,13 +13,21 @@ class Command(BaseCommand):
         started = time.monotonic()
         database = settings.DATABASES["default"]
         self.stdout.write(f"ContentOps demo on {database['ENGINE'].rsplit('.', 1)[-1]} ({database['NAME']})")
+        calls_before = _ledger_rows()
         report = demo_run(report=DemoReport())
         elapsed = time.monotonic() - started
+        made = _ledger_rows() - calls_before
 
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Demo finished in {elapsed:.1f}s. What it did:"))
         for line in report.done:
             self.stdout.write(f"  - {line}")
+        if made:
+            self.stdout.write(f"  = {made} LLM call(s) recorded in the usage ledger by this run")
+        else:
+            self.stdout.write(
+                self.style.SUCCESS("  = Nothing new: every step was done already; this run made no LLM calls.")
+            )
         if report.secrets_once:
             self.stdout.write(self.style.WARNING("Shown once, keep them:"))
             for line in report.secrets_once:
@@ -27,3 +35,14 @@ class Command(BaseCommand):
         self.stdout.write("Where to look:")
         for line in report.look:
             self.stdout.write(f"  - {line}")
+
+
+def _ledger_rows() -> int:
+    from django.db import DatabaseError
+
+    from llm.models import LLMCall
+
+    try:
+        return LLMCall.objects.count()
+    except DatabaseError:  # before the first migration
+        return 0

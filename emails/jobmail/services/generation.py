@@ -444,11 +444,16 @@ def _prepare_chunk(
         if options["skip_suppressed"]
         else set()
     )
-    rows = Email.objects.filter(
-        kind=Email.Kind.JOB_RECOMMENDATION,
-        recipient_id__in=[p.owner_id for p in data.people],
-        week__in=set(weeks.values()),
-    ).values_list("recipient_id", "week", "status")
+    # A row without content is a generation that never finished (deferred, failed): not "done".
+    rows = (
+        Email.objects.filter(
+            kind=Email.Kind.JOB_RECOMMENDATION,
+            recipient_id__in=[p.owner_id for p in data.people],
+            week__in=set(weeks.values()),
+        )
+        .exclude(status=Email.Status.DRAFT, html="")
+        .values_list("recipient_id", "week", "status")
+    )
     existing = {(owner, week): status for owner, week, status in rows}
     todo: list[Prepared] = []
     for person in data.people:
@@ -584,6 +589,10 @@ def _generate_chunk(
             if prepared.words is not None:
                 fresh_words[prepared.words_key] = prepared.words.model_dump()
     _record_tokens(tokens_by_email)
+    # Rows of people whose words never came (deferred, failed) go again: the next run makes them.
+    unfinished = [p.email_id for p, *_ in outcomes if not p.stored and p.email_id is not None]
+    if unfinished:
+        Email.objects.filter(pk__in=unfinished, status=Email.Status.DRAFT, html="").delete()
     if fresh_words:
         cache.set_many(fresh_words, settings.EMAIL_GENERATION_CACHE_TTL)
     return []

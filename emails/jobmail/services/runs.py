@@ -30,7 +30,8 @@ def job_emails_due(*, now: datetime) -> tuple[list[int], list[int]]:
         settings.JOB_EMAIL_LOCAL_HOUR,
         settings.JOB_EMAIL_WINDOW_HOURS,
     )
-    due_zones, last_zones = set(), set()
+    due_zones: set[str] = set()
+    last_zones: set[str] = set()
     for time_zone in UserProfile.objects.order_by().values_list("time_zone", flat=True).distinct():
         local = now.astimezone(zone(time_zone))
         if local.weekday() == weekday and hour <= local.hour < hour + window:
@@ -38,7 +39,8 @@ def job_emails_due(*, now: datetime) -> tuple[list[int], list[int]]:
     if not due_zones and not last_zones:
         return [], []
     rows = UserProfile.objects.filter(time_zone__in=due_zones | last_zones).order_by("id")
-    due, last = [], []
+    due: list[int] = []
+    last: list[int] = []
     for profile_id, time_zone in rows.values_list("id", "time_zone"):
         (last if time_zone in last_zones else due).append(profile_id)
     return due, last

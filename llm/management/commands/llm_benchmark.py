@@ -1,4 +1,5 @@
 import json
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -31,7 +32,7 @@ class Command(BaseCommand):
         sim.add_argument("--sim-insufficient-quota", type=float, default=0.0)
         sim.add_argument("--sim-seed", type=int, default=0)
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         sim_options = None
         if options["simulator"]:
             sim_options = {

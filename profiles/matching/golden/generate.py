@@ -278,7 +278,7 @@ def _job(rng: random.Random, n: int) -> Job:
     level = rng.choices(list(LEVELS), weights=[1, 4, 3, 2, 1])[0]
     remote = rng.random() < 0.25
     city = None if remote else rng.choices(list(CITIES), weights=[6, 3, 2, 2, 2, 2])[0]
-    country = rng.choice(["japan", "japan", "us", "uk"]) if remote else CITIES[city][2]
+    country = rng.choice(["japan", "japan", "us", "uk"]) if city is None else CITIES[city][2]  # None iff remote
     japanese = country == "japan" and rng.random() < 0.6
     currency = {"japan": "JPY", "us": "USD", "uk": "GBP"}[country]
     skills = rng.sample(core, k=rng.randint(2, 4))
@@ -300,7 +300,7 @@ def _job(rng: random.Random, n: int) -> Job:
     )
     _, prefix_en, prefix_ja, _, _ = LEVELS[level]
     job.title = f"{prefix_ja}{role_ja}" if japanese else f"{prefix_en}{role_en}"
-    if remote:
+    if city is None:  # remote
         job.location = "フルリモート（日本国内）" if japanese else REMOTE_LABEL[country]
     else:
         job.location = CITIES[city][1] if japanese else CITIES[city][0]

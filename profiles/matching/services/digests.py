@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Literal
 
 from django.conf import settings
 from django.db import transaction
@@ -125,7 +126,7 @@ def digest_inputs(*, due: dict[int, date], now: datetime) -> list[DigestInput]:
         gaps: Counter[str] = Counter(
             s for m in matches[:top_n] for s in (m.job.skills or []) if isinstance(s, str) and norm_skill(s) not in have
         )
-        language = person["language"] if person["language"] in ("en", "ja") else "en"
+        language: Literal["en", "ja"] = "ja" if person["language"] == "ja" else "en"
         inputs.append(
             DigestInput(
                 profile_id=person["id"],

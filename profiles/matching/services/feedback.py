@@ -16,7 +16,7 @@ a request or changing one's mind never drifts them.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from django.db import transaction
 from django.db.models import Case, Count, IntegerField, Value, When
@@ -30,7 +30,7 @@ from profiles.matching.prefilter import WEIGHTS
 from profiles.models import JobScore, UserProfile
 
 Action = Literal["interested", "applied", "not_interested"]
-ACTIONS: tuple[str, ...] = Action.__args__
+ACTIONS: tuple[str, ...] = get_args(Action)
 REASONS: tuple[str, ...] = tuple(JobScore.FeedbackReason.values)
 WEIGHT_STEP = 0.15
 WEIGHT_MAX_FACTOR = 2.0

@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -246,7 +246,7 @@ def job_score_input(person: ScoringPerson, candidate: Candidate, index: JobIndex
     """The JOB_SCORE input for one candidate of one person (no personal identifiers in the prompt)."""
     values = person.values
     job = index.jobs[index.position[candidate.job_id]]
-    language = values["language"] if values["language"] in ("en", "ja") else "en"
+    language: Literal["en", "ja"] = values["language"] if values["language"] in ("en", "ja") else "en"
     return JobScoreInput(
         profile_id=values["id"],
         job_id=candidate.job_id,
