@@ -55,7 +55,7 @@ class _ReadOnlyInline(admin.TabularInline):
 
 class BatchPartInline(_ReadOnlyInline):
     model = BatchPart
-    fields = readonly_fields = [
+    fields = readonly_fields = (
         "number",
         "status",
         "line_count",
@@ -67,7 +67,7 @@ class BatchPartInline(_ReadOnlyInline):
         "create_attempts",
         "error",
         "files",
-    ]
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BatchPart]:
         return super().get_queryset(request).select_related("batch")  # file paths use batch_id
@@ -90,7 +90,7 @@ class BatchItemInline(_ReadOnlyInline):
     model = BatchItem
     formset = _FirstItemsFormSet
     verbose_name_plural = f"items (first {ITEMS_SHOWN}; all of them under “Batch items”)"
-    fields = readonly_fields = [
+    fields = readonly_fields = (
         "custom_id",
         "status",
         "attempts",
@@ -99,7 +99,7 @@ class BatchItemInline(_ReadOnlyInline):
         "output_summary",
         "is_fallback",
         "applied_at",
-    ]
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BatchItem]:
         return super().get_queryset(request).defer("input")
@@ -286,7 +286,7 @@ class BatchAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def file_view(self, request: HttpRequest, batch_pk: int, number: int, kind: str) -> HttpResponse:
+    def file_view(self, request: HttpRequest, batch_pk: int, number: int, kind: str) -> FileResponse:
         """Stream a part's input, output or error JSONL from disk (paths come from our ids only)."""
         if not self.has_view_permission(request) or kind not in FILE_KINDS:
             raise Http404

@@ -7,12 +7,14 @@ those endpoints answer 202 with the batch as it stands, and `status` shows the p
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from batches.models import Batch
@@ -150,7 +152,7 @@ class BatchResultsApi(ListAPIView):
         self.batch = batch_get(batch_id=self.kwargs["batch_id"])
         return batch_items_list(batch=self.batch, status=params.validated_data.get("status"))
 
-    def get_serializer(self, *args: object, **kwargs: object) -> BatchItemSerializer:
+    def get_serializer(self, *args: Any, **kwargs: Any) -> BaseSerializer:
         if args and isinstance(args[0], list):  # the page: its stored results in one lookup
             context = kwargs.setdefault("context", self.get_serializer_context())
             context["results"] = batch_item_results(batch=self.batch, items=args[0])

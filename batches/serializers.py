@@ -59,7 +59,9 @@ class BatchSerializer(serializers.ModelSerializer):
     items = _ItemCounts(source="*")
     # A string, so JSON clients never round a spend figure through a float.
     cost_usd = serializers.DecimalField(max_digits=14, decimal_places=6)
-    retry_of = serializers.SlugRelatedField(slug_field="batch_id", read_only=True, allow_null=True)
+    retry_of: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="batch_id", read_only=True, allow_null=True
+    )
     parts = BatchPartSerializer(many=True, read_only=True)
 
     class Meta:

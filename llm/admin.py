@@ -97,7 +97,7 @@ class LLMCallAdmin(admin.ModelAdmin):
 
 class ConversationTurnInline(admin.TabularInline):
     model = ConversationTurn
-    fields = [
+    fields = readonly_fields = (
         "index",
         "user_input_preview",
         "output_preview",
@@ -107,8 +107,7 @@ class ConversationTurnInline(admin.TabularInline):
         "is_fallback",
         "tokens_in",
         "tokens_out",
-    ]
-    readonly_fields = fields
+    )
     extra = 0
     can_delete = False
     show_change_link = False
@@ -158,7 +157,7 @@ class ConversationAdmin(admin.ModelAdmin):
 
     @admin.display(description="turns", ordering="turn_count")
     def turn_count(self, obj: Conversation) -> int:
-        return obj.turn_count
+        return obj.turn_count  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="subject")
     def subject(self, obj: Conversation) -> str:

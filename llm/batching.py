@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, cast
 
 import openai
 import pydantic
@@ -40,7 +40,7 @@ from llm.task import LLMTask
 
 OPENAI_ENDPOINT = "/v1/chat/completions"
 AZURE_ENDPOINT = "/chat/completions"
-COMPLETION_WINDOW = "24h"
+COMPLETION_WINDOW: Final = "24h"
 MB = 1024 * 1024
 DOWNLOAD_CHUNK = 1 * MB
 
@@ -121,11 +121,13 @@ def read_result_line(raw: bytes) -> ResultLine | None:
         return None
     try:
         data = json.loads(raw)
-    except ValueError as exc:
-        return _corrupt(raw, f"unreadable output line ({exc.msg})")
+    except ValueError as exc:  # JSONDecodeError, or UnicodeDecodeError for bytes that aren't UTF-8
+        return _corrupt(raw, f"unreadable output line ({exc.msg if isinstance(exc, json.JSONDecodeError) else exc})")
     if not isinstance(data, dict) or not isinstance(data.get("custom_id"), str) or not data["custom_id"]:
         return _corrupt(raw, "output line without a custom_id")
-    response = data.get("response") if isinstance(data.get("response"), dict) else {}
+    response = data.get("response")
+    if not isinstance(response, dict):
+        response = {}
     body = response.get("body")
     status = response.get("status_code")
     error = data.get("error") if isinstance(data.get("error"), dict) else None
@@ -170,7 +172,9 @@ class LineOutcome:
 
 def _http_error(status: int, body: dict[str, Any] | None) -> tuple[str, bool]:
     """(error class, retryable) for a line the provider answered with an HTTP error; as llm.errors."""
-    error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        error = {}
     code = f"{error.get('code') or ''} {error.get('type') or ''}".lower()
     if status == 429:
         if "quota" in code or "billing" in code:
@@ -189,7 +193,9 @@ def _http_error(status: int, body: dict[str, Any] | None) -> tuple[str, bool]:
 
 def _message_of(error: Any) -> str:
     if isinstance(error, dict):
-        inner = error.get("error") if isinstance(error.get("error"), dict) else error
+        inner = error.get("error")
+        if not isinstance(inner, dict):
+            inner = error
         return redact(str(inner.get("message") or inner.get("code") or "error"))[:300]
     return "error"
 
@@ -215,7 +221,7 @@ def interpret_result(task: LLMTask, task_input: BaseModel, line: ResultLine) -> 
         return LineOutcome(None, kind, message, retryable=retryable, request_id=line.request_id)
 
     usage = usage_from_body(line.body) or Usage()
-    tokens = {
+    tokens: dict[str, Any] = {
         "tokens_in": usage.tokens_in,
         "tokens_cached": usage.tokens_cached,
         "tokens_out": usage.tokens_out,
@@ -225,7 +231,9 @@ def interpret_result(task: LLMTask, task_input: BaseModel, line: ResultLine) -> 
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         return LineOutcome(None, str(ErrorKind.SCHEMA), "The response has no choices.", **tokens)
     choice = choices[0]
-    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    reply = choice.get("message")
+    if not isinstance(reply, dict):
+        reply = {}
     # The order of `openai.lib._parsing.parse_chat_completion`: finish reasons first, then content.
     if choice.get("finish_reason") == "length":
         text = "The output was cut off at the token limit (finish_reason=length)."
@@ -233,10 +241,10 @@ def interpret_result(task: LLMTask, task_input: BaseModel, line: ResultLine) -> 
     if choice.get("finish_reason") == "content_filter":
         text = "The provider's content filter stopped the output."
         return LineOutcome(None, str(ErrorKind.CONTENT_FILTER), text, **tokens)
-    if message.get("refusal"):
-        text = f"The model refused: {str(message['refusal'])[:200]}"
+    if reply.get("refusal"):
+        text = f"The model refused: {str(reply['refusal'])[:200]}"
         return LineOutcome(None, str(ErrorKind.REFUSAL), text, **tokens)
-    content = message.get("content")
+    content = reply.get("content")
     if not isinstance(content, str):
         return LineOutcome(None, str(ErrorKind.SCHEMA), "The model returned no parsable output.", **tokens)
     try:
@@ -328,7 +336,7 @@ def batch_calls_insert(*, rows: list[dict[str, Any]]) -> list[int]:
     fields = [field for field in meta.concrete_fields if field is not meta.pk]
     defaults = {field.attname: (now if field.attname == "created_at" else field.get_default()) for field in fields}
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in [meta.pk, *fields])
+    columns = ", ".join(quote(cast(str, field.column)) for field in [meta.pk, *fields])  # concrete: a column each
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
@@ -475,7 +483,7 @@ def remote_batch_create(*, config: ProviderConfig, input_file_id: str, metadata:
     with _provider_errors("Creating the batch job"):
         job = get_client(config).batches.create(
             input_file_id=input_file_id,
-            endpoint=batch_endpoint(config),  # type: ignore[arg-type] - Azure's has no /v1
+            endpoint=batch_endpoint(config),  # type: ignore[arg-type]  # Azure's has no /v1
             completion_window=COMPLETION_WINDOW,
             metadata=metadata,
         )

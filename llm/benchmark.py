@@ -15,7 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx2
 import openai
@@ -28,6 +28,9 @@ from llm.models import LLMCall
 from llm.providers import ProviderConfig, clients_reset, provider_config, use_transport
 from llm.runtime import run, run_many
 from llm.task import LLMTask, Message, Provenance
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 
 class FieldInput(BaseModel):
@@ -146,8 +149,8 @@ def bulk_run(*, requests: int, concurrency: int) -> dict[str, Any]:
         cache_hits=Count("id", filter=Q(status=LLMCall.Status.CACHED)),
     )
     latencies = [float(ms) for ms in rows.filter(status=LLMCall.Status.SUCCEEDED).values_list("latency_ms", flat=True)]
-    succeeded = sum(1 for o in outcomes if o.ok and not o.result.is_fallback)
-    fallbacks = sum(1 for o in outcomes if o.ok and o.result.is_fallback)
+    succeeded = sum(1 for o in outcomes if o.result is not None and not o.result.is_fallback)
+    fallbacks = sum(1 for o in outcomes if o.result is not None and o.result.is_fallback)
     return {
         "requests": requests,
         "succeeded": succeeded,
@@ -192,7 +195,7 @@ def overhead(*, samples: int = 200) -> dict[str, float]:
         def raw_call() -> None:
             raw_client.chat.completions.parse(
                 model=config.wire_model,
-                messages=BENCHMARK_TASK.build_messages(next(raw_iter)),
+                messages=cast("list[ChatCompletionMessageParam]", BENCHMARK_TASK.build_messages(next(raw_iter))),
                 response_format=FieldDescription,
                 max_completion_tokens=BENCHMARK_TASK.max_output_tokens,
             )

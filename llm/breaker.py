@@ -156,6 +156,12 @@ class Breaker:
             self._closed_gate = None
         self._lock = self._memory.lock if self._memory is not None else threading.RLock()
 
+    def _shared(self) -> tuple[redis.Redis, pybreaker.CircuitRedisStorage, _MemoryCircuit]:
+        """The client, its storage and the outage stand-in, on the paths only a Redis breaker takes."""
+        if self._redis is None or self._redis_storage is None or self._outage is None:
+            raise RuntimeError(f"circuit {self.name} is memory-backed")
+        return self._redis, self._redis_storage, self._outage
+
     @property
     def _local(self) -> _MemoryCircuit | None:
         """The process-memory circuit in use: a memory breaker's, or a shared one's while Redis is away."""
@@ -168,7 +174,7 @@ class Breaker:
         # Looked up each time: a memory reset swaps the circuit's storage for a fresh one, and Redis
         # may go away or come back between two calls.
         local = self._local
-        return local.storage if local is not None else self._redis_storage
+        return local.storage if local is not None else self._shared()[1]
 
     @property
     def backend(self) -> str:
@@ -251,12 +257,12 @@ class Breaker:
             if self._memory is not None:
                 self._memory.reset()
                 return
-            self._outage.reset()
+            self._shared()[2].reset()
             self._storage.state = CLOSED
             self._storage.reset_counter()
             self._storage.reset_success_counter()
             # pybreaker only ever moves opened_at forward, so a reset has to delete its key.
-            self._redis.delete(f"{self._namespace}:pybreaker:opened_at", self._trial_key)
+            self._shared()[0].delete(f"{self._namespace}:pybreaker:opened_at", self._trial_key)
 
     @property
     def failure_count(self) -> int:
@@ -288,12 +294,12 @@ class Breaker:
         local = self._local
         if local is None:
             try:
-                claimed = self._redis.set(
+                claimed = self._shared()[0].set(
                     self._trial_key, uuid.uuid4().hex, nx=True, px=max(1, int(self.trial_timeout * 1000))
                 )
             except REDIS_ERRORS as exc:
                 redis_failed(exc, where="the circuit breaker")
-                local = self._outage  # one trial per process while Redis is away
+                local = self._shared()[2]  # one trial per process while Redis is away
             except redis.RedisError:
                 # pybreaker's storage falls back to "closed" when Redis misbehaves; stay consistent.
                 logger.exception("circuit %s: Redis unavailable while claiming the trial", self.name)
@@ -312,7 +318,7 @@ class Breaker:
             local.trial_until = 0.0
             return
         try:
-            self._redis.delete(self._trial_key)
+            self._shared()[0].delete(self._trial_key)
         except REDIS_ERRORS as exc:
             redis_failed(exc, where="the circuit breaker")
         except redis.RedisError:

@@ -22,7 +22,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import redis
 from django.conf import settings
@@ -327,7 +327,7 @@ def _script(client: redis.Redis, source: str) -> Script:
     return script
 
 
-def _value_keys(key: str) -> tuple[object, str, str]:
+def _value_keys(key: str) -> tuple[Any, str, str]:
     """(the django-redis backend, the Django cache's key for `key`'s value, the prefix for Lua or '')."""
     backend = caches["default"]
     prefix = backend.make_key(_VALUE_PREFIX)
@@ -339,7 +339,7 @@ def _value_keys(key: str) -> tuple[object, str, str]:
 def _redis_get(*, client: redis.Redis, key: str, admission: Admission | None) -> dict | None:
     backend, value_key, _ = _value_keys(key)
     keys = [_LRU, _EXP, _OWNER, _STATS, value_key]
-    args = [_TASK_PREFIX, _USER_PREFIX, key, time.time()]
+    args: list[str | float] = [_TASK_PREFIX, _USER_PREFIX, key, time.time()]
     if admission is None or not admission.rides_with(client):
         raw = _script(client, _GET_LUA)(keys=keys, args=args, client=client)
     else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
 import openai
 from django.core.exceptions import ImproperlyConfigured
@@ -18,9 +19,12 @@ from llm.ledger import CallRecord, llm_call_record
 from llm.models import LLMCall
 from llm.providers import ProviderConfig, get_client, provider_config
 
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
+
 CHECK_TASK = "llm_check"
 CHECK_MAX_TOKENS = 16
-CHECK_MESSAGES = [{"role": "user", "content": "Reply with the single word: pong"}]
+CHECK_MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Reply with the single word: pong"}]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,7 +47,7 @@ class CheckReport:
         return asdict(self)
 
 
-def _describe(config: ProviderConfig) -> dict[str, str]:
+def _describe(config: ProviderConfig) -> dict[str, Any]:
     return {
         "provider": config.kind,
         "endpoint": config.endpoint,
@@ -107,7 +111,7 @@ def provider_check() -> CheckReport:
         return CheckReport(**described, called=False, ok=True)
 
     # Local servers know only max_tokens; as in llm.runtime.
-    limit = {"max_tokens" if config.kind == "compatible" else "max_completion_tokens": CHECK_MAX_TOKENS}
+    limit: dict[str, Any] = {"max_tokens" if config.kind == "compatible" else "max_completion_tokens": CHECK_MAX_TOKENS}
     record = CallRecord(
         task=CHECK_TASK, task_version=1, provider=config.kind, model=config.model, mode=LLMCall.Mode.NOW, attempts=1
     )
@@ -115,8 +119,8 @@ def provider_check() -> CheckReport:
     try:
         completion = get_client(config).chat.completions.create(
             model=config.wire_model,
-            messages=CHECK_MESSAGES,  # type: ignore[arg-type]
-            **limit,  # type: ignore[arg-type]
+            messages=CHECK_MESSAGES,
+            **limit,
         )
     except PROVIDER_ERRORS as exc:
         latency_ms = int((time.monotonic() - started) * 1000)

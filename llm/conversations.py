@@ -216,7 +216,7 @@ def conversation_reply(
         model=config.model,
         mode=LLMCall.Mode.CONVERSATION,
         subject=(f"{conversation.subject_type.app_label}.{conversation.subject_type.model}", conversation.subject_id)
-        if conversation.subject_type_id
+        if conversation.subject_type is not None
         else None,
         user_id=conversation.user_id,
     )
@@ -230,7 +230,7 @@ def conversation_reply(
         record.error_class, record.error_message = ErrorKind.OFFLINE, "No LLM provider is configured."
     else:
         estimate = estimate_tokens([*history, {"content": message}], max_output_tokens=max_output_tokens)
-        common = {"output_model": output_model, "max_output_tokens": max_output_tokens}
+        common: dict[str, Any] = {"output_model": output_model, "max_output_tokens": max_output_tokens}
 
         def call(send: Callable[[], Answer]) -> tuple[Answer | None, Any]:
             return resilient_call(

@@ -195,7 +195,9 @@ def _is_quota(exc: openai.APIStatusError) -> bool:
 def classify(exc: BaseException) -> Classified:
     """Map any exception from a provider call to one classification."""
 
-    def make(kind: ErrorKind, message: str, *, status: int | None = None, retry_after: float | None = None):
+    def make(
+        kind: ErrorKind, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> Classified:
         return Classified(kind, kind in RETRYABLE, kind in OPENS_BREAKER, retry_after, status, message[:500])
 
     if isinstance(exc, LLMError):

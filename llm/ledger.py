@@ -344,12 +344,12 @@ def _insert(
     # In the caller's transaction a failed insert must mark it for rollback, as save() would.
     guard = transaction.mark_for_rollback_on_error(using=using) if sql_from is None else nullcontext()
     with guard, connection.cursor() as cursor:
-        if commit_async:
+        if commit_async and compiled.async_sql is not None:
             cursor.execute(compiled.async_sql, params)
             cursor.nextset()  # past SET LOCAL's empty result, to the INSERT's
         else:
             cursor.execute(compiled.sql, params)
-        (returned_id,) = connection.ops.fetch_returned_insert_columns(cursor, ())
+        (returned_id,) = connection.ops.fetch_returned_insert_columns(cursor, ())  # type: ignore[attr-defined]
     return returned_id
 
 

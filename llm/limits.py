@@ -210,7 +210,7 @@ class Admission:
         if self.take() is None:
             return
         try:
-            self.governor._redis.zrem(self.governor._sem_key, self.token)
+            self.governor._client().zrem(self.governor._sem_key, self.token)
         except REDIS_ERRORS as exc:
             redis_failed(exc, where="releasing an unused slot")  # the slot's lease expires on its own
         except RedisError:
@@ -329,6 +329,7 @@ class RateGovernor:
         client = redis_client() if redis == "auto" else redis
         self._redis: Redis | None = client
         self._memory: _MemoryGovernorState | None = None
+        self._storage: RedisStorage | MemoryStorage
         if client is not None:
             self._storage = RedisStorage(
                 "redis://", connection_pool=client.connection_pool, key_prefix=llm_key("limits")
@@ -360,6 +361,18 @@ class RateGovernor:
     def admission(self, *, gate: Gate | None = None) -> Admission | None:
         """An admission for another script to ask for (see `Admission`); None in memory, where asking is free."""
         return Admission(governor=self, gate=gate) if self.backend == "redis" else None
+
+    def _client(self) -> Redis:
+        """The Redis client, on the paths only a Redis-backed governor takes."""
+        if self._redis is None:
+            raise RuntimeError(f"rate governor {self.name} is memory-backed")
+        return self._redis
+
+    def _state(self) -> _MemoryGovernorState:
+        """The in-process state, on the paths only a memory-backed governor takes."""
+        if self._memory is None:
+            raise RuntimeError(f"rate governor {self.name} is Redis-backed")
+        return self._memory
 
     def _local(self) -> RateGovernor:
         """The process-local stand-in for a Redis governor while Redis is away: a conservative share."""
@@ -425,10 +438,10 @@ class RateGovernor:
         started = time.monotonic()
         lease = SlotLease(governor=self, estimated_tokens=estimated_tokens, charged_tokens=0, waited_seconds=0.0)
         learned = admission.take() if admission is not None else None
-        if learned is not None:
+        if admission is not None and learned is not None:
             lease._token = admission.token
         elif admission is not None and admission.gate_shut:
-            raise GateShut(admission.gate.key)
+            raise GateShut(admission.gate.key if admission.gate else "")
         else:
             try:
                 learned = self._enter(token=lease._token, deadline=deadline, gate=gate)
@@ -541,7 +554,7 @@ class RateGovernor:
         while True:
             paused_ms, learned_rpm, learned_tpm, taken, gate_open = self._enter_script(keys=keys, args=args)
             if not gate_open:
-                raise GateShut(gate.key)
+                raise GateShut(gate.key if gate else "")
             if taken:
                 return _as_int(learned_rpm), _as_int(learned_tpm)
             if paused_ms > 0:
@@ -581,11 +594,11 @@ class RateGovernor:
             # provider then decides. Charging more would make it wait forever.
             cost = min(max(estimated_tokens, 0), tokens_item.amount) if tokens_item else 0
             # Tokens first: they can be handed back exactly if the request slot is then refused.
-            if cost and not self._tokens.hit(tokens_item, self.name, cost=cost):
+            if tokens_item is not None and cost and not self._tokens.hit(tokens_item, self.name, cost=cost):
                 self._sleep(seconds=self._tokens_wait(item=tokens_item, cost=cost), deadline=deadline, why="TPM")
                 continue
             if requests_item and not self._requests.hit(requests_item, self.name):
-                if cost:
+                if tokens_item is not None and cost:
                     self._tpm_adjust(item=tokens_item, delta=-cost)
                 self._sleep(seconds=self._requests_wait(item=requests_item), deadline=deadline, why="RPM")
                 continue
@@ -636,7 +649,7 @@ class RateGovernor:
 
     def _acquire_concurrency(self, *, token: str, deadline: float | None) -> None:
         """In memory only: on Redis `_enter` takes the slot with the rest of the admission."""
-        state = self._memory
+        state = self._state()
         with state.cond:
             while state.in_flight >= self.max_concurrency:
                 timeout = None if deadline is None else deadline - time.monotonic()
@@ -660,7 +673,7 @@ class RateGovernor:
         learned_tpm = None
         try:
             if unsettled or queued:
-                pipe = self._redis.pipeline(transaction=False)
+                pipe = self._client().pipeline(transaction=False)
                 pipe.zrem(self._sem_key, lease._token)
                 for script, keys, args in queued:
                     # By hash, like a registered script, but without the SCRIPT EXISTS a pipeline of
@@ -678,7 +691,7 @@ class RateGovernor:
                     raise errors[0]
                 learned_tpm = _as_int(replies[-1]) if unsettled else None
             else:
-                self._redis.zrem(self._sem_key, lease._token)
+                self._client().zrem(self._sem_key, lease._token)
         except REDIS_ERRORS as exc:
             # Raising here would hide the request's own outcome; the lease expires on its own.
             redis_failed(exc, where="releasing a rate-budget slot")
@@ -689,6 +702,8 @@ class RateGovernor:
         if not unsettled or not learned_tpm:
             return
         item = _tokens_item(learned_tpm)
+        if item is None:  # not reached: learned_tpm is a limit
+            return
         try:
             self._tpm_adjust(item=item, delta=unsettled - lease.charged_tokens)
         except REDIS_ERRORS as exc:
@@ -705,7 +720,7 @@ class RateGovernor:
         unknown = [index for index, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
         if not unknown:
             return replies
-        pipe = self._redis.pipeline(transaction=False)
+        pipe = self._client().pipeline(transaction=False)
         for index in unknown:
             script, keys, args = queued[index]
             pipe.eval(script, len(keys), *keys, *args)
@@ -730,7 +745,7 @@ class RateGovernor:
                 return paused_for, self._memory.learned.get("rpm"), self._memory.learned.get("tpm")
         if self._redis_down():
             return self._local()._shared_view()
-        pipe = self._redis.pipeline(transaction=False)
+        pipe = self._client().pipeline(transaction=False)
         pipe.pttl(self._pause_key)
         pipe.hmget(self._learned_key, "rpm", "tpm")
         pause_ms, (learned_rpm, learned_tpm) = pipe.execute()
@@ -744,8 +759,8 @@ class RateGovernor:
             return
         if not self._redis_down():
             try:
-                pipe = self._redis.pipeline(transaction=False)
-                pipe.hset(self._learned_key, mapping=learned)
+                pipe = self._client().pipeline(transaction=False)
+                pipe.hset(self._learned_key, mapping=learned)  # type: ignore[arg-type]  # str keys are fine
                 # Re-learned on every response; the expiry only drops limits of an account no longer used.
                 pipe.expire(self._learned_key, _LEARNED_TTL)
                 pipe.execute()

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx2
@@ -159,7 +159,7 @@ def _build_client(config: ProviderConfig) -> openai.OpenAI:
         limits=httpx2.Limits(max_connections=max(config.max_concurrency * 2, 10), max_keepalive_connections=50),
     )
     # Our layer owns retries (classified, shared backoff): the SDK must never retry on its own.
-    common = {"timeout": timeout, "max_retries": 0, "http_client": http_client}
+    common: dict[str, Any] = {"timeout": timeout, "max_retries": 0, "http_client": http_client}
     if config.kind == "azure":
         return openai.AzureOpenAI(
             api_key=config.api_key,

@@ -247,6 +247,8 @@ def resilient_call(
                     record.status = LLMCall.Status.SUCCEEDED
                     return answer, None
                 error = _simple(ErrorKind.QUALITY, "; ".join(problems)[:500])
+            if error is None:  # not reached: an attempt without an answer says why
+                raise RuntimeError(f"LLM {label}: an attempt returned neither an answer nor an error")
             if error.kind == ErrorKind.CIRCUIT_OPEN and wait_for_trial and _trial_running(breaker, deadline):
                 time.sleep(TRIAL_POLL_S)
                 continue  # nothing was sent; look again once the trial may have ended

@@ -283,7 +283,7 @@ def _call_with_retries(
 
     def store(answer: Answer, lease: SlotLease) -> None:
         record = execution.record
-        if record.cache_key:
+        if record.cache_key and answer.output is not None:  # (an answer always has an output)
             cache_set(
                 key=record.cache_key,
                 value={"output": answer.output.model_dump(mode="json")},
@@ -326,7 +326,7 @@ def finish(
     record.latency_ms = int((time.monotonic() - execution.started) * 1000)
     output, error = execution.output, execution.error
     is_fallback = output is None
-    if is_fallback:
+    if output is None:
         assert error is not None  # noqa: S101 - execute sets one of the two
         record.error_class, record.error_message = str(error.kind), error.message
         if defer_when_unavailable and error.provider_unavailable:

@@ -47,6 +47,7 @@ def people_load(*, report: DemoReport) -> None:
     """The demo people and their parsed resumes (idempotent)."""
     user_model = get_user_model()
     parsed, kept, fallback = [], 0, 0
+    placeholders: list[str] = []
     for person in DEMO_PEOPLE:
         user, created = user_model.objects.get_or_create(username=person.username, defaults={"email": person.email})
         if created:
@@ -64,6 +65,8 @@ def people_load(*, report: DemoReport) -> None:
         resume = resume_upload(profile=profile, uploaded_file=SimpleUploadedFile(person.resume, data))
         parsed.append(f"{person.username} ({resume.kind}, {resume.language})")
         fallback += resume.parsed_is_fallback
+        if not resume.parsed_is_fallback and _skills_from_text_if_unrecognized(profile_id=profile.pk, text=resume.text):
+            placeholders.append(person.username)
 
     english = sum(person.language == "en" for person in DEMO_PEOPLE)
     line = f"profiles: {len(DEMO_PEOPLE)} demo people ({english} English, {len(DEMO_PEOPLE) - english} Japanese)"
@@ -73,7 +76,34 @@ def people_load(*, report: DemoReport) -> None:
     if kept:
         line += f"; {kept} already had their resume"
     report.done.append(line)
+    if placeholders:
+        report.done.append(
+            f"profiles: the model's parse named no skill we know for {', '.join(placeholders)} (a simulator answers "
+            "with placeholders): their skills were taken from the resume text by the skill extractor, so matching "
+            "has something to match"
+        )
     report.look += [
         "profiles: http://127.0.0.1:8000/admin/profiles/userprofile/ (resumes inline)",
         "API as staff: GET /api/v1/profiles/users, GET /api/v1/profiles/profile/demo-yamada",
     ]
+
+
+def _skills_from_text_if_unrecognized(*, profile_id: int, text: str) -> bool:
+    """Demo only: when none of the parsed skills is one we know (a simulator's placeholder text), use the
+    skills the extractor finds in the resume itself. Returns whether it did."""
+    from catalog.jobs.skills import canonical_skill, extract_skills
+    from profiles.models import UserProfile
+
+    profile = UserProfile.objects.get(pk=profile_id)
+    parsed = [*profile.programming_languages, *profile.frameworks_libraries, *profile.tools_platforms]
+    if any(canonical_skill(str(name)) for name in parsed):
+        return False
+    found = extract_skills(text)
+    if not found:
+        return False
+    # A server-side correction of model output, not a person's edit: update() keeps it out of
+    # manually_edited_fields and leaves updated_at (and so the matching watermark) alone.
+    UserProfile.objects.filter(pk=profile_id).update(
+        programming_languages=found, frameworks_libraries=[], tools_platforms=[]
+    )
+    return True

@@ -130,10 +130,10 @@ def batch_settle(*, batch: Batch) -> Settlement:
         ]
         retry = batch_create_retry(batch=locked, item_ids=retry_ids, config=provider_config()) if retry_ids else None
         failed_ids: list[int] = []
-        for (status, error_class, error_message), ids in groups.items():
-            values: dict[str, Any] = {"status": status, "error_class": error_class[:40]}
-            if error_message is not None:
-                values["error_message"] = error_message[:500]
+        for (status, group_class, group_message), ids in groups.items():
+            values: dict[str, Any] = {"status": status, "error_class": group_class[:40]}
+            if group_message is not None:
+                values["error_message"] = group_message[:500]
             for start in range(0, len(ids), UPDATE_CHUNK):
                 BatchItem.objects.filter(pk__in=ids[start : start + UPDATE_CHUNK]).update(**values)
             if status == BatchItem.Status.FAILED:

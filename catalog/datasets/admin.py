@@ -17,6 +17,19 @@ from catalog.datasets.services.runs import data_dictionary_describe
 from config.errors import DomainError
 
 EDITABLE = ("business_name", "description")
+ENTRY_FIELDS = (
+    "field_path",
+    "data_type",
+    "semantic_type",
+    "sample_values",
+    "business_name",
+    "description",
+    "is_fallback",
+    "model",
+    "prompt_version",
+    "edited_by",
+    "edited_at",
+)
 # "Describe again" runs in the request; bigger dictionaries go through the API or the command.
 RERUN_MAX_FIELDS = 500
 
@@ -25,20 +38,8 @@ class DataDictionaryEntryInline(admin.TabularInline):
     model = DataDictionaryEntry
     extra = 0
     can_delete = False
-    fields = [
-        "field_path",
-        "data_type",
-        "semantic_type",
-        "sample_values",
-        "business_name",
-        "description",
-        "is_fallback",
-        "model",
-        "prompt_version",
-        "edited_by",
-        "edited_at",
-    ]
-    readonly_fields = [name for name in fields if name not in EDITABLE]
+    fields = ENTRY_FIELDS
+    readonly_fields = [name for name in ENTRY_FIELDS if name not in EDITABLE]
     ordering = ["position", "id"]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -83,15 +84,15 @@ class DataDictionaryAdmin(admin.ModelAdmin):
 
     @admin.display(description="entries")
     def entry_count(self, obj: DataDictionary) -> int:
-        return obj.entry_count
+        return obj.entry_count  # type: ignore[attr-defined]  # annotated by data_dictionaries_list
 
     @admin.display(description="edited")
     def edited_count(self, obj: DataDictionary) -> int:
-        return obj.edited_count
+        return obj.edited_count  # type: ignore[attr-defined]
 
     @admin.display(description="fallback")
     def fallback_count(self, obj: DataDictionary) -> int:
-        return obj.fallback_count
+        return obj.fallback_count  # type: ignore[attr-defined]
 
     def save_formset(self, request: HttpRequest, form: Any, formset: BaseInlineFormSet, change: bool) -> None:
         if formset.model is not DataDictionaryEntry:
@@ -113,10 +114,11 @@ class DataDictionaryAdmin(admin.ModelAdmin):
     @admin.action(description="Describe again (entries a person edited are kept)")
     def describe_again(self, request: HttpRequest, queryset: QuerySet[DataDictionary]) -> None:
         for dictionary in queryset:
-            if dictionary.entry_count > RERUN_MAX_FIELDS:
+            entry_count = dictionary.entry_count  # type: ignore[attr-defined]  # annotated by get_queryset
+            if entry_count > RERUN_MAX_FIELDS:
                 self.message_user(
                     request,
-                    f"{dictionary.name}: {dictionary.entry_count} fields; use `describe_fields` or the API.",
+                    f"{dictionary.name}: {entry_count} fields; use `describe_fields` or the API.",
                     messages.WARNING,
                 )
                 continue

@@ -53,6 +53,8 @@ def run(*, report: DemoReport) -> None:
             inline=True,
         )
         summary = outcome.summary
+        if summary is None:  # not reached: an inline request describes at once
+            raise RuntimeError(f"data dictionary {source.default_name!r} was not described")
         dictionary_ids.append(outcome.dictionary.pk)
         report.done.append(
             f"data dictionary {source.default_name!r}: {summary.fields} fields, {summary.fallbacks} by rule-based "

@@ -20,7 +20,7 @@ SEED_FIELD_KEYS = ("field_path", "field_name", "data_type", "semantic_type", "sa
 
 
 def _field_input(values: Mapping[str, Any]) -> FieldInput:
-    data = {key: values.get(key) for key in SEED_FIELD_KEYS if values.get(key) is not None}
+    data: dict[str, Any] = {key: values.get(key) for key in SEED_FIELD_KEYS if values.get(key) is not None}
     data["sample_values"] = [str(v) for v in data.get("sample_values", [])][:10]
     return FieldInput(**data)
 

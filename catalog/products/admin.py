@@ -119,8 +119,9 @@ class ProductAdmin(admin.ModelAdmin):
 
     @admin.display(description="locales (fallback)", ordering="n_contents")
     def locales_done(self, obj: Product) -> str:
-        text = f"{obj.n_contents}/{len(LOCALES)}"
-        return f"{text} ({obj.n_fallback})" if obj.n_fallback else text
+        n_contents, n_fallback = obj.n_contents, obj.n_fallback  # type: ignore[attr-defined]  # get_queryset
+        text = f"{n_contents}/{len(LOCALES)}"
+        return f"{text} ({n_fallback})" if n_fallback else text
 
     @admin.display(description="batches and LLM calls")
     def related(self, obj: Product) -> str:
@@ -139,7 +140,7 @@ class ProductAdmin(admin.ModelAdmin):
             .order_by("-created_at")
             .only("pk", "batch_id", "name", "status")[:5]
         )
-        items = [
+        items: list[SafeString | str] = [
             format_html(
                 '<a href="{}">{}</a> ({})',
                 reverse("admin:batches_batch_change", args=[b.pk]),
@@ -276,7 +277,7 @@ class BrandAdmin(admin.ModelAdmin):
 
     @admin.display(description="products", ordering="product_count")
     def product_count(self, obj: Brand) -> int:
-        return obj.product_count
+        return obj.product_count  # type: ignore[attr-defined]  # annotated by get_queryset
 
 
 @admin.register(Category)
@@ -290,4 +291,4 @@ class CategoryAdmin(admin.ModelAdmin):
 
     @admin.display(description="products", ordering="product_count")
     def product_count(self, obj: Category) -> int:
-        return obj.product_count
+        return obj.product_count  # type: ignore[attr-defined]  # annotated by get_queryset

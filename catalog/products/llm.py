@@ -324,7 +324,7 @@ def apply(product: ProductInput, output: ProductContentOutput, provenance: Prove
 def apply_many(items: list[tuple[ProductInput, ProductContentOutput, Provenance]]) -> None:
     product_contents_apply_many(
         items=[
-            (product.product_id, product.locale, output.model_dump(mode="json"), provenance)
+            (product.product_id, product.locale, output.model_dump_json(), provenance)
             for product, output, provenance in items
         ]
     )

@@ -9,39 +9,50 @@ can rely on the schema. An operation's own description of an error status is kep
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db import models
 from drf_spectacular import openapi
 from rest_framework import serializers
 
 
 class AutoSchema(openapi.AutoSchema):
-    """drf-spectacular's AutoSchema, truthful about read-only choice fields of blank-able model columns.
+    """drf-spectacular's AutoSchema, truthful about the blank values of blank-able model columns.
 
-    DRF drops `allow_blank` from a ModelSerializer field listed in `read_only_fields`, so the enum would
-    leave out the "" such a column holds (e.g. a listing's unknown salary period) and the answer would
-    violate its own schema.
+    DRF drops `allow_blank` from a ModelSerializer field listed in `read_only_fields`, so a choice field's
+    enum would leave out the "" such a column holds (e.g. a listing's unknown salary period), and a URL or
+    email column's `format` would reject its "" (a listing without a link): the answer would violate its
+    own schema. Such fields are described as allowing "".
     """
 
     def _map_serializer_field(self, field: serializers.Field, direction: str, bypass_extensions: bool = False) -> Any:
-        if (
-            isinstance(field, serializers.ChoiceField)
-            and field.read_only
-            and not field.allow_blank
-            and isinstance(field.parent, serializers.ModelSerializer)
-            and field.source is not None
-            and "." not in field.source
-        ):
-            model = cast("type[models.Model]", field.parent.Meta.model)
-            try:
-                model_field = model._meta.get_field(field.source)
-            except FieldDoesNotExist:
-                model_field = None
-            if model_field is not None and getattr(model_field, "blank", False):
-                field.allow_blank = True
+        if isinstance(field, serializers.ChoiceField) and _allows_blank(field):
+            field.allow_blank = True
         return super()._map_serializer_field(field, direction, bypass_extensions)
+
+    def _insert_field_validators(self, field: serializers.Field, schema: dict[str, Any]) -> None:
+        super()._insert_field_validators(field, schema)
+        is_link = isinstance(field, serializers.URLField | serializers.EmailField)
+        if is_link and schema.get("format") and _allows_blank(field):
+            schema["anyOf"] = [{"format": schema.pop("format")}, {"maxLength": 0}]
+
+
+def _allows_blank(field: serializers.Field) -> bool:
+    if getattr(field, "allow_blank", False):
+        return True
+    return bool(field.read_only and _model_column_is_blank(field))
+
+
+def _model_column_is_blank(field: serializers.Field) -> bool:
+    parent, source = field.parent, field.source or ""
+    if not isinstance(parent, serializers.ModelSerializer) or not source or "." in source or source == "*":
+        return False
+    model: Any = parent.Meta.model
+    try:
+        model_field = model._meta.get_field(source)
+    except FieldDoesNotExist:
+        return False
+    return bool(getattr(model_field, "blank", False))
 
 
 ERROR_COMPONENT = "Error"

@@ -19,6 +19,7 @@ Thread-safe: one lock for the registry, one per batch.
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 import random
@@ -344,7 +345,7 @@ class BatchManager:
         response = {"status_code": 200, "request_id": new_id("req_"), "body": built.body}
         return True, _dump({"id": new_id("batch_req_"), "custom_id": custom_id, "response": response, "error": None})
 
-    def _flush(self, out: BinaryIO, chunk: list[bytes], rng: random.Random) -> None:
+    def _flush(self, out: BinaryIO, chunk: builtins.list[bytes], rng: random.Random) -> None:
         if self.config.batch_shuffle:
             rng.shuffle(chunk)
         out.writelines(chunk)

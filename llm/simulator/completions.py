@@ -179,7 +179,7 @@ def build_chat(body: Any, *, model: str | None, fault: Fault, base_seed: int, va
         intended = render_content(fmt, f"{seed}:{index}", japanese=japanese)
         content, finish, refusal = _apply_content_fault(intended, fault, max_tokens)
         completion_tokens += text.estimate_tokens(content or refusal or "")
-        message = {"role": "assistant", "content": content, "refusal": refusal, "annotations": []}
+        message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": refusal, "annotations": []}
         choices.append({"index": index, "message": message, "logprobs": None, "finish_reason": finish})
     prompt_tokens = max(1, text.count_tokens(prompt_parts))
     payload = {
@@ -242,7 +242,9 @@ def build_response(
     if raw_input is None or not isinstance(raw_input, str | list):
         raise missing_param("input")
     _reject_stream(body)
-    text_config = body.get("text") if isinstance(body.get("text"), dict) else {}
+    text_config = body.get("text")
+    if not isinstance(text_config, dict):
+        text_config = {}
     fmt = _parse_format(text_config.get("format"), nested=True, param="text.format", validate_strict=validate_strict)
     max_tokens = _int_or_none(body, "max_output_tokens")
     parts = responses_input_parts(body)

@@ -85,10 +85,10 @@ class RateLimiter:
             now = self._clock()
             self._prune(now)
             cap = self.request_capacity
-            if cap is not None and len(self._entries) >= cap:
+            if self.rpm is not None and cap is not None and len(self._entries) >= cap:
                 oldest = self._entries[len(self._entries) - cap]
                 raise RateLimited("requests", oldest.at + self.window - now, self.rpm, len(self._entries), 1)
-            if self.token_capacity is not None and self._tokens + tokens > self.token_capacity:
+            if self.tpm is not None and self.token_capacity is not None and self._tokens + tokens > self.token_capacity:
                 raise RateLimited("tokens", self._token_wait(now, tokens), self.tpm, self._tokens, tokens)
             ticket = Ticket(at=now, tokens=tokens)
             self._entries.append(ticket)

@@ -14,7 +14,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import BinaryIO
+from io import BufferedIOBase
+from typing import cast
 
 import httpx2
 
@@ -43,7 +44,7 @@ class _Body:
     :meth:`drain` always consumes the rest.
     """
 
-    def __init__(self, rfile: BinaryIO, length: int | None, chunked: bool) -> None:
+    def __init__(self, rfile: BufferedIOBase, length: int | None, chunked: bool) -> None:
         self._rfile = rfile
         self._chunked = chunked
         self._remaining = length or 0
@@ -91,12 +92,12 @@ class _Handler(BaseHTTPRequestHandler):
         length_header = self.headers.get("content-length")
         chunked = "chunked" in self.headers.get("transfer-encoding", "").lower()
         body = _Body(self.rfile, int(length_header) if length_header else None, chunked)
-        host, port = self.server.server_address[:2]
+        host, port = cast("tuple[str, int]", self.server.server_address)[:2]  # an IP server's (host, port)
         request = httpx2.Request(
             self.command,
             f"http://{host}:{port}{self.path}",
             headers=[(k, v) for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS],
-            content=body if (length_header or chunked) else b"",  # type: ignore[arg-type]
+            content=body if (length_header or chunked) else b"",
         )
         try:
             response = self.simulator.handle(request)

@@ -153,10 +153,11 @@ def test_a_batch_says_retry_of_and_an_items_result_may_be_null(schema):
     assert components["BatchItem"]["properties"]["result"]["nullable"] is True
 
 
-def test_read_only_choices_of_blank_able_columns_include_the_blank(schema):
-    salary_period = schema["components"]["schemas"]["JobListing"]["properties"]["salary_period"]
+def test_read_only_values_of_blank_able_columns_may_be_blank(schema):
+    listing = schema["components"]["schemas"]["JobListing"]["properties"]
 
-    assert {"$ref": "#/components/schemas/BlankEnum"} in salary_period["oneOf"]
+    assert {"$ref": "#/components/schemas/BlankEnum"} in listing["salary_period"]["oneOf"]
+    assert listing["url"]["anyOf"] == [{"format": "uri"}, {"maxLength": 0}]  # a posting without a link
 
 
 def test_put_profile_takes_the_form_encoded_scalars_it_documents(schema, user_client, user):

@@ -155,6 +155,15 @@ def test_a_garbled_line_still_names_its_item_and_fails_with_a_reason():
     assert read_result_line(b"not json at all").custom_id is None
 
 
+def test_a_line_that_is_not_utf8_is_corrupt_not_a_crash():
+    raw = b'{"custom_id": "item-8", "response": {"status_code": 200, "body": {"x": "\xff"}}}'
+
+    line = read_result_line(raw)
+
+    assert line.custom_id == "item-8"
+    assert "unreadable output line" in line.corrupt
+
+
 def test_the_offline_answer_is_the_fallback_in_the_providers_shape():
     line = read_result_line(fallback_result_line(task=TEST_TASK, custom_id="a", task_input=field_input(3)))
 

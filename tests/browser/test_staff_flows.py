@@ -20,7 +20,20 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_log_in_and_read_the_dashboard(staff):
-    ProductFactory.create_batch(2)
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from llm.models import LLMCall
+    from tests.factories import JobFeedFactory, make_call
+
+    for cost in ("0.42", "0.13", "0.08"):
+        make_call(task="product_content", cost_usd=Decimal(cost))
+    make_call(task="job_score", status=LLMCall.Status.CACHED, cost_usd=0)
+    make_call(task="job_score", status=LLMCall.Status.FALLBACK, error_class="rate_limited", cost_usd=0)
+    JobFeedFactory(name="Graduate Tech Jobs (RSS)", last_status="ok", last_fetched_at=timezone.now(),
+                   last_summary="12 new, 3 updated")
+    JobScoreFactory(is_fallback=True)
 
     staff.open(reverse("admin:index"))
 
@@ -105,6 +118,7 @@ def test_preview_and_test_send_an_email(staff):
 
 
 def test_qualify_a_lead_and_approve_its_draft(staff):
+    from catalog.leads.models import Lead
     from catalog.leads.services import lead_for_job, offerings_ensure_defaults
     from emails.services import outreach_drafts_sync
 
@@ -120,7 +134,10 @@ def test_qualify_a_lead_and_approve_its_draft(staff):
     assert any("qualify: 1 lead(s) done" in m.lower() for m in staff.messages()), staff.messages()
     staff.action(changelist, "converse", rows=[lead.pk])
     assert any("drafts are ready to review" in m for m in staff.messages()), staff.messages()
-    outreach_drafts_sync()  # the emails layer turns the lead's draft into an outreach email (its schedule)
+    # The funnel's parse step found the posting's contact; the emails layer turns the draft into an outreach
+    # email (both run on their schedules).
+    Lead.objects.filter(pk=lead.pk).update(parsed={"contact": {"kind": "email", "value": "jobs@acme.test"}})
+    outreach_drafts_sync()
     draft = Email.objects.get(kind="outreach")
 
     staff.action(reverse("admin:emails_email_changelist"), "approve_and_send", rows=[draft.pk])

@@ -61,7 +61,7 @@ class Command(BaseCommand):
             f"of {batch.request_total} requests"
         )
         w(f"  usage     {batch.tokens_in} tokens in, {batch.tokens_out} out, ${batch.cost_usd} (batch price)")
-        if batch.retry_of_id:
+        if batch.retry_of is not None:
             w(f"  resubmits {batch.retry_of.batch_id}")
         for part in batch.parts.all():
             size_mb = part.byte_size / 1_048_576

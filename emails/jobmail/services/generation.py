@@ -55,7 +55,7 @@ from emails.models import Email, EmailRun
 from emails.services import email_send
 from emails.suppressions import preferences_url, suppressed_among, unsubscribe_url
 from llm.providers import provider_config
-from llm.runtime import run, run_many
+from llm.runtime import LLMResult, run, run_many
 from llm.task import Provenance
 from profiles.matching.services.digests import zone
 from profiles.models import UserProfile
@@ -550,8 +550,8 @@ def _generate_chunk(
     try:
         if options["mode"] == "now":
             prepared, task_input = rest[0]
-            result = run(JOB_EMAIL, task_input, user_id=prepared.person.owner_id, use_cache=False)
-            outcomes = [(prepared, result, "", False)]
+            single = run(JOB_EMAIL, task_input, user_id=prepared.person.owner_id, use_cache=False)
+            outcomes: list[tuple[Prepared, LLMResult[Any] | None, str, bool]] = [(prepared, single, "", False)]
         else:
             items = run_many(
                 JOB_EMAIL,

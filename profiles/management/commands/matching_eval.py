@@ -45,7 +45,7 @@ class Command(BaseCommand):
         if not golden.is_file():
             raise CommandError(f"no golden set at {golden}")
         stage = None
-        provider = contextlib.nullcontext()
+        provider: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
         if options["simulator"]:
             stage, provider = "pipeline:simulator", simulated_provider(model=SIMULATOR_MODEL)
         elif not options["prefilter_only"]:
