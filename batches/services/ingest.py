@@ -40,7 +40,7 @@ from batches.services.common import (
     part_path,
 )
 from batches.services.create import batch_build
-from batches.services.rows import gc_paused, rows_update
+from batches.services.rows import db_column, gc_paused, rows_update
 from batches.services.settle import APPLY_FAILED, INVALID_INPUT, RETRYABLE, batch_settle, fail_hooks
 from config.errors import ConflictError
 from llm.batching import (
@@ -209,7 +209,7 @@ def _claim(batch: Batch, custom_ids: list[str]) -> list[_Item]:
         # One array parameter instead of an IN list of thousands, and the input as the JSON text
         # it is stored as (validated straight from text, never decoded into dicts first).
         meta, quote = BatchItem._meta, connection.ops.quote_name
-        column = {name: quote(meta.get_field(name).column) for name in _CLAIM_COLUMNS}
+        column = {name: quote(db_column(BatchItem, name)) for name in _CLAIM_COLUMNS}
         # Identifiers from model metadata only; every value is a parameter.
         sql = (
             f"SELECT {column['id']}, {column['custom_id']}, {column['input']}::text, "  # noqa: S608
@@ -335,7 +335,7 @@ def _apply(context: _Context, entries: list[_Entry], *, now: Any) -> dict[int, s
             with transaction.atomic():
                 if task.apply is not None:
                     task.apply(*args)
-                else:
+                elif task.apply_many is not None:
                     task.apply_many([args])
         except APPLY_ERRORS as exc:
             errors[entry.item.pk] = f"Applying the output failed: {type(exc).__name__}: {exc}"[:500]

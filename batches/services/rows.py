@@ -21,8 +21,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import Field, Model
 
 CHUNK = 1000
 _temp_names = itertools.count(1)
@@ -37,6 +38,25 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+def _field(model: type[Model], name: str) -> Field[Any, Any]:
+    """A concrete field of `model` (a reverse relation has no column)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise FieldDoesNotExist(f"{model._meta.label}.{name} is not a concrete field.")
+    return field
+
+
+def _column(field: Field[Any, Any]) -> str:
+    if field.column is None:
+        raise FieldDoesNotExist(f"{field} has no column.")
+    return field.column
+
+
+def db_column(model: type[Model], name: str) -> str:
+    """The database column of `model`'s concrete field `name`."""
+    return _column(_field(model, name))
 
 
 def _copy_rows(
@@ -60,13 +80,13 @@ def _pg_rows_update(
     model: type[Model], fields: Sequence[str], rows: Sequence[tuple[Any, ...]], constants: dict[str, Any]
 ) -> None:
     meta, quote = model._meta, connection.ops.quote_name
-    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    table, pk = quote(meta.db_table), quote(_column(meta.pk))
     temp = quote(f"_rows_update_{next(_temp_names)}")
     kinds = [meta.pk.rel_db_type(connection), *(meta.get_field(name).db_type(connection) for name in fields)]
     columns = ", ".join(f"c{i} {kind}" for i, kind in enumerate(kinds))
-    fixed = "".join(f"{quote(meta.get_field(name).column)} = %s, " for name in constants)
-    assignments = ", ".join(f"{quote(meta.get_field(name).column)} = v.c{i + 1}" for i, name in enumerate(fields))
-    fixed_params = [meta.get_field(name).get_db_prep_save(value, connection) for name, value in constants.items()]
+    fixed = "".join(f"{quote(_column(_field(model, name)))} = %s, " for name in constants)
+    assignments = ", ".join(f"{quote(_column(_field(model, name)))} = v.c{i + 1}" for i, name in enumerate(fields))
+    fixed_params = [_field(model, name).get_db_prep_save(value, connection) for name, value in constants.items()]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE {temp} ({columns}) ON COMMIT DROP")
         with cursor.cursor.copy(f"COPY {temp} FROM STDIN") as copy:  # noqa: S608 - identifiers from metadata
@@ -81,9 +101,9 @@ def _sqlite_template(model: type[Model], fields: Sequence[str], constants: Seque
     """(UPDATE statement with a {values} slot, SQL of one VALUES row)."""
     meta = model._meta
     quote = connection.ops.quote_name
-    table, pk = quote(meta.db_table), quote(meta.pk.column)
-    fixed = "".join(f"{quote(meta.get_field(name).column)} = %s, " for name in constants)
-    columns = [quote(meta.get_field(name).column) for name in fields]
+    table, pk = quote(meta.db_table), quote(_column(meta.pk))
+    fixed = "".join(f"{quote(_column(_field(model, name)))} = %s, " for name in constants)
+    columns = [quote(_column(_field(model, name))) for name in fields]
     row_sql = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
     assignments = ", ".join(f"{column} = v.column{i + 2}" for i, column in enumerate(columns))
     statement = f"UPDATE {table} SET {fixed}{assignments} FROM (VALUES {{values}}) AS v "  # noqa: S608
@@ -107,7 +127,7 @@ def rows_update(
         return
     template, row_sql = _sqlite_template(model, fields, list(constants))
     fixed_params = [
-        model._meta.get_field(name).get_db_prep_save(value, connection) for name, value in constants.items()
+        _field(model, name).get_db_prep_save(value, connection) for name, value in constants.items()
     ]
     with connection.cursor() as cursor:
         for start in range(0, len(rows), CHUNK):
@@ -121,13 +141,13 @@ def rows_insert(*, model: type[Model], fields: Sequence[str], rows: Sequence[tup
     if not rows:
         return 0
     meta = model._meta
-    model_fields = [meta.get_field(name) for name in fields]
+    model_fields = [_field(model, name) for name in fields]
     if connection.vendor != "postgresql":
         attnames = [field.attname for field in model_fields]
-        model.objects.bulk_create([model(**dict(zip(attnames, row, strict=True))) for row in rows])
+        model._default_manager.bulk_create([model(**dict(zip(attnames, row, strict=True))) for row in rows])
         return len(rows)
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in model_fields)
+    columns = ", ".join(quote(_column(field)) for field in model_fields)
     with (
         connection.cursor() as cursor,
         cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy,  # noqa: S608
