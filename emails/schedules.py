@@ -29,6 +29,7 @@ SCHEDULE = [
         name="emails: send queued job emails",
         task="emails.job_emails_send_queued",
         crontab="*/10 * * * *",
-        description="Every 10 minutes: job emails left queued (ingested from a provider batch, or a failed send).",
+        description="Every 10 minutes: job emails left queued (ingested from a provider batch, or a failed send); "
+        "API runs whose provider batch is fully ingested are marked done.",
     ),
 ]

@@ -45,5 +45,6 @@ def job_emails_send_due() -> dict[str, Any]:
 
 @shared_task(acks_late=True, name="emails.job_emails_send_queued")
 def job_emails_send_queued() -> dict[str, Any]:
-    """Every 10 minutes: send job emails left queued (a batch ingested, a failed send), at most once each."""
-    return {"sent": jobmail_services.job_emails_send_queued()}
+    """Every 10 minutes: send job emails left queued (a batch ingested, a failed send), at most once
+    each, and mark API runs whose provider batch is fully ingested done."""
+    return {"sent": jobmail_services.job_emails_send_queued(), "runs_done": jobmail_services.email_runs_settle()}

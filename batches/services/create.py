@@ -12,11 +12,13 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from pydantic import BaseModel
 
 from batches.models import Batch, BatchItem, BatchPart
 from batches.services.common import batch_dir, batch_task, new_batch_id, part_path
-from batches.services.rows import rows_insert
+from batches.services.rows import JSONText, gc_paused, rows_insert
 from config.errors import ConflictError, DomainError
 from llm.batching import LineBuilder, batch_limits
 from llm.providers import ProviderConfig, provider_config
@@ -131,7 +133,8 @@ def batch_create(
     Refuses an empty batch, a bad or duplicate custom_id, or an input of the wrong type before
     anything is written or uploaded (recording is one transaction: a refusal leaves nothing).
     """
-    batch = _batch_record(task=task, items=items, name=name, created_by=created_by)
+    with gc_paused():
+        batch = _batch_record(task=task, items=items, name=name, created_by=created_by)
     if build:
         batch_build(batch=batch)
     return batch
@@ -178,7 +181,8 @@ def _batch_record(
         if subject is None and task.subject is not None:
             subject = task.subject(task_input)
         subject_type_id, subject_id = content_types.resolve(subject)
-        rows.append(_item_row(batch.pk, custom_id, subject_type_id, subject_id, task_input.model_dump(mode="json")))
+        raw_input = JSONText(task_input.model_dump_json())
+        rows.append(_item_row(batch.pk, custom_id, subject_type_id, subject_id, raw_input))
         if len(rows) >= WRITE_CHUNK:
             rows_insert(model=BatchItem, fields=ITEM_FIELDS, rows=rows)
             rows.clear()
@@ -237,14 +241,16 @@ class _PartFile:
     last_id: int | None = None
 
 
-def _iter_items(batch: Batch) -> Iterator[tuple[int, str, dict]]:
-    """Items in id order, fetched by keyset pages (bounded memory, no long-lived cursor)."""
+def _iter_items(batch: Batch) -> Iterator[tuple[int, str, str]]:
+    """Items in id order with their input as JSON text, fetched by keyset pages (bounded memory, no
+    long-lived cursor; the text is validated as it is, never decoded into dicts first)."""
     last = 0
     while True:
         page = list(
             BatchItem.objects.filter(batch=batch, pk__gt=last)
             .order_by("pk")
-            .values_list("pk", "custom_id", "input")[:READ_CHUNK]
+            .annotate(input_text=Cast("input", TextField()))
+            .values_list("pk", "custom_id", "input_text")[:READ_CHUNK]
         )
         if not page:
             return
@@ -265,6 +271,11 @@ def batch_build(*, batch: Batch) -> list[BatchPart]:
     Lines are streamed to disk (never the whole file in memory) and a new part starts before a file
     would pass the provider's line or byte limit. Building again replaces the files.
     """
+    with gc_paused():
+        return _build(batch)
+
+
+def _build(batch: Batch) -> list[BatchPart]:
     batch.refresh_from_db()
     if batch.status not in (Batch.Status.CREATED, Batch.Status.BUILT, Batch.Status.AWAITING_APPROVAL):
         raise ConflictError(f"Batch {batch.batch_id} is {batch.status}; only new batches can be built.")
@@ -281,7 +292,7 @@ def batch_build(*, batch: Batch) -> list[BatchPart]:
     stream = None
     try:
         for pk, custom_id, raw_input in _iter_items(batch):
-            line = builder.line(custom_id, task.input_model.model_validate(raw_input))
+            line = builder.line(custom_id, task.input_model.model_validate_json(raw_input))
             if len(line) > max_bytes:
                 raise DomainError(f"Item {custom_id!r} alone is larger than the provider's file limit.")
             if stream is None or current is None or current.lines >= max_lines or current.size + len(line) > max_bytes:

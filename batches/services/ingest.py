@@ -5,8 +5,9 @@ Per chunk of lines, one transaction: lock the batch row, claim the chunk's open 
 skip locked, status condition), validate each line like `llm.runtime`, write the ledger rows (COPY),
 apply the outputs (the task's bulk apply), update the items (COPY into a temporary table, one
 UPDATE) and the batch counters. Files are read line by line and a chunk's objects are dropped
-before the next is read, so memory does not grow with the file. A crash rolls back only the chunk in hand; a rerun skips items
-already applied (or already failed), so ingesting twice changes nothing and nothing is applied twice.
+before the next is read, so memory does not grow with the file. A crash rolls back only the chunk
+in hand; a rerun skips items already applied (or already failed), so ingesting twice changes
+nothing and nothing is applied twice.
 When every part has been read, `batch_settle` gives the items still open (expired, cancelled, lost,
 transient errors) their end: resubmitted in a new batch within the retry budget, or failed with a
 reason (and the task's `fail` hook).
