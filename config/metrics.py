@@ -40,6 +40,11 @@ _collector: ContentOpsCollector | None = None
 class ContentOpsCollector(Collector):
     """Ledger, batch, cache, breaker and queue figures, read at scrape time."""
 
+    def describe(self) -> list[Metric]:
+        # Without it the registry would call collect() at registration (AppConfig.ready), querying the
+        # database before the apps are ready.
+        return []
+
     def collect(self) -> Iterator[Metric]:
         with contextlib.suppress(DatabaseError):
             yield from self._ledger()

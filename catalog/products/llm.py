@@ -279,8 +279,8 @@ def _texts(output: ProductContentOutput) -> list[tuple[str, int]]:
     return texts
 
 
-def check_text_lengths(product: ProductInput, output: ProductContentOutput) -> list[str]:
-    if all(text.strip() and len(text) <= limit for text, limit in _texts(output)):
+def _length_problems(texts: list[tuple[str, int]], output: ProductContentOutput) -> list[str]:
+    if all(text.strip() and len(text) <= limit for text, limit in texts):
         return []
     problems = []
     for path, text, limit in output_texts(output):
@@ -291,14 +291,24 @@ def check_text_lengths(product: ProductInput, output: ProductContentOutput) -> l
     return problems[:10]
 
 
-def check_language(product: ProductInput, output: ProductContentOutput) -> list[str]:
-    """A non-English locale must not come back in English (common words decide, so any text passes
-    that has too few of them to judge)."""
+def _words(text: str) -> list[str]:
+    """`_WORD.findall(text)`, a third faster: whitespace-separated tokens made only of letters (most
+    of them) are words as they are; the regex runs on the rest."""
+    words: list[str] = []
+    for token in text.split():
+        if token.isalpha():
+            words.append(token)
+        else:
+            words.extend(_WORD.findall(token))
+    return words
+
+
+def _language_problems(product: ProductInput, texts: list[tuple[str, int]], output: ProductContentOutput) -> list[str]:
     if product.locale.startswith("en-"):
         return []
     lt = LOCALE_TEXTS[product.locale]
     english_words = LOCALE_TEXTS["en-US"].words
-    words = _WORD.findall(" ".join(text for text, _ in _texts(output)).lower())
+    words = _words(" ".join(text for text, _ in texts).lower())
     english = sum(1 for w in words if w in english_words and w not in lt.words)
     local = sum(1 for w in words if w in lt.words)
     if english >= 12 and english > 3 * local:
@@ -307,6 +317,23 @@ def check_language(product: ProductInput, output: ProductContentOutput) -> list[
     if output.basic_info.overview.strip() == english_overview.strip():
         return [f"basic_info.overview is the untranslated English text; write it in {lt.language}"]
     return []
+
+
+def check_text_lengths(product: ProductInput, output: ProductContentOutput) -> list[str]:
+    """No text empty or longer than its limit."""
+    return _length_problems(_texts(output), output)
+
+
+def check_language(product: ProductInput, output: ProductContentOutput) -> list[str]:
+    """A non-English locale must not come back in English (common words decide, so any text passes
+    that has too few of them to judge)."""
+    return _language_problems(product, _texts(output), output)
+
+
+def check_texts(product: ProductInput, output: ProductContentOutput) -> list[str]:
+    """Both checks above over one walk of the output (the task's check: it runs on every batch line)."""
+    texts = _texts(output)
+    return _length_problems(texts, output) + _language_problems(product, texts, output)
 
 
 # --- wiring to the catalog services ---------------------------------------------------------------
@@ -342,7 +369,7 @@ PRODUCT_CONTENT: LLMTask[ProductInput, ProductContentOutput] = register(
         output_model=ProductContentOutput,
         build_messages=build_messages,
         fallback=fallback,
-        checks=(check_text_lengths, check_language),
+        checks=(check_texts,),
         apply=apply,
         apply_many=apply_many,
         fail=fail,

@@ -88,13 +88,6 @@ class MetricsBatch:
         self.counts.clear()
 
 
-def metrics_record(**kwargs: object) -> None:
-    """Count one generation request now (see MetricsBatch.request)."""
-    batch = MetricsBatch()
-    batch.request(**kwargs)  # type: ignore[arg-type]
-    batch.flush()
-
-
 def _block(language: str = "") -> dict[str, Any]:
     values = cache.get_many([_key(name, language) for name in COUNTERS])
     counts = {name: int(values.get(_key(name, language)) or 0) for name in COUNTERS}
@@ -120,7 +113,3 @@ def _block(language: str = "") -> dict[str, Any]:
 def metrics_read() -> dict[str, Any]:
     """The seed's keys overall, plus the same per language under `by_language`."""
     return {**_block(), "by_language": {language: _block(language) for language in LANGUAGES}}
-
-
-def metrics_reset() -> None:
-    cache.delete_many([_key(name, language) for name in COUNTERS for language in ("", *LANGUAGES)])

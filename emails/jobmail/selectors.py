@@ -358,14 +358,6 @@ def profiles_for_run(
     return list(queryset.values_list("pk", flat=True))
 
 
-def job_emails_of_week(*, owner_ids: Iterable[int], weeks: Iterable[str]) -> dict[tuple[int, str], Email]:
-    """(owner id, week) → the job email already there (one query)."""
-    queryset = Email.objects.filter(
-        kind=Email.Kind.JOB_RECOMMENDATION, recipient_id__in=list(owner_ids), week__in=list(set(weeks))
-    ).only("id", "recipient_id", "week", "status", "sent_at")
-    return {(email.recipient_id, email.week): email for email in queryset if email.recipient_id is not None}
-
-
 def emails_for_user(*, user: Any) -> QuerySet[Email]:
     """Emails a user may list: their own (as recipient); staff everyone's. One query a page."""
     queryset = Email.objects.order_by("-created_at", "-id")

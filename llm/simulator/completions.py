@@ -9,6 +9,7 @@ The same builders serve live calls and batch lines.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -67,6 +68,12 @@ def new_id(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:24]}"
 
 
+@functools.lru_cache(maxsize=64)
+def _strict_problems(schema_json: str) -> tuple[str, ...]:
+    """`strict_schema_problems`, once per distinct schema: a batch repeats one schema on every line."""
+    return tuple(strict_schema_problems(json.loads(schema_json)))
+
+
 def _parse_format(spec: Any, *, nested: bool, param: str, validate_strict: bool) -> OutputFormat:
     if spec is None:
         return OutputFormat()
@@ -83,7 +90,7 @@ def _parse_format(spec: Any, *, nested: bool, param: str, validate_strict: bool)
     if not isinstance(schema, dict):
         raise missing_param(f"{param}.schema")
     if config.get("strict") and validate_strict:
-        problems = strict_schema_problems(schema)
+        problems = _strict_problems(json.dumps(schema, sort_keys=True))
         if problems:
             raise bad_request(
                 f"Invalid schema for response_format '{name}': {problems[0]}",

@@ -42,9 +42,14 @@ STAFF_PASSWORD = "browser-staff-pw-1"  # noqa: S105 - a test account on a throwa
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
-            item.add_marker(pytest.mark.browser)
+    """Mark the browser tests and run them last: they are the slowest, and their live server's
+    transactional flushes empty Django's content-type cache, which query-count tests elsewhere expect warm."""
+    browser = [item for item in items if "tests/browser/" in str(item.fspath).replace(os.sep, "/")]
+    for item in browser:
+        item.add_marker(pytest.mark.browser)
+    if browser:
+        chosen = set(browser)
+        items[:] = [item for item in items if item not in chosen] + browser
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

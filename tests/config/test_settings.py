@@ -11,6 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_VARS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL", "DJANGO_ENV", "SECRET_KEY", "DEBUG")
+# Set by the test process itself (the browser suite's live server), never by a deployment.
+TEST_PROCESS_VARS = ("DJANGO_ALLOW_ASYNC_UNSAFE",)
 
 PROBE = """
 import json, django
@@ -29,7 +31,7 @@ print(json.dumps({
 
 
 def run_django(code_or_args: list[str], env_overrides: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS + TEST_PROCESS_VARS}
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "CONTENTOPS_VAR_DIR": str(tmp_path)}, **env_overrides)
     return subprocess.run(  # noqa: S603
         [sys.executable, *code_or_args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False

@@ -253,3 +253,19 @@ def test_metrics_count_requests_tokens_and_languages(job_pool, sim):
     assert metrics["avg_response_time"] > 0
     assert metrics["by_language"]["en"]["total_requests"] == metrics["by_language"]["ja"]["total_requests"] == 1
     assert metrics["line_lookups"] > 0
+
+
+def test_a_run_in_several_chunks_writes_everyone_once_and_counts_its_progress(job_pool, settings, sim):
+    from emails.jobmail.services import email_run_create, email_run_execute
+
+    settings.EMAIL_GENERATION_BATCH_SIZE = 2  # the next chunk is selected while this one's calls run
+    people = [ProfileFactory(language=("en", "ja")[n % 2]) for n in range(5)]
+    email_generate(profile=people[3])  # already has this week's email
+
+    run = email_run_execute(run_id=email_run_create(profile_ids=[p.pk for p in people]).pk)
+
+    assert (run.status, run.total, run.done, run.failed) == ("done", 5, 5, 0)
+    emails = Email.objects.filter(kind=Email.Kind.JOB_RECOMMENDATION)
+    assert sorted(emails.values_list("recipient", flat=True)) == sorted(p.owner_id for p in people)
+    assert calls("job_email") == 5  # one per person: the draft rewritten by the run reused its cached words
+    assert all(e.html and e.sections for e in emails)

@@ -16,9 +16,13 @@ MEDIAN_KEYS = (
     "build_s",
     "build_upload_s",
     "build_upload_cpu_s",
+    "build_upload_db_cpu_s",
+    "build_upload_sim_s",
     "provider_s",
     "ingest_s",
     "ingest_cpu_s",
+    "ingest_db_cpu_s",
+    "ingest_rss_mb",
     "peak_rss_mb",
 )
 
@@ -69,7 +73,8 @@ class Command(BaseCommand):
         result = dict(runs[0])
         if len(runs) > 1:
             for key in MEDIAN_KEYS:
-                result[key] = statistics.median(run[key] for run in runs)
+                values = [run[key] for run in runs if run[key] is not None]
+                result[key] = statistics.median(values) if values else None
             result["runs"] = runs
         if options["json"]:
             self.stdout.write(json.dumps(result))

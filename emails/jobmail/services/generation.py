@@ -11,6 +11,7 @@ applies in its own thread). A row already sent is never rewritten.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import smtplib
@@ -18,7 +19,7 @@ import statistics
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -26,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from limits import RateLimitItemPerMinute
@@ -206,7 +207,7 @@ def _links(*, email_id: int, person: Person) -> Links:
 STORE_FIELDS = ("subject", "html", "text", "language", "to_address", "sections", "generation", "status", "error")
 # Rendered emails are written this many at a time (one UPDATE each group, still conditional on the
 # row not being sent): one statement per email costs more than the rendering on a busy database.
-STORE_BATCH = 25
+STORE_BATCH = 50
 
 
 def _pending() -> list[tuple[Prepared, Email]]:
@@ -225,6 +226,11 @@ def _flush() -> None:
     batch = list(pending)
     pending.clear()
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # No fsync wait for these writes: a crash may lose the last ones, leaving empty drafts
+            # that the next run makes again; a later synchronous commit (a send) makes them durable.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         for prepared, row in batch:
             values = {name: getattr(row, name) for name in STORE_FIELDS}
             prepared.stored = bool(Email.objects.filter(pk=row.pk, status__in=REGENERABLE).update(**values))
@@ -428,16 +434,11 @@ class GenerationSummary:
 ProgressCallback = Callable[[int, int], None]
 
 
-def _prepare_chunk(
-    *,
-    data: PeopleData,
-    universe: JobUniverse,
-    now: datetime,
-    options: dict[str, Any],
-    summary: GenerationSummary,
-    metrics: MetricsBatch,
-) -> list[Prepared]:
-    """Sections for each person who needs this week's email, their rows, and the chunk's lines."""
+def _select_people(
+    *, data: PeopleData, universe: JobUniverse, now: datetime, options: dict[str, Any], summary: GenerationSummary
+) -> Iterator[Prepared]:
+    """Each person of the chunk who needs this week's email, with their sections (one at a time:
+    the next chunk is selected between the answers of this one)."""
     weeks = {p.profile_id: iso_week(moment=now, time_zone=p.time_zone) for p in data.people}
     blocked = (
         suppressed_among(addresses=[p.address for p in data.people], kind=Email.Kind.JOB_RECOMMENDATION)
@@ -455,7 +456,6 @@ def _prepare_chunk(
         .values_list("recipient_id", "week", "status")
     )
     existing = {(owner, week): status for owner, week, status in rows}
-    todo: list[Prepared] = []
     for person in data.people:
         status = existing.get((person.owner_id, weeks[person.profile_id]))
         if status is not None and (not options["regenerate"] or status not in REGENERABLE):
@@ -464,17 +464,45 @@ def _prepare_chunk(
         if person.address.lower() in blocked:
             summary.suppressed += 1
             continue
-        todo.append(
-            Prepared(
-                person=person,
-                week=weeks[person.profile_id],
-                selection=sections_select(person=person, data=data, universe=universe),
-                send=options["send"],
-                mock=options["mock"],
-                template_variables=options["template_variables"],
-                run_id=options["run_id"],
-            )
+        yield Prepared(
+            person=person,
+            week=weeks[person.profile_id],
+            selection=sections_select(person=person, data=data, universe=universe),
+            send=options["send"],
+            mock=options["mock"],
+            template_variables=options["template_variables"],
+            run_id=options["run_id"],
         )
+
+
+class _Lookahead:
+    """A chunk's people selected ahead, a few at a time, while the previous chunk's LLM calls are in
+    flight (selection is CPU work that would otherwise leave the provider idle between chunks)."""
+
+    def __init__(self, profile_ids: Sequence[int], *, language: str | None, **select: Any) -> None:
+        self.profile_ids, self.language, self.select = profile_ids, language, select
+        self.selected: list[Prepared] = []
+        self.pending: Iterator[Prepared] | None = None
+
+    def step(self, count: int = 2) -> None:
+        if self.pending is None:
+            universe = self.select["universe"]
+            data = people_data(profile_ids=self.profile_ids, universe=universe, language=self.language)
+            self.pending = _select_people(data=data, **self.select)
+        for prepared in itertools.islice(self.pending, count):
+            self.selected.append(prepared)
+
+    def all(self) -> list[Prepared]:
+        self.step(0)
+        assert self.pending is not None  # noqa: S101 - step() set it
+        self.selected.extend(self.pending)
+        return self.selected
+
+
+def _finish_chunk(
+    *, todo: list[Prepared], options: dict[str, Any], summary: GenerationSummary, metrics: MetricsBatch
+) -> list[Prepared]:
+    """The chunk's rows (created as drafts) and its job lines (fetched or generated, shared)."""
     _rows_ensure(todo)
     missed = [p for p in todo if p.email_id is None]
     summary.already += len(missed)
@@ -510,7 +538,12 @@ def _count(summary: GenerationSummary, prepared: Prepared, *, tokens: int, fallb
 
 
 def _generate_chunk(
-    *, todo: list[Prepared], options: dict[str, Any], summary: GenerationSummary, metrics: MetricsBatch
+    *,
+    todo: list[Prepared],
+    options: dict[str, Any],
+    summary: GenerationSummary,
+    metrics: MetricsBatch,
+    on_item: Callable[[], None] | None = None,
 ) -> list[JobEmailInput]:
     """The words for the chunk's emails, each rendered as it comes and written in groups; returns
     the inputs left for the provider's Batch API (batch mode)."""
@@ -559,6 +592,7 @@ def _generate_chunk(
                 concurrency=options["concurrency"],
                 use_cache=False,
                 defer_when_unavailable=options["defer_when_unavailable"],
+                on_progress=(lambda done, total: on_item()) if on_item is not None else None,
             )
             outcomes = [(p, o.result, o.error, o.deferred) for (p, _), o in zip(rest, items, strict=True)]
         _flush()
@@ -668,17 +702,25 @@ def emails_generate_batch(
     universe = job_universe(now=now)
     batch_inputs: list[JobEmailInput] = []
     size = max(1, settings.EMAIL_GENERATION_BATCH_SIZE)
-    for start in range(0, len(ids), size):
-        chunk = ids[start : start + size]
+    chunks = [ids[start : start + size] for start in range(0, len(ids), size)]
+    select = {"universe": universe, "now": now, "options": options, "summary": summary}
+    current = _Lookahead(chunks[0], language=language, **select)
+    finished = 0
+    for index, chunk in enumerate(chunks):
         metrics = MetricsBatch()
         before = summary.generated + summary.already + summary.suppressed
-        data = people_data(profile_ids=chunk, universe=universe, language=language)
-        todo = _prepare_chunk(data=data, universe=universe, now=now, options=options, summary=summary, metrics=metrics)
-        batch_inputs += _generate_chunk(todo=todo, options=options, summary=summary, metrics=metrics)
+        todo = _finish_chunk(todo=current.all(), options=options, summary=summary, metrics=metrics)
+        upcoming = _Lookahead(chunks[index + 1], language=language, **select) if index + 1 < len(chunks) else None
+        batch_inputs += _generate_chunk(
+            todo=todo, options=options, summary=summary, metrics=metrics, on_item=upcoming.step if upcoming else None
+        )
+        if upcoming is not None:
+            current = upcoming
         metrics.flush()
         if send:
             _send_queued(todo, summary)
         if run_id is not None:
+            # Who the next chunk's look-ahead already skipped is counted with that chunk.
             done = summary.generated + summary.already + summary.suppressed - before
             EmailRun.objects.filter(pk=run_id).update(
                 done=F("done") + done,
@@ -686,8 +728,9 @@ def emails_generate_batch(
                 sent=summary.sent,
                 fallbacks=summary.fallbacks,
             )
+        finished += len(chunk)
         if on_progress is not None:
-            on_progress(min(start + size, len(ids)), len(ids))
+            on_progress(finished, len(ids))
     if batch_inputs:
         summary.batch_id = _batch_submit(inputs=batch_inputs, run_id=run_id, created_by=created_by)
     summary.wall_s = round(time.perf_counter() - started, 3)
@@ -757,7 +800,8 @@ def email_generate(
     universe = job_universe(now=now)
     data = people_data(profile_ids=[profile.pk], universe=universe, language=language)
     summary = GenerationSummary(total=1)
-    todo = _prepare_chunk(data=data, universe=universe, now=now, options=options, summary=summary, metrics=metrics)
+    selected = list(_select_people(data=data, universe=universe, now=now, options=options, summary=summary))
+    todo = _finish_chunk(todo=selected, options=options, summary=summary, metrics=metrics)
     if todo:
         _generate_chunk(todo=todo, options=options, summary=summary, metrics=metrics)
     metrics.flush()

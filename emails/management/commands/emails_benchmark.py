@@ -24,6 +24,9 @@ class Command(BaseCommand):
         parser.add_argument("--scores-per-person", type=int, default=12)
         parser.add_argument("--warm", action="store_true", help="Measure with the shared job lines cached already.")
         parser.add_argument("--send", action="store_true", help="Also send them (through the configured backend).")
+        parser.add_argument(
+            "--server", action="store_true", help="Run the simulator in its own process (loopback socket)."
+        )
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
@@ -39,6 +42,7 @@ class Command(BaseCommand):
             scores_per_person=options["scores_per_person"],
             warm=options["warm"],
             send=options["send"],
+            server=options["server"],
             seed=options["seed"],
             say=(lambda line: None) if quiet else (lambda line: self.stdout.write(f"  {line}")),
         )
