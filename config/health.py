@@ -1,5 +1,9 @@
 """`/healthz`: database, cache, broker and LLM provider breaker as JSON; 503 naming what is down.
 
+A round of probes costs a database query, three cache commands and a broker connection: each
+process answers from its last round for HEALTHZ_CACHE_S seconds (2 by default), so frequent polling
+(load balancers, a load test) does not multiply them.
+
 Always JSON, whatever fails: each check turns the errors its dependency can raise into a human
 message (never the exception's class or text, which can name hosts or carry credentials), and a
 check that cannot run is reported as down rather than turning the page into a 500.
@@ -26,6 +30,7 @@ from kombu import Connection
 from kombu.exceptions import KombuError
 
 from config.api.errors import error_body
+from config.memo import MISSING, Memo
 from llm.breaker import OPEN, get_breaker
 from llm.providers import provider_config
 
@@ -128,9 +133,20 @@ def _run_check(name: str, check: Callable[[], dict[str, str]]) -> dict[str, str]
     return result
 
 
+_recent = Memo(max_entries=1)
+
+
 def run_checks() -> tuple[bool, dict[str, dict[str, str]]]:
+    """Every check's result; the last round's for HEALTHZ_CACHE_S seconds (per process)."""
+    ttl = float(settings.HEALTHZ_CACHE_S)
+    if ttl > 0:
+        cached = _recent.get("checks")
+        if cached is not MISSING:
+            return cached
     results = {name: _run_check(name, check) for name, check in CHECKS.items()}
-    return all(r["status"] == "ok" for r in results.values()), results
+    answer = all(r["status"] == "ok" for r in results.values()), results
+    _recent.set("checks", answer, ttl_s=ttl)
+    return answer
 
 
 @csrf_exempt  # read-only; exempt so any method gets this JSON answer rather than an HTML 403

@@ -207,10 +207,14 @@ MEDIA_ROOT = VAR_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
 # --- API --------------------------------------------------------------------------------------
+# An API key's or token's row (with its user) is remembered this many seconds per process, saving a
+# query on every request; revoking a key, deleting a token or deactivating a user takes effect
+# within it (0: look up on every request).
+API_AUTH_CACHE_S = env.float("API_AUTH_CACHE_S", default=2.0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "config.api.authentication.APIKeyAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "config.api.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -321,6 +325,9 @@ LOGGING = {
 # and API keys with the staff scope may read it too. Empty: no bearer token is accepted.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 PROMETHEUS_EXPORT_MIGRATIONS = False
+# /healthz answers from its last probe for this many seconds (per process; 0: probe on every request), so
+# a load balancer polling it, or a load test, costs one database, cache and broker round each.
+HEALTHZ_CACHE_S = env.float("HEALTHZ_CACHE_S", default=2.0)
 
 # --- admin (config/admin_site.py) ------------------------------------------------------------------
 # Without a broker, long admin actions (a batch: submit, poll, ingest) run in a thread of the web

@@ -156,6 +156,7 @@ def llm_call_record(*, record: CallRecord) -> int | None:
 
 # A lock the caller's own transaction holds would otherwise make the ledger wait for itself.
 _OWN_LOCK_TIMEOUT = "2s"
+OWN_APPLICATION_NAME = "contentops-ledger"
 _own = threading.local()
 
 
@@ -210,6 +211,7 @@ def _own_connection(default: BaseDatabaseWrapper) -> BaseDatabaseWrapper | None:
     options = {key: value for key, value in default.settings_dict.get("OPTIONS", {}).items() if key != "pool"}
     # A session setting sent with the connection's startup packet: no round trip of its own.
     options["options"] = f"{options.get('options', '')} -c lock_timeout={_OWN_LOCK_TIMEOUT}".strip()
+    options["application_name"] = OWN_APPLICATION_NAME  # how operators (and tests) tell it apart
     settings_dict = {**default.settings_dict, "OPTIONS": options, "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False}
     own = type(default)(settings_dict, alias=f"{default.alias}-ledger")
     _own.connection = own

@@ -27,6 +27,14 @@ def _admin_work_inline(settings):
 
 
 @pytest.fixture(autouse=True)
+def _nothing_remembered(settings):
+    # /healthz probes and API key/token rows are remembered a second or two per process (config/memo.py);
+    # tests change them and look again at once (tests/config/test_remembered.py turns it back on).
+    settings.HEALTHZ_CACHE_S = 0
+    settings.API_AUTH_CACHE_S = 0
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache():
     cache.clear()
     yield

@@ -1,14 +1,50 @@
-"""`X-API-Key` authentication for service clients: a key acts as its owner with at most its scopes."""
+"""`X-API-Key` authentication for service clients: a key acts as its owner with at most its scopes;
+`Authorization: Token ...` for people.
 
+Both remember the row behind a key or token (with its user) for API_AUTH_CACHE_S seconds per
+process, so a busy client costs no query per request; a revoked key, a deleted token or a
+deactivated user stops working within that time.
+"""
+
+import copy
+
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
+from rest_framework.authtoken.models import Token
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 
+from config.memo import MISSING, Memo
 from config.models import APIKey
-from config.services import api_key_authenticate
+from config.services import api_key_authenticate, api_key_hash
 
 HEADER = "X-API-Key"
+_remembered = Memo(max_entries=4096)
+
+
+def _api_key(raw_key: str) -> APIKey | None:
+    """The key's row (user loaded), remembered by the key's digest; an unknown key is not remembered."""
+    digest = ("key", api_key_hash(raw_key=raw_key))
+    api_key = _remembered.get(digest)
+    if api_key is MISSING:
+        api_key = api_key_authenticate(raw_key=raw_key)
+        if api_key is not None:
+            _remembered.set(digest, api_key, ttl_s=float(settings.API_AUTH_CACHE_S))
+    return api_key
+
+
+class CachedTokenAuthentication(authentication.TokenAuthentication):
+    """DRF's token authentication, with the token's row (and user) remembered briefly."""
+
+    def authenticate_credentials(self, key: str) -> tuple[object, Token]:
+        token = _remembered.get(("token", key))
+        if token is MISSING:
+            user, token = super().authenticate_credentials(key)
+            _remembered.set(("token", key), token, ttl_s=float(settings.API_AUTH_CACHE_S))
+        elif not token.user.is_active:
+            raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        return copy.copy(token.user), token
 
 
 class APIKeyAuthentication(authentication.BaseAuthentication):
@@ -24,12 +60,12 @@ class APIKeyAuthentication(authentication.BaseAuthentication):
         raw_key = request.headers.get(HEADER)
         if not raw_key:
             return None
-        api_key = api_key_authenticate(raw_key=raw_key.strip())
+        api_key = _api_key(raw_key.strip())
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid API key.")
         if not api_key.is_active:
             raise exceptions.AuthenticationFailed("This API key has been revoked.")
-        user = api_key.user
+        user = copy.copy(api_key.user)  # changed below for this request only: never the remembered row
         if not user.is_active:
             raise exceptions.AuthenticationFailed("The API key's user is inactive.")
         needed = APIKey.Scope.READ if request.method in SAFE_METHODS else APIKey.Scope.WRITE

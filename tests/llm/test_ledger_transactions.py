@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from llm.ledger import OWN_APPLICATION_NAME
 from llm.models import LLMCall
 from llm.runtime import run, run_many
 from tests.llm.tasks import ECHO, echo_input
@@ -92,11 +93,10 @@ def test_outside_a_transaction_the_callers_connection_writes_the_row(sim):
 
 
 def _ledger_connections() -> int:
-    """Sessions to this database other than the test's own, from this process (the ledger's)."""
+    """Sessions of the ledger's own connection open on this database."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND client_port IS NOT NULL AND backend_type = 'client backend' "
-            "AND application_name = (SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid())"
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = %s",
+            [OWN_APPLICATION_NAME],
         )
         return cursor.fetchone()[0]
