@@ -233,8 +233,12 @@ def _insert_own(values: dict[str, Any], *, default: BaseDatabaseWrapper, using: 
         ):
             return None  # save() goes through an alias: the caller's connection does it
         return _insert(values, using=using, connection=own, autocommit=True, sql_from=default)
-    except DatabaseError:
-        logger.warning("ledger: its own connection could not write the row; writing it in the caller's transaction")
+    except DatabaseError as exc:
+        logger.warning(
+            "ledger: its own connection could not write the row (%s: %s); writing it in the caller's transaction",
+            type(exc).__name__,
+            str(exc).splitlines()[0][:200] if str(exc) else "",
+        )
         _close_own()
         return None
     finally:

@@ -64,7 +64,7 @@ def _item_row(
     custom_id: str,
     subject_type_id: int | None,
     subject_id: str,
-    raw_input: dict[str, Any],
+    raw_input: dict[str, Any] | JSONText,
     *,
     attempts: int = 0,
     retry_of: int | None = None,

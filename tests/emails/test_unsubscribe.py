@@ -169,3 +169,30 @@ def test_a_suppression_is_unique_per_address_and_scope():
     with pytest.raises(IntegrityError), transaction.atomic():
         Suppression.objects.create(address="a@example.com", scope="all", reason="complained")
     Suppression.objects.create(address="a@example.com", scope="digest", reason="unsubscribed")
+
+
+@pytest.mark.urls("tests.emails.anymail_urls")
+def test_an_esp_bounce_webhook_suppresses_the_address(client, settings, person):
+    import base64
+
+    settings.ANYMAIL = {"WEBHOOK_SECRET": "hook:s3cret"}
+    bounce = {
+        "RecordType": "Bounce",
+        "Type": "HardBounce",
+        "TypeCode": 1,
+        "Email": person.email,
+        "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
+        "BouncedAt": "2026-12-05T10:00:00Z",
+        "Description": "The server was unable to deliver your message.",
+        "Details": "smtp;550 5.1.1 user unknown",
+    }
+    url = "/e/anymail/postmark/tracking/"
+
+    refused = client.post(url, bounce, content_type="application/json")
+    auth = "Basic " + base64.b64encode(b"hook:s3cret").decode()
+    accepted = client.post(url, bounce, content_type="application/json", HTTP_AUTHORIZATION=auth)
+
+    assert refused.status_code == 400  # without the shared secret: nothing recorded
+    assert accepted.status_code == 200
+    suppression = Suppression.objects.get()
+    assert (suppression.address, suppression.scope, suppression.reason) == (person.email.lower(), "all", "bounced")
