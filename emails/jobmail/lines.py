@@ -113,7 +113,11 @@ def job_lines_get(
             inputs.append((chunk, task_input))
     if not inputs:
         return lines, stats
-    outcomes = run_many(JOB_LINE, [task_input for _, task_input in inputs], concurrency=concurrency, user_id=user_id)
+    # The layer's response cache is skipped: each job's line is cached here, per job (a packed
+    # call's prompt would rarely repeat), and email_cache_clear() must really start cold.
+    outcomes = run_many(
+        JOB_LINE, [task_input for _, task_input in inputs], concurrency=concurrency, user_id=user_id, use_cache=False
+    )
     fresh: dict[str, dict] = {}
     fallback_fresh: dict[str, dict] = {}
     for (chunk, task_input), outcome in zip(inputs, outcomes, strict=True):
