@@ -143,7 +143,9 @@ def test_calls_complete_with_model_answers_while_redis_is_down_and_shared_state_
     assert not stats.available
     assert stats.errors >= 1
     metrics = get_metrics()
-    assert (metrics["redis_available"], metrics["redis_errors"]) == (False, stats.errors)
+    # the background re-check may count one more failed ping between the two reads
+    assert metrics["redis_available"] is False
+    assert metrics["redis_errors"] >= stats.errors
     # the shared primitives run on process memory meanwhile
     name = provider_config().name
     assert (get_breaker(name).backend, get_governor(name).backend) == ("memory", "memory")
