@@ -406,7 +406,7 @@ JOB_EMAIL_LOCAL_HOUR = env.int("JOB_EMAIL_LOCAL_HOUR", default=8)
 JOB_EMAIL_WINDOW_HOURS = env.int("JOB_EMAIL_WINDOW_HOURS", default=3)
 JOB_EMAIL_CANDIDATE_DAYS = env.int("JOB_EMAIL_CANDIDATE_DAYS", default=30)  # jobs this recent (or editorial/popular)
 JOB_EMAIL_HISTORY_DAYS = env.int("JOB_EMAIL_HISTORY_DAYS", default=90)  # clicks that count as history
-JOB_EMAIL_PREFILTER_TOP_K = env.int("JOB_EMAIL_PREFILTER_TOP_K", default=40)  # best prefilter fits per person
+JOB_EMAIL_PREFILTER_TOP_K = env.int("JOB_EMAIL_PREFILTER_TOP_K", default=25)  # best prefilter fits per person
 JOB_EMAIL_POPULAR_APPLICATION_WEIGHT = env.int("JOB_EMAIL_POPULAR_APPLICATION_WEIGHT", default=3)
 
 # --- sales leads (catalog/leads: job postings as leads for the services we sell) ------------------

@@ -8,6 +8,7 @@ simulator, and reports figures from the ledger.
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 import threading
 import time
@@ -245,4 +246,137 @@ def benchmark_run(
         result.update(overhead())
     if repeat > 1:
         result["runs"] = runs
+    return result
+
+
+# --- many processes, one limit --------------------------------------------------------------------
+
+
+def run_share(
+    *, index: int, requests: int, concurrency: int, task_name: str, nonce: str, start: Any, queue: Any
+) -> None:
+    """One process's part of `processes_run` (llm/benchmark_process.py sets Django up first)."""
+    task: LLMTask = dataclasses.replace(BENCHMARK_TASK, name=task_name)
+    inputs = _inputs(requests, f"{nonce}p{index}")
+    queue.put(("ready", index, None))
+    start.wait()
+    outcomes = run_many(task, inputs, concurrency=concurrency)
+    succeeded = sum(1 for o in outcomes if o.result is not None and not o.result.is_fallback)
+    queue.put(("done", index, {"requests": requests, "succeeded": succeeded}))
+
+
+def processes_run(
+    *,
+    processes: int,
+    requests: int,
+    concurrency: int,
+    rpm: int,
+    latency_ms: int,
+    kill_one_after: float | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """`processes` OS processes share one limit: a loopback simulator enforcing `rpm` (per second, as
+    OpenAI does), each process running `run_many` on its share of `requests` with the limit configured
+    (OPENAI_RATE_LIMIT_RPM) and the shared budget in Redis. Throughput is counted from the ledger
+    between the start signal and the last success. With `kill_one_after`, process 0 is killed
+    (SIGKILL) that many seconds in: its leases expire and the others take its share; the figures
+    say how soon the per-second rate is back at 95 % of the limit.
+    """
+    import multiprocessing
+
+    from llm.benchmark_process import process_main
+    from llm.simulator import Simulator, SimulatorConfig, serve
+
+    nonce = uuid.uuid4().hex[:8]
+    task_name = f"benchmark_processes_{nonce}"
+    shares = [requests // processes + (1 if i < requests % processes else 0) for i in range(processes)]
+    limit_per_s = rpm / 60
+    context = multiprocessing.get_context("spawn")
+    start, queue = context.Event(), context.Queue()
+    sim = Simulator(SimulatorConfig(seed=seed, latency_ms=latency_ms, rpm=rpm, rate_window_s=1.0))
+    with sim, serve(sim) as base_url:
+        env = {
+            "OPENAI_API_KEY": "sk-benchmark",
+            "OPENAI_BASE_URL": base_url,
+            "OPENAI_RATE_LIMIT_RPM": str(rpm),
+            "LLM_PROVIDER": "openai",
+        }
+        workers = [
+            context.Process(
+                target=process_main,
+                args=(i, shares[i], concurrency, env, task_name, nonce, start, queue),
+                name=f"llm-benchmark-{i}",
+            )
+            for i in range(processes)
+        ]
+        for worker in workers:
+            worker.start()
+        for _ in workers:  # every process has set Django up before the clock starts
+            queue.get(timeout=180)
+        since = timezone.now()
+        started = time.monotonic()
+        start.set()
+        killed_at = None
+        if kill_one_after is not None:
+            time.sleep(kill_one_after)
+            workers[0].kill()
+            killed_at = time.monotonic() - started
+        reports: dict[int, dict[str, int]] = {}
+        alive = len(workers) - (1 if killed_at is not None else 0)
+        while len(reports) < alive:
+            kind, index, report = queue.get(timeout=600)
+            if kind == "done":
+                reports[index] = report
+        for worker in workers:
+            worker.join(timeout=30)
+        stats = sim.stats
+    rows = LLMCall.objects.filter(task=task_name, created_at__gte=since)
+    totals = rows.aggregate(
+        rate_limited=Sum("rate_limit_errors"),
+        attempts=Sum("attempts"),
+        succeeded=Count("id", filter=Q(status=LLMCall.Status.SUCCEEDED)),
+    )
+    done_at = sorted(
+        (created - since).total_seconds()
+        for created in rows.filter(status=LLMCall.Status.SUCCEEDED).values_list("created_at", flat=True)
+    )
+    wall_s = done_at[-1] if done_at else 0.0
+    per_second = Counter(int(t) for t in done_at)
+    result: dict[str, Any] = {
+        "processes": processes,
+        "requests": requests,
+        "concurrency_per_process": concurrency,
+        "limit_rpm": rpm,
+        "sim_latency_ms": latency_ms,
+        "succeeded": totals["succeeded"],
+        "expected": sum(report["requests"] for report in reports.values()),
+        "lost": sum(report["requests"] - report["succeeded"] for report in reports.values()),
+        "attempts": totals["attempts"] or 0,
+        "rate_limited_attempts": totals["rate_limited"] or 0,
+        "sim_429": sum(counter.get("429", 0) for counter in stats.values()),
+        "wall_s": round(wall_s, 2),
+        "requests_per_s": round(len(done_at) / wall_s, 2) if wall_s else 0.0,
+        "share_of_limit": round(len(done_at) / wall_s / limit_per_s, 3) if wall_s else 0.0,
+    }
+    if killed_at is not None:
+        # Seconds after the kill until a whole second again completes >= 95 % of the limit.
+        last = int(wall_s)
+        recovered = next(
+            (s - killed_at for s in range(math.ceil(killed_at), last) if per_second[s] >= 0.95 * limit_per_s), None
+        )
+        after = [t for t in done_at if t >= killed_at + (recovered or 0)]
+        result.update(
+            {
+                "killed_after_s": round(killed_at, 2),
+                "killed_process_requests": shares[0],
+                "recovered_after_s": round(recovered, 2) if recovered is not None else None,
+                "share_of_limit_after_recovery": round(
+                    len(after) / (wall_s - killed_at - (recovered or 0)) / limit_per_s, 3
+                )
+                if after and wall_s > killed_at + (recovered or 0)
+                else None,
+                "per_second_after_kill": [per_second[s] for s in range(int(killed_at), last + 1)],
+            }
+        )
+    clients_reset()
     return result

@@ -132,7 +132,10 @@ def simulated_openai(seed: int) -> Iterator[StreamingSimTransport]:
     transport = StreamingSimTransport(sim)
     try:
         with (
-            override_settings(LLM_PROVIDER="openai", OPENAI_API_KEY="sk-benchmark", OPENAI_BASE_URL=""),
+            # Nothing is billed by the simulator: no daily budget holds the benchmark's batch back.
+            override_settings(
+                LLM_PROVIDER="openai", OPENAI_API_KEY="sk-benchmark", OPENAI_BASE_URL="", LLM_DAILY_BUDGET_USD=0
+            ),
             use_transport(transport),
         ):
             yield transport

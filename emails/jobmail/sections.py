@@ -152,7 +152,7 @@ def sections_select(*, person: Person, data: PeopleData, universe: JobUniverse) 
     fresh = score_person(
         universe.index,
         replace(person.row, window_start_ts=recent),
-        top_k=3 * sizes["new_arrivals"],
+        top_k=2 * sizes["new_arrivals"],
         floor=passing,
         window_end_ts=now_ts,
     )

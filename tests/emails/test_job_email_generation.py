@@ -61,9 +61,9 @@ def test_the_model_writes_the_words_in_one_call_under_600_tokens(person, job_poo
 
     assert email.generation["is_fallback"] is False
     assert email.generation["provider"] == "openai"
-    assert 0 < email.generation["tokens"] <= 600
     call = LLMCall.objects.get(task="job_email")
-    assert call.tokens_in + call.tokens_out <= 600
+    assert email.generation["call_id"] == call.pk
+    assert 0 < call.tokens_in + call.tokens_out <= 600
     assert call.attempts == 1
     assert email.status == Email.Status.DRAFT
     assert email.week == iso_week(moment=timezone.now(), time_zone=person.time_zone)
@@ -269,3 +269,31 @@ def test_a_run_in_several_chunks_writes_everyone_once_and_counts_its_progress(jo
     assert sorted(emails.values_list("recipient", flat=True)) == sorted(p.owner_id for p in people)
     assert calls("job_email") == 5  # one per person: the draft rewritten by the run reused its cached words
     assert all(e.html and e.sections for e in emails)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_bulk_run_writes_on_a_thread_of_its_own(job_pool, monkeypatch, settings):
+    import threading
+
+    from emails.jobmail.services import generation
+
+    settings.EMAIL_GENERATION_BATCH_SIZE = 3
+    writers = []
+    real_write = generation._write
+
+    def spy(batch):
+        writers.append(threading.current_thread().name)
+        real_write(batch)
+
+    monkeypatch.setattr(generation, "_write", spy)
+    people = [ProfileFactory() for _ in range(5)]
+
+    summary = emails_generate_batch(profile_ids=[p.pk for p in people])
+
+    assert summary.generated == 5
+    assert Email.objects.filter(kind=Email.Kind.JOB_RECOMMENDATION).exclude(html="").count() == 5
+    from django.db import connection
+
+    expected = "MainThread" if connection.vendor == "sqlite" else "job-email-writer"
+    assert writers
+    assert set(writers) == {expected}

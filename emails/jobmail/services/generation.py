@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import json
 import logging
+import queue
 import smtplib
 import statistics
 import threading
@@ -27,7 +28,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 from limits import RateLimitItemPerMinute
@@ -217,14 +218,9 @@ def _pending() -> list[tuple[Prepared, Email]]:
     return pending
 
 
-def _flush() -> None:
-    """Write the rendered emails waiting in this thread, in one transaction; each UPDATE is
-    conditional, so a row sent meanwhile keeps what was sent (its `stored` turns False)."""
-    pending = _pending()
-    if not pending:
-        return
-    batch = list(pending)
-    pending.clear()
+def _write(batch: list[tuple[Prepared, Email]]) -> None:
+    """Write rendered emails in one transaction; each UPDATE is conditional, so a row sent meanwhile
+    keeps what was sent (its `stored` turns False)."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # No fsync wait for these writes: a crash may lose the last ones, leaving empty drafts
@@ -234,6 +230,74 @@ def _flush() -> None:
         for prepared, row in batch:
             values = {name: getattr(row, name) for name in STORE_FIELDS}
             prepared.stored = bool(Email.objects.filter(pk=row.pk, status__in=REGENERABLE).update(**values))
+
+
+class _Writer:
+    """Writes a bulk run's rendered emails on a thread (and database connection) of its own, so the
+    thread that applies the answers keeps pace with them instead of waiting on the database.
+
+    Inside a transaction (a caller's atomic block, a test case) and on SQLite (one writer at a
+    time) it writes in place: another connection couldn't see the rows, or would wait for the lock.
+    """
+
+    def __init__(self, *, inline: bool = False) -> None:
+        self.inline = inline or connection.in_atomic_block or connection.vendor == "sqlite"
+        self.queue: queue.Queue[list[tuple[Prepared, Email]] | None] = queue.Queue()
+        self.thread: threading.Thread | None = None
+        self.error: DatabaseError | None = None
+
+    def submit(self, batch: list[tuple[Prepared, Email]]) -> None:
+        if self.inline:
+            _write(batch)
+            return
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="job-email-writer", daemon=True)
+            self.thread.start()
+        self.queue.put(batch)
+
+    def _run(self) -> None:
+        try:
+            while (batch := self.queue.get()) is not None:
+                try:
+                    if self.error is None:
+                        _write(batch)
+                except DatabaseError as exc:  # reported by wait(); the rows stay empty drafts
+                    self.error = exc
+                finally:
+                    self.queue.task_done()
+            self.queue.task_done()
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    def wait(self) -> None:
+        """Every submitted email written (a database error raised here, in the caller's thread)."""
+        if self.thread is not None:
+            self.queue.join()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.queue.put(None)
+            self.thread.join()
+            self.thread = None
+
+
+def _flush(*, wait: bool = True) -> None:
+    """Hand the rendered emails waiting in this thread to the writer (see _Writer); `wait` until
+    they are written."""
+    pending = _pending()
+    writer = getattr(_local, "writer", None)
+    if pending:
+        batch = list(pending)
+        pending.clear()
+        if writer is None:
+            _write(batch)
+        else:
+            writer.submit(batch)
+    if wait and writer is not None:
+        writer.wait()
 
 
 def _store(prepared: Prepared, output: JobEmailOutput, *, generation: dict[str, Any], batched: bool = False) -> None:
@@ -283,8 +347,10 @@ def _store(prepared: Prepared, output: JobEmailOutput, *, generation: dict[str, 
     prepared.stored = True
     pending = _pending()
     pending.append((prepared, row))
-    if not batched or len(pending) >= STORE_BATCH:
+    if not batched:
         _flush()
+    elif len(pending) >= STORE_BATCH:
+        _flush(wait=False)
 
 
 def _generation_meta(provenance: Provenance | None, *, provider: str = "mock") -> dict[str, Any]:
@@ -547,6 +613,22 @@ def _generate_chunk(
 ) -> list[JobEmailInput]:
     """The words for the chunk's emails, each rendered as it comes and written in groups; returns
     the inputs left for the provider's Batch API (batch mode)."""
+    _local.writer = _Writer(inline=options["mode"] != EmailRun.Mode.BULK)  # one email now: no thread
+    try:
+        return _generate_and_store(todo=todo, options=options, summary=summary, metrics=metrics, on_item=on_item)
+    finally:
+        _local.writer.close()
+        _local.writer = None
+
+
+def _generate_and_store(
+    *,
+    todo: list[Prepared],
+    options: dict[str, Any],
+    summary: GenerationSummary,
+    metrics: MetricsBatch,
+    on_item: Callable[[], None] | None,
+) -> list[JobEmailInput]:
     started = time.perf_counter()
     inputs = [_email_input(p) for p in todo]
     live: list[tuple[Prepared, JobEmailInput]] = []
@@ -601,7 +683,6 @@ def _generate_chunk(
         for prepared, _ in rest:
             registry.pop((prepared.person.profile_id, prepared.week), None)
     share_ms = (time.perf_counter() - started) * 1000 / max(1, len(outcomes))
-    tokens_by_email: dict[int, int] = {}
     fresh_words: dict[str, dict] = {}
     for prepared, result, error, deferred in outcomes:
         if deferred:
@@ -618,11 +699,8 @@ def _generate_chunk(
         metrics.request(
             language=prepared.person.language, ok=True, ms=share_ms, tokens=tokens, fallback=result.is_fallback
         )
-        if prepared.stored and prepared.email_id is not None:
-            tokens_by_email[prepared.email_id] = tokens
-            if prepared.words is not None:
-                fresh_words[prepared.words_key] = prepared.words.model_dump()
-    _record_tokens(tokens_by_email)
+        if prepared.stored and prepared.words is not None:
+            fresh_words[prepared.words_key] = prepared.words.model_dump()
     # Rows of people whose words never came (deferred, failed) go again: the next run makes them.
     unfinished = [p.email_id for p, *_ in outcomes if not p.stored and p.email_id is not None]
     if unfinished:
@@ -639,16 +717,6 @@ def _cached_words(value: object) -> JobEmailOutput | None:
         return JobEmailOutput.model_validate(value)
     except ValueError:  # pydantic's ValidationError: an entry from an older schema
         return None
-
-
-def _record_tokens(tokens_by_email: dict[int, int]) -> None:
-    """The words' tokens on each email's generation record (one statement for the chunk)."""
-    if not tokens_by_email:
-        return
-    emails = list(Email.objects.filter(pk__in=list(tokens_by_email)).only("id", "generation"))
-    for email in emails:
-        email.generation = {**(email.generation or {}), "tokens": tokens_by_email[email.pk]}
-    Email.objects.bulk_update(emails, ["generation"])
 
 
 def _send_queued(todo: list[Prepared], summary: GenerationSummary) -> None:

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from llm.benchmark import benchmark_run
+from llm.benchmark import benchmark_run, processes_run
 
 
 class Command(BaseCommand):
@@ -18,6 +18,18 @@ class Command(BaseCommand):
         parser.add_argument("--repeat", type=int, default=1, help="Runs; medians are reported.")
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
         parser.add_argument("--no-overhead", action="store_true", help="Skip the overhead measurement.")
+        many = parser.add_argument_group("many processes, one limit")
+        many.add_argument(
+            "--processes",
+            type=int,
+            default=None,
+            help="Run N OS processes (spawned, each with its own Django) against one loopback simulator "
+            "with --sim-rpm (default 600) and --sim-latency-ms (default 100); --requests in all, "
+            "--concurrency per process.",
+        )
+        many.add_argument(
+            "--kill-one-after", type=float, default=None, help="Kill one process (SIGKILL) this many seconds in."
+        )
         sim = parser.add_argument_group("in-process simulator")
         sim.add_argument("--simulator", action="store_true", help="Run against an in-process simulator.")
         sim.add_argument("--sim-latency-ms", type=int, default=0)
@@ -33,6 +45,18 @@ class Command(BaseCommand):
         sim.add_argument("--sim-seed", type=int, default=0)
 
     def handle(self, *args: object, **options: Any) -> None:
+        if options["processes"]:
+            result = processes_run(
+                processes=options["processes"],
+                requests=options["requests"],
+                concurrency=options["concurrency"],
+                rpm=options["sim_rpm"] or 600,
+                latency_ms=options["sim_latency_ms"] or 100,
+                kill_one_after=options["kill_one_after"],
+                seed=options["sim_seed"],
+            )
+            self.stdout.write(json.dumps(result, default=str) if options["json"] else json.dumps(result, indent=2))
+            return
         sim_options = None
         if options["simulator"]:
             sim_options = {
