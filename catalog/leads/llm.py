@@ -12,8 +12,10 @@ block early); the instructions live only in the system message and say to treat 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel
 
 from catalog.leads.fallbacks import (
     analyze_fallback,
@@ -232,77 +234,91 @@ def _apply_parse(task_input: PostingInput, output: ParseOutput, provenance: Prov
     lead_parsed_apply(lead_id=task_input.lead_id, output=output.model_dump(mode="json"), provenance=provenance)
 
 
-QUALIFY: LLMTask[QualifyInput, QualifyOutput] = register(
-    LLMTask(
-        name="lead_qualify",
-        version=1,
-        input_model=QualifyInput,
-        output_model=QualifyOutput,
-        build_messages=qualify_messages,
-        fallback=qualify_fallback,
-        checks=(check_qualify,),
-        apply=_apply_qualify,
-        fail=lambda task_input, reason: _fail(task_input, reason, task="lead_qualify"),
-        subject=_subject,
-        stored_outputs=_stored("lead_qualify"),
-        max_output_tokens=150,
-        temperature=0.0,
-        description="Sales lead qualification: fit score 0–100, verdict and a one-line reason.",
+InLead = TypeVar("InLead", bound=PostingInput)
+OutLead = TypeVar("OutLead", bound=BaseModel)
+
+
+def _lead_task(
+    *,
+    name: str,
+    input_model: type[InLead],
+    output_model: type[OutLead],
+    build_messages: Callable[[InLead], list[Message]],
+    fallback: Callable[[InLead], OutLead],
+    check: Callable[[InLead, OutLead], list[str]],
+    apply: Callable[[InLead, OutLead, Provenance], None],
+    max_output_tokens: int,
+    temperature: float,
+    description: str,
+) -> LLMTask[InLead, OutLead]:
+    """A registered lead task: every one records its failures, subject and stored results per lead."""
+    return register(
+        LLMTask(
+            name=name,
+            version=1,
+            input_model=input_model,
+            output_model=output_model,
+            build_messages=build_messages,
+            fallback=fallback,
+            checks=(check,),
+            apply=apply,
+            fail=lambda task_input, reason: _fail(task_input, reason, task=name),
+            subject=_subject,
+            stored_outputs=_stored(name),
+            max_output_tokens=max_output_tokens,
+            temperature=temperature,
+            description=description,
+        )
     )
+
+
+QUALIFY = _lead_task(
+    name="lead_qualify",
+    input_model=QualifyInput,
+    output_model=QualifyOutput,
+    build_messages=qualify_messages,
+    fallback=qualify_fallback,
+    check=check_qualify,
+    apply=_apply_qualify,
+    max_output_tokens=150,
+    temperature=0.0,
+    description="Sales lead qualification: fit score 0–100, verdict and a one-line reason.",
 )
-ANALYZE: LLMTask[PostingInput, AnalyzeOutput] = register(
-    LLMTask(
-        name="lead_analyze",
-        version=1,
-        input_model=PostingInput,
-        output_model=AnalyzeOutput,
-        build_messages=analyze_messages,
-        fallback=analyze_fallback,
-        checks=(check_analyze,),
-        apply=_apply_analyze,
-        fail=lambda task_input, reason: _fail(task_input, reason, task="lead_analyze"),
-        subject=_subject,
-        stored_outputs=_stored("lead_analyze"),
-        max_output_tokens=600,
-        temperature=0.2,
-        description="Sales lead analysis: need, urgency, budget signals, decision makers, risks.",
-    )
+ANALYZE = _lead_task(
+    name="lead_analyze",
+    input_model=PostingInput,
+    output_model=AnalyzeOutput,
+    build_messages=analyze_messages,
+    fallback=analyze_fallback,
+    check=check_analyze,
+    apply=_apply_analyze,
+    max_output_tokens=600,
+    temperature=0.2,
+    description="Sales lead analysis: need, urgency, budget signals, decision makers, risks.",
 )
-EXTRACT_PAIN_POINTS: LLMTask[PostingInput, PainPointsOutput] = register(
-    LLMTask(
-        name="lead_extract_pain_points",
-        version=1,
-        input_model=PostingInput,
-        output_model=PainPointsOutput,
-        build_messages=pain_points_messages,
-        fallback=pain_points_fallback,
-        checks=(check_pain_points,),
-        apply=_apply_pain_points,
-        fail=lambda task_input, reason: _fail(task_input, reason, task="lead_extract_pain_points"),
-        subject=_subject,
-        stored_outputs=_stored("lead_extract_pain_points"),
-        max_output_tokens=600,
-        temperature=0.0,
-        description="Pain points of a posting, each with evidence quoted from it.",
-    )
+EXTRACT_PAIN_POINTS = _lead_task(
+    name="lead_extract_pain_points",
+    input_model=PostingInput,
+    output_model=PainPointsOutput,
+    build_messages=pain_points_messages,
+    fallback=pain_points_fallback,
+    check=check_pain_points,
+    apply=_apply_pain_points,
+    max_output_tokens=600,
+    temperature=0.0,
+    description="Pain points of a posting, each with evidence quoted from it.",
 )
-PARSE: LLMTask[PostingInput, ParseOutput] = register(
-    LLMTask(
-        name="lead_parse",
-        version=1,
-        input_model=PostingInput,
-        output_model=ParseOutput,
-        build_messages=parse_messages,
-        fallback=parse_fallback,
-        checks=(check_parse,),
-        apply=_apply_parse,
-        fail=lambda task_input, reason: _fail(task_input, reason, task="lead_parse"),
-        subject=_subject,
-        stored_outputs=_stored("lead_parse"),
-        max_output_tokens=400,
-        temperature=0.0,
-        description="A posting as structured fields: role, skills, location, pay, contact channel.",
-    )
+PARSE = _lead_task(
+    name="lead_parse",
+    input_model=PostingInput,
+    output_model=ParseOutput,
+    build_messages=parse_messages,
+    fallback=parse_fallback,
+    check=check_parse,
+    apply=_apply_parse,
+    max_output_tokens=400,
+    temperature=0.0,
+    description="A posting as structured fields: role, skills, location, pay, contact channel.",
 )
 
 # The task types of the API and `process_jobs_batch` (seed 003's names) → their task.
