@@ -372,8 +372,9 @@ MATCH_FIRST_RUN_DAYS = env.int("MATCH_FIRST_RUN_DAYS", default=7)
 MATCH_SCORE_RETENTION_DAYS = env.int("MATCH_SCORE_RETENTION_DAYS", default=30)
 MATCH_LLM_CHUNK_PEOPLE = env.int("MATCH_LLM_CHUNK_PEOPLE", default=50)
 MATCH_COMMIT_GRACE_SECONDS = env.int("MATCH_COMMIT_GRACE_SECONDS", default=0)
-# How long the hourly scoring run holds its lock (a run still going makes the next one skip).
-MATCH_RUN_LOCK_SECONDS = env.int("MATCH_RUN_LOCK_SECONDS", default=55 * 60)
+# The hourly scoring run holds a lease (config.leases) that it renews while it works and releases
+# when it ends: a second run meanwhile skips, and a run that died blocks the next one for at most this.
+MATCH_RUN_LEASE_S = env.int("MATCH_RUN_LEASE_S", default=5 * 60)
 DIGEST_LOCAL_HOUR = env.int("DIGEST_LOCAL_HOUR", default=7)
 DIGEST_WINDOW_HOURS = env.int("DIGEST_WINDOW_HOURS", default=3)
 DIGEST_TOP_JOBS = env.int("DIGEST_TOP_JOBS", default=5)

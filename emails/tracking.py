@@ -8,12 +8,16 @@ Email rows existed carry a digest id instead ("d"); they keep working for the di
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.encoding import force_bytes
 
 OPEN_SALT = "emails.tracking.open"
 CLICK_SALT = "emails.tracking.click"
@@ -42,6 +46,30 @@ def open_token(*, email_id: int) -> str:
 
 def click_token(*, email_id: int, job_id: int) -> str:
     return signing.dumps({"e": email_id, "j": job_id}, salt=CLICK_SALT)
+
+
+class ClickTokens:
+    """The click tokens of one email's links: the very tokens `click_token` makes (a TimestampSigner
+    over the same compact JSON, read back by `click_token_read`), with the HMAC key derived and the
+    timestamp taken once per email instead of once per link (a weekly email has ~40 links)."""
+
+    def __init__(self, *, email_id: int) -> None:
+        signer = signing.TimestampSigner(salt=CLICK_SALT)
+        self._email_id = int(email_id)
+        self._sep = signer.sep
+        self._stamp = signer.sep + signer.timestamp()
+        # As django.utils.crypto.salted_hmac derives it for Signer.signature.
+        hasher = getattr(hashlib, signer.algorithm)
+        key = hasher(force_bytes(signer.salt + "signer") + force_bytes(signer.key)).digest()
+        self._mac = hmac.new(key, digestmod=hasher)
+
+    def token(self, *, job_id: int) -> str:
+        # json.dumps(..., separators=(",", ":")) of two ints, as signing's JSONSerializer writes it.
+        payload = f'{{"e":{self._email_id},"j":{int(job_id)}}}'.encode("latin-1")
+        value = base64.urlsafe_b64encode(payload).rstrip(b"=").decode() + self._stamp
+        mac = self._mac.copy()
+        mac.update(value.encode())
+        return f"{value}{self._sep}{base64.urlsafe_b64encode(mac.digest()).rstrip(b'=').decode()}"
 
 
 def open_url(*, email_id: int) -> str:

@@ -16,6 +16,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx2
@@ -178,9 +179,13 @@ def _timed(fn: Callable[[], Any], repeat: int) -> list[float]:
     return samples
 
 
-def overhead(*, samples: int = 200) -> dict[str, float]:
-    """Median ms the layer adds per call over raw SDK calls, on one zero-latency transport.
+def overhead(*, samples: int = 200) -> dict[str, float | int]:
+    """What the layer adds per call over raw SDK calls, on one zero-latency transport.
 
+    Paired samples (a raw call, then a layer call, each on a fresh input) give the overhead's
+    median and p95; then cache hits are timed, and one uncached call and one hit are counted:
+    Redis round trips (commands and pipelines) and the distinct project functions a profile of
+    the call sees (this project's code, the simulator standing in for the provider aside).
     Uses whatever cache/database is configured (so run it on PostgreSQL + Redis for the target).
     """
     with _simulated({"seed": 7}) as sim:
@@ -191,6 +196,7 @@ def overhead(*, samples: int = 200) -> dict[str, float]:
         nonce = uuid.uuid4().hex[:8]
         raw_inputs = _inputs(samples, "raw" + nonce)
         layer_inputs = _inputs(samples, "layer" + nonce)
+        counted_inputs = iter(_inputs(_COUNTED_CALLS + 1, "counted" + nonce))
         raw_iter, layer_iter = iter(raw_inputs), iter(layer_inputs)
 
         def raw_call() -> None:
@@ -217,13 +223,69 @@ def overhead(*, samples: int = 200) -> dict[str, float]:
             diffs.append(layer_sample - raw_sample)
         hit_input = layer_inputs[1]
         cache_hit_ms = _timed(lambda: run(BENCHMARK_TASK, hit_input, apply=False), samples)
+        with redis_round_trips() as trips:
+            for _ in range(_COUNTED_CALLS):
+                run(BENCHMARK_TASK, next(counted_inputs), apply=False)
+        uncached_trips = len(trips) / _COUNTED_CALLS
+        with redis_round_trips() as trips:
+            run(BENCHMARK_TASK, hit_input, apply=False)
+        hit_trips = len(trips)
+        functions = _project_functions(lambda: run(BENCHMARK_TASK, next(counted_inputs), apply=False))
         raw_client.close()
     return {
         "raw_sdk_ms_per_call": round(statistics.median(raw_ms), 3),
         "layer_ms_per_call": round(statistics.median(layer_ms), 3),
-        "overhead_ms_per_call": round(statistics.median(diffs), 3),
-        "cache_hit_ms": round(statistics.median(cache_hit_ms), 3),
+        "overhead_ms_median": round(statistics.median(diffs), 3),
+        "overhead_ms_p95": round(_percentile(diffs, 0.95), 3),
+        "cache_hit_ms_median": round(statistics.median(cache_hit_ms), 3),
+        "redis_round_trips_per_call": round(uncached_trips, 2),
+        "redis_round_trips_per_cache_hit": hit_trips,
+        "functions_per_call": functions,
     }
+
+
+# Uncached calls whose Redis round trips are counted (their mean is reported).
+_COUNTED_CALLS = 20
+
+
+@contextmanager
+def redis_round_trips() -> Iterator[list[str]]:
+    """Count the Redis round trips made meanwhile: each command, script or pipeline is one."""
+    import redis
+
+    counted: list[str] = []
+    command, pipeline_execute = redis.Redis.execute_command, redis.client.Pipeline.execute
+
+    def counting_command(self: Any, *args: Any, **options: Any) -> Any:
+        counted.append(str(args[0]))
+        return command(self, *args, **options)
+
+    def counting_pipeline(self: Any, *args: Any, **options: Any) -> Any:
+        counted.append("PIPELINE")
+        return pipeline_execute(self, *args, **options)
+
+    redis.Redis.execute_command = counting_command  # type: ignore[method-assign]
+    redis.client.Pipeline.execute = counting_pipeline  # type: ignore[method-assign]
+    try:
+        yield counted
+    finally:
+        redis.Redis.execute_command = command  # type: ignore[method-assign]
+        redis.client.Pipeline.execute = pipeline_execute  # type: ignore[method-assign]
+
+
+def _project_functions(call: Callable[[], Any]) -> int:
+    """Distinct functions of this project (not the simulator faking the provider) one call runs."""
+    import cProfile
+    import pstats
+
+    from django.conf import settings
+
+    root = str(settings.BASE_DIR)
+    simulator = str(Path(root) / "llm" / "simulator")
+    profile = cProfile.Profile()
+    profile.runcall(call)
+    stats = cast("dict[tuple[str, int, str], Any]", pstats.Stats(profile).stats)  # type: ignore[attr-defined]
+    return sum(1 for filename, _, _ in stats if filename.startswith(root) and not filename.startswith(simulator))
 
 
 def benchmark_run(

@@ -38,31 +38,6 @@ HALF_OPEN = pybreaker.STATE_HALF_OPEN
 
 StorageMode = Literal["auto", "memory", "redis"]
 
-# KEYS: pybreaker's state and fail_counter keys, the trial lease | ARGV: "closed".
-# A success closes the circuit and zeroes the count in one round trip, writing only what is not
-# already so (the common case, a closed circuit with no failures, writes nothing).
-_RECORD_SUCCESS_LUA = """
-local state = redis.call('GET', KEYS[1])
-if not state then
-  -- What pybreaker does when the state key is gone: re-initialise it as closed.
-  redis.call('SET', KEYS[1], ARGV[1])
-  redis.call('SET', KEYS[2], 0)
-  return 1
-end
-local changed = 0
-if state ~= ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1])
-  redis.call('DEL', KEYS[3])
-  changed = 1
-end
-if redis.call('GET', KEYS[2]) ~= '0' then
-  redis.call('SET', KEYS[2], 0)
-  changed = 1
-end
-return changed
-"""
-
-
 class _SharedStorage(pybreaker.CircuitRedisStorage):
     """pybreaker's Redis storage, which answers its fallback state (closed) when Redis fails and logs
     each failure with a traceback: here a connection error is reported to llm.redis instead (counted,
@@ -143,14 +118,19 @@ class Breaker:
         self._outage = _memory_circuit(name, outage=True) if client is not None else None
         if client is not None:
             self._redis_storage = _SharedStorage(CLOSED, client, namespace=self._namespace)
-            self._record_success_script = client.register_script(_RECORD_SUCCESS_LUA)
             # pybreaker's own key layout, so `state`, `failure_count` and its storage keep working.
-            self._record_success_keys = [
-                f"{self._namespace}:pybreaker:state",
-                f"{self._namespace}:pybreaker:fail_counter",
-                self._trial_key,
+            self._state_key = f"{self._namespace}:pybreaker:state"
+            self._counter_key = f"{self._namespace}:pybreaker:fail_counter"
+            # A success closes the circuit, zeroes the count and frees the trial (pybreaker
+            # re-initialises a lost state key as closed; this does the same).
+            self._success_commands: list[tuple] = [
+                ("SET", self._state_key, CLOSED),
+                ("SET", self._counter_key, 0),
+                ("DEL", self._trial_key),
             ]
-            self._closed_gate: Gate | None = Gate(key=self._record_success_keys[0], open_value=CLOSED)
+            self._closed_gate: Gate | None = Gate(
+                key=self._state_key, open_value=CLOSED, counter_key=self._counter_key
+            )
         else:
             self._memory = _memory_circuit(name)
             self._closed_gate = None
@@ -217,18 +197,16 @@ class Breaker:
     def record_success(self, *, lease: SlotLease | None = None) -> None:
         """A request succeeded: close the circuit and forget earlier failures.
 
-        Given the request's rate-governor `lease` (slot still held), the success is recorded in the
-        round trip that releases the slot, on Redis; otherwise, or in memory, right away.
+        Given the request's rate-governor `lease` (slot still held), on Redis: nothing at all when
+        its admission found the circuit closed with no failures (the common case); else the writes
+        go out in the pipeline that releases the slot. Otherwise, or in memory, right away.
         """
         shared = self._redis is not None and self._local is None
-        if (
-            shared
-            and lease is not None
-            and lease.run_on_release(
-                client=self._redis, script=_RECORD_SUCCESS_LUA, keys=self._record_success_keys, args=[CLOSED]
-            )
-        ):
-            return
+        if shared and lease is not None:
+            if lease.gate_count == 0:
+                return  # admitted through this circuit's closed gate, with no failures to forget
+            if lease.run_on_release(client=self._redis, commands=self._success_commands):
+                return
         with self._lock:
             if shared and self._record_success_redis():
                 return
@@ -273,9 +251,16 @@ class Breaker:
         return f"{self._namespace}:trial"
 
     def _record_success_redis(self) -> bool:
-        """Record a success on Redis; False when Redis went away (record it in memory instead)."""
+        """Record a success on Redis, writing only what needs it (one round trip when nothing does);
+        False when Redis went away (record it in memory instead)."""
+        client = self._shared()[0]
         try:
-            self._record_success_script(keys=self._record_success_keys, args=[CLOSED])
+            state, count = client.mget(self._state_key, self._counter_key)
+            if state != CLOSED.encode() or count != b"0":
+                pipe = client.pipeline(transaction=True)  # all or nothing, as one state change
+                for command in self._success_commands:
+                    pipe.execute_command(*command)
+                pipe.execute()
         except REDIS_ERRORS as exc:
             redis_failed(exc, where="the circuit breaker")
             return False

@@ -27,10 +27,9 @@ from typing import TYPE_CHECKING, Any
 import redis
 from django.conf import settings
 from django.core.cache import cache, caches
-from redis.commands.core import Script
 
-from llm.limits import ENTER_LUA_FUNCTION
 from llm.redis import REDIS_ERRORS, llm_key, redis_available, redis_client, redis_failed, register_memory_reset
+from llm.scripts import ADMIT, CACHE_FORGET, CACHE_STORE, run_script
 
 if TYPE_CHECKING:
     from llm.limits import Admission, SlotLease
@@ -121,12 +120,12 @@ def cache_set(
         rides_on_release = (
             lua_deletes_values
             and lease is not None
-            and lease.run_on_release(client=client, script=_SET_LUA, keys=keys, args=args)
+            and lease.run_on_release(client=client, script=CACHE_STORE, keys=keys, args=args)
         )
         if rides_on_release:
             return
         try:
-            victims = _script(client, _SET_LUA)(keys=keys, args=args, client=client)
+            victims = run_script(client, CACHE_STORE, keys=keys, args=args)
             victims = [] if lua_deletes_values else [_text(victim) for victim in victims]
             _delete_values(keys=victims)
         except REDIS_ERRORS as exc:
@@ -156,9 +155,11 @@ def cache_stats() -> CacheStats:
         if not redis_available():
             return CacheStats(hits=0, misses=0, evictions=0, size=0)  # the counters live in Redis
         try:
-            hits, misses, evictions, size = _script(client, _STATS_LUA)(
-                keys=[_LRU, _EXP, _OWNER, _STATS], args=[_TASK_PREFIX, _USER_PREFIX, time.time()], client=client
-            )
+            # Live entries are those not yet past their expiry: no purge needed to count them.
+            pipe = client.pipeline(transaction=False)
+            pipe.hmget(_STATS, "hits", "misses", "evictions")
+            pipe.zcount(_EXP, f"({time.time()}", "+inf")
+            (hits, misses, evictions), size = pipe.execute()
         except REDIS_ERRORS as exc:
             redis_failed(exc, where="reading the LLM cache counters")
             return CacheStats(hits=0, misses=0, evictions=0, size=0)
@@ -181,150 +182,8 @@ def _delete_values(*, keys: list[str]) -> None:
 
 
 # --- Redis index --------------------------------------------------------------------------------
-# The scripts build task/user set names from a prefix, which is fine on a single Redis (the
-# deployment here) but would need hash tags on Redis Cluster.
-
-_LUA_COMMON = """
-local LRU, EXP, OWNER = KEYS[1], KEYS[2], KEYS[3]
-local TASK_PREFIX, USER_PREFIX = ARGV[1], ARGV[2]
-
--- The Django cache's key for an entry's value is VALUE_PREFIX .. key ('' when its key function
--- does not compose like that: Python then deletes the values through the Django cache).
-local function drop_values(value_prefix, members)
-  if value_prefix == '' then return end
-  for i = 1, #members, 1000 do
-    local chunk = {}
-    for j = i, math.min(i + 999, #members) do chunk[#chunk + 1] = value_prefix .. members[j] end
-    redis.call('DEL', unpack(chunk))
-  end
-end
-
-local function forget(k)
-  local owner = redis.call('HGET', OWNER, k)
-  if owner then
-    local sep = string.find(owner, '\\031', 1, true)
-    redis.call('SREM', TASK_PREFIX .. string.sub(owner, 1, sep - 1), k)
-    local user = string.sub(owner, sep + 1)
-    if user ~= '' then redis.call('SREM', USER_PREFIX .. user, k) end
-    redis.call('HDEL', OWNER, k)
-  end
-  redis.call('ZREM', LRU, k)
-  redis.call('ZREM', EXP, k)
-end
-
--- Entries whose value the TTL already removed; bounded so one call never stalls Redis.
-local function purge_expired(now)
-  local expired = redis.call('ZRANGEBYSCORE', EXP, '-inf', now, 'LIMIT', 0, 1000)
-  for _, k in ipairs(expired) do forget(k) end
-end
-"""
-
-# KEYS: lru exp owner stats value | ARGV: task_prefix user_prefix key now expires_at max_size task user
-#   encoded_value ttl_ms value_prefix
-_SET_LUA = (
-    _LUA_COMMON
-    + """
-local key, now, expires_at, max_size = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
-local task, user = ARGV[7], ARGV[8]
-if tonumber(ARGV[10]) > 0 then
-  redis.call('SET', KEYS[5], ARGV[9], 'PX', ARGV[10])
-else
-  redis.call('DEL', KEYS[5])  -- as the Django cache does with a timeout of 0: nothing stored
-end
-purge_expired(now)
-forget(key)
-redis.call('ZADD', LRU, now, key)
-redis.call('ZADD', EXP, expires_at, key)
-redis.call('HSET', OWNER, key, task .. '\\031' .. user)
-redis.call('SADD', TASK_PREFIX .. task, key)
-if user ~= '' then redis.call('SADD', USER_PREFIX .. user, key) end
-local over = redis.call('ZCARD', LRU) - max_size
-local victims = {}
-if over > 0 then
-  victims = redis.call('ZRANGE', LRU, 0, over - 1)
-  for _, k in ipairs(victims) do forget(k) end
-  redis.call('HINCRBY', KEYS[4], 'evictions', #victims)
-  drop_values(ARGV[11], victims)
-end
-return victims
-"""
-)
-
-# The value, counting a hit (recency refreshed; XX never resurrects an evicted entry), or false,
-# counting a miss (an index entry whose value is gone is dropped).
-_READ_LUA_FUNCTION = """
-local function read_value(stats_key, value_key, key, now)
-  local value = redis.call('GET', value_key)
-  if value then
-    redis.call('ZADD', LRU, 'XX', now, key)
-    redis.call('HINCRBY', stats_key, 'hits', 1)
-    return value
-  end
-  redis.call('HINCRBY', stats_key, 'misses', 1)
-  if redis.call('ZSCORE', LRU, key) then forget(key) end
-  return false
-end
-"""
-
-# KEYS: lru exp owner stats value | ARGV: task_prefix user_prefix key now
-_GET_LUA = _LUA_COMMON + _READ_LUA_FUNCTION + "return read_value(KEYS[4], KEYS[5], ARGV[3], ARGV[4])"
-
-# As _GET_LUA, then on a miss a rate-governor admission (limits.Admission: its 4 keys and 4 args
-# follow) in the same round trip: {value} on a hit (no slot taken), {false, enter_slot's reply...}.
-_GET_OR_ENTER_LUA = (
-    _LUA_COMMON
-    + _READ_LUA_FUNCTION
-    + ENTER_LUA_FUNCTION
-    + """
-local value = read_value(KEYS[4], KEYS[5], ARGV[3], ARGV[4])
-if value then return {value} end
-return {false, unpack(enter_slot(KEYS[6], KEYS[7], KEYS[8], KEYS[9], ARGV[5], ARGV[6], ARGV[7], ARGV[8]))}
-"""
-)
-
-# KEYS: lru exp owner | ARGV: task_prefix user_prefix now task user value_prefix
-_CLEAR_LUA = (
-    _LUA_COMMON
-    + """
-local task, user = ARGV[4], ARGV[5]
-purge_expired(ARGV[3])
-local members
-if task ~= '' and user ~= '' then
-  members = redis.call('SINTER', TASK_PREFIX .. task, USER_PREFIX .. user)
-elseif task ~= '' then
-  members = redis.call('SMEMBERS', TASK_PREFIX .. task)
-elseif user ~= '' then
-  members = redis.call('SMEMBERS', USER_PREFIX .. user)
-else
-  members = redis.call('ZRANGE', LRU, 0, -1)
-end
-for _, k in ipairs(members) do forget(k) end
-drop_values(ARGV[6], members)
-return members
-"""
-)
-
-# KEYS: lru exp owner stats | ARGV: task_prefix user_prefix now
-_STATS_LUA = (
-    _LUA_COMMON
-    + """
-purge_expired(ARGV[3])
-local counters = redis.call('HMGET', KEYS[4], 'hits', 'misses', 'evictions')
-return {counters[1], counters[2], counters[3], redis.call('ZCARD', LRU)}
-"""
-)
-
-_scripts: dict[str, Script] = {}
-_scripts_lock = threading.Lock()
-
-
-def _script(client: redis.Redis, source: str) -> Script:
-    # Script objects only hold the source and its sha; EVALSHA falls back to EVAL after a restart.
-    script = _scripts.get(source)
-    if script is None:
-        with _scripts_lock:
-            script = _scripts.setdefault(source, client.register_script(source))
-    return script
+# The scripts (llm/scripts.py) build task/user set names from a prefix, which is fine on a single
+# Redis (the deployment here) but would need hash tags on Redis Cluster.
 
 
 def _value_keys(key: str) -> tuple[Any, str, str]:
@@ -337,18 +196,31 @@ def _value_keys(key: str) -> tuple[Any, str, str]:
 
 
 def _redis_get(*, client: redis.Redis, key: str, admission: Admission | None) -> dict | None:
+    """One `ADMIT` round trip: the value (a hit), or a miss that also admits for `admission`."""
     backend, value_key, _ = _value_keys(key)
-    keys = [_LRU, _EXP, _OWNER, _STATS, value_key]
-    args: list[str | float] = [_TASK_PREFIX, _USER_PREFIX, key, time.time()]
-    if admission is None or not admission.rides_with(client):
-        raw = _script(client, _GET_LUA)(keys=keys, args=args, client=client)
-    else:
-        raw, *entered = _script(client, _GET_OR_ENTER_LUA)(
-            keys=keys + admission.keys, args=args + admission.args, client=client
+    rides = admission is not None and admission.rides_with(client)
+    keys = [value_key, _LRU, _STATS, *(admission.keys if admission is not None and rides else ["", "", "", "", ""])]
+    args = [key, time.time(), *(admission.args if admission is not None and rides else ["", 0, 0, ""])]
+    raw, stale, *entered = run_script(client, ADMIT, keys=keys, args=args)
+    if raw is not None:
+        return backend.client.decode(raw)
+    if admission is not None and rides:
+        admission.receive(entered)
+    if stale:  # indexed, but its value is gone (evicted by Redis, deleted by hand): drop the entry
+        _forget(client=client, key=key)
+    return None
+
+
+def _forget(*, client: redis.Redis, key: str) -> None:
+    try:
+        run_script(
+            client,
+            CACHE_FORGET,
+            keys=[_LRU, _EXP, _OWNER],
+            args=[_TASK_PREFIX, _USER_PREFIX, time.time(), "", "", "", key],
         )
-        if raw is None:
-            admission.receive(entered)
-    return None if raw is None else backend.client.decode(raw)
+    except REDIS_ERRORS as exc:
+        redis_failed(exc, where="dropping a stale LLM cache entry")
 
 
 def _redis_set_call(
@@ -376,17 +248,11 @@ def _redis_set_call(
 def _redis_clear(*, client: redis.Redis, task_name: str | None, user_id: int | None) -> tuple[list[str], list[str]]:
     """(keys removed from the index, keys whose values are left to delete)."""
     _, _, value_prefix = _value_keys("")
-    members = _script(client, _CLEAR_LUA)(
+    members = run_script(
+        client,
+        CACHE_FORGET,
         keys=[_LRU, _EXP, _OWNER],
-        args=[
-            _TASK_PREFIX,
-            _USER_PREFIX,
-            time.time(),
-            task_name or "",
-            "" if user_id is None else user_id,
-            value_prefix,
-        ],
-        client=client,
+        args=[_TASK_PREFIX, _USER_PREFIX, time.time(), task_name or "", "" if user_id is None else user_id, value_prefix, ""],
     )
     removed = [_text(member) for member in members]
     return removed, [] if value_prefix else removed

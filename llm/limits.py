@@ -21,8 +21,6 @@ shared budget is used again.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import logging
 import math
 import random
@@ -45,6 +43,7 @@ from redis.exceptions import NoScriptError
 
 from config.errors import RateLimitedError
 from llm.redis import REDIS_ERRORS, llm_key, redis_available, redis_client, redis_failed, register_memory_reset
+from llm.scripts import ADMIT, Script, run_script
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +86,9 @@ class Gate:
 
     key: str
     open_value: str
+    # A counter read with it (the breaker's consecutive failures), so a success that finds nothing
+    # to reset writes nothing; '' for none.
+    counter_key: str = ""
 
 
 def parse_reset_duration(value: str | None) -> float | None:
@@ -126,7 +128,10 @@ class SlotLease:
     # for the release, whose round trip also looks for a limit learned in the meantime.
     _held: bool = field(default=False, repr=False)
     _unsettled: int | None = field(default=None, repr=False)
-    _on_release: list[tuple[str, list[str], list]] = field(default_factory=list, repr=False)
+    _on_release: list[tuple[Script, list[str], list]] = field(default_factory=list, repr=False)
+    _commands_on_release: list[tuple] = field(default_factory=list, repr=False)
+    # The gate's counter as read at admission (the breaker's failures); None when no gate was read.
+    gate_count: int | None = None
 
     def settle(self, *, actual_tokens: int) -> None:
         """Replace the estimate with the tokens the provider actually billed (either direction)."""
@@ -146,8 +151,16 @@ class SlotLease:
         self._tpm_item = item
         self.charged_tokens = actual_tokens
 
-    def run_on_release(self, *, client: Redis | None, script: str, keys: list[str], args: list) -> bool:
-        """Run a Lua script on `client` in the same round trip that releases the slot.
+    def run_on_release(
+        self,
+        *,
+        client: Redis | None,
+        script: Script | None = None,
+        keys: list[str] | None = None,
+        args: list | None = None,
+        commands: list[tuple] | None = None,
+    ) -> bool:
+        """Send a script (or plain commands) to `client` in the pipeline that releases the slot.
 
         False when that can't be done (memory backend, another Redis, slot already released): the
         caller then runs it itself. Errors are logged at release, not raised (the request is over).
@@ -156,19 +169,21 @@ class SlotLease:
         # Clients are per thread (django-redis); one connection pool means one server and database.
         if not self._held or client is None or own is None or client.connection_pool is not own.connection_pool:
             return False
-        self._on_release.append((script, keys, args))
+        if script is not None:
+            self._on_release.append((script, keys or [], args or []))
+        self._commands_on_release.extend(commands or [])
         return True
 
 
 @dataclass
 class Admission:
-    """A concurrency slot asked for inside another script's round trip, so it costs none of its own.
+    """A concurrency slot asked for in the cache read's round trip (the `ADMIT` script, llm/scripts.py).
 
-    That script includes `ENTER_LUA_FUNCTION` and calls `enter_slot(...)` with `keys` then `args`
-    (passed as KEYS and ARGV, in this order), on the governor's own Redis (`rides_with`), and hands
-    its reply to `receive`. `governor.slot(admission=...)` then uses the slot taken instead of
-    asking again. Whoever asked must `release` an admission that may go unused: a taken slot is
-    otherwise held until its lease expires.
+    The cache read passes `keys` and `args` as the script's admission part (KEYS 4-8, ARGV 3-6), on
+    the governor's own Redis (`rides_with`), and hands the reply's admission part to `receive`.
+    `governor.slot(admission=...)` then uses the slot taken instead of asking again. Whoever asked
+    must `release` an admission that may go unused: a taken slot is otherwise held until its lease
+    expires.
     """
 
     governor: RateGovernor
@@ -177,16 +192,17 @@ class Admission:
     gate_shut: bool = False
     # The learned (rpm, tpm) read with a slot taken and not yet handed to `slot()`; else None.
     _taken: tuple[int | None, int | None] | None = field(default=None, repr=False)
+    gate_count: int | None = None
 
     @property
     def keys(self) -> list[str]:
-        governor = self.governor
-        return [governor._pause_key, governor._learned_key, governor._sem_key, self.gate.key if self.gate else ""]
+        """KEYS 4-8 of `ADMIT`."""
+        return self.governor._admit_keys(self.gate)
 
     @property
     def args(self) -> list:
-        governor = self.governor
-        return [self.token, governor.max_concurrency, governor._lease_ms, self.gate.open_value if self.gate else ""]
+        """ARGV 3-6 of `ADMIT`."""
+        return self.governor._admit_args(self.token, self.gate)
 
     def rides_with(self, client: Redis) -> bool:
         """Can a script on `client` admit for this governor? (Same connection pool: same server and database.)"""
@@ -194,9 +210,10 @@ class Admission:
         return own is not None and client.connection_pool is own.connection_pool
 
     def receive(self, reply: list) -> None:
-        """Take in `enter_slot`'s reply."""
-        _paused_ms, learned_rpm, learned_tpm, taken, gate_open = reply
+        """Take in the admission part of `ADMIT`'s reply (from its third item on)."""
+        _paused_ms, learned_rpm, learned_tpm, taken, gate_open, count = reply
         self.gate_shut = not gate_open
+        self.gate_count = int(count) if self.gate is not None and self.gate.counter_key else None
         if taken:
             self._taken = (_as_int(learned_rpm), _as_int(learned_tpm))
 
@@ -253,57 +270,6 @@ def _memory_state(name: str) -> _MemoryGovernorState:
         return _memory_states.setdefault(name, _MemoryGovernorState())
 
 
-# Admission when no RPM/TPM limit applies (the common case), as a Lua function so that another
-# module's script can admit in its own round trip (see `Admission`): pause key, learned-limits hash,
-# semaphore zset, gate key ('' for none), token, max holders, lease ms, the gate's open value.
-# Returns {ms still paused, learned rpm, learned tpm, 1 if the slot was taken, 0 if the gate was
-# shut}; no slot while paused. A shut gate (its key holding anything but the open value) answers at
-# once, paused or not, and takes nothing.
-ENTER_LUA_FUNCTION = """
-local function enter_slot(pause_key, learned_key, sem_key, gate_key, token, max_holders, lease_ms, open_value)
-  if gate_key ~= '' and redis.call('GET', gate_key) ~= open_value then
-    return {0, false, false, 0, 0}
-  end
-  local pause = redis.call('PTTL', pause_key)
-  local learned = redis.call('HMGET', learned_key, 'rpm', 'tpm')
-  if pause > 0 then
-    return {pause, learned[1], learned[2], 0, 1}
-  end
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  redis.call('ZREMRANGEBYSCORE', sem_key, '-inf', now)
-  if redis.call('ZCARD', sem_key) < tonumber(max_holders) then
-    redis.call('ZADD', sem_key, now + tonumber(lease_ms), token)
-    redis.call('PEXPIRE', sem_key, lease_ms)
-    return {0, learned[1], learned[2], 1, 1}
-  end
-  return {0, learned[1], learned[2], 0, 1}
-end
-"""
-
-# KEYS: pause key, learned-limits hash, semaphore zset[, gate key] | ARGV: token, max holders,
-# lease ms[, the gate's open value].
-_ENTER_LUA = (
-    ENTER_LUA_FUNCTION
-    + "return enter_slot(KEYS[1], KEYS[2], KEYS[3], KEYS[4] or '', ARGV[1], ARGV[2], ARGV[3], ARGV[4] or '')"
-)
-
-# KEYS: semaphore zset | returns the live holders.
-_SEMAPHORE_COUNT_LUA = """
-local t = redis.call('TIME')
-return redis.call('ZCOUNT', KEYS[1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), '+inf')
-"""
-
-# KEYS: pause key | ARGV: ms. Pauses only ever get longer, whoever sets them.
-_PAUSE_LUA = """
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
-  return 1
-end
-return 0
-"""
-
-
 class RateGovernor:
     """Shared RPM/TPM/concurrency budget for one provider account (`name`)."""
 
@@ -334,9 +300,6 @@ class RateGovernor:
             self._storage = RedisStorage(
                 "redis://", connection_pool=client.connection_pool, key_prefix=llm_key("limits")
             )
-            self._enter_script = client.register_script(_ENTER_LUA)
-            self._semaphore_count = client.register_script(_SEMAPHORE_COUNT_LUA)
-            self._pause_script = client.register_script(_PAUSE_LUA)
         else:
             self._storage = _shared_memory_storage()
             self._memory = _memory_state(name)
@@ -439,12 +402,12 @@ class RateGovernor:
         lease = SlotLease(governor=self, estimated_tokens=estimated_tokens, charged_tokens=0, waited_seconds=0.0)
         learned = admission.take() if admission is not None else None
         if admission is not None and learned is not None:
-            lease._token = admission.token
+            lease._token, lease.gate_count = admission.token, admission.gate_count
         elif admission is not None and admission.gate_shut:
             raise GateShut(admission.gate.key if admission.gate else "")
         else:
             try:
-                learned = self._enter(token=lease._token, deadline=deadline, gate=gate)
+                learned, lease.gate_count = self._enter(token=lease._token, deadline=deadline, gate=gate)
             except REDIS_ERRORS as exc:
                 redis_failed(exc, where="admission to the shared rate budget")
                 return None
@@ -478,24 +441,39 @@ class RateGovernor:
             return
         if not self._redis_down():
             try:
-                self._pause_script(keys=[self._pause_key], args=[math.ceil(seconds * 1000)])
+                # Pauses only ever get longer, whoever sets them: create it, or lengthen it (GT).
+                pause_ms = math.ceil(seconds * 1000)
+                pipe = self._client().pipeline(transaction=False)
+                pipe.set(self._pause_key, "1", px=pause_ms, nx=True)
+                pipe.pexpire(self._pause_key, pause_ms, gt=True)
+                pipe.execute()
                 return
             except REDIS_ERRORS as exc:
                 redis_failed(exc, where="pausing the shared rate budget")
         self._local().pause(seconds=seconds)
 
     def observe_headers(self, headers: Mapping[str, str]) -> None:
-        """Learn the provider's limits from `x-ratelimit-*`, and pause everyone when one is exhausted."""
-        lowered = {key.lower(): value for key, value in headers.items()}
+        """Learn the provider's limits from `x-ratelimit-*`, and pause everyone when a budget this
+        governor does not pace itself is exhausted.
+
+        A budget it paces (configured, or its limit known from these headers) at "remaining 0" is
+        only full, as it is every window at full speed: its moving window already holds the next
+        request until one leaves. Pausing then for the reset (the time until the *whole* window
+        empties, ~1 s at 600 RPM) idled every process for a whole second every few seconds.
+        A refusal (429) still pauses everyone, for its exact retry-after (llm/resilience.py).
+        """
+        # httpx's headers look up case-insensitively; a plain dict is lowered first.
+        get = {key.lower(): value for key, value in headers.items()}.get if isinstance(headers, dict) else headers.get
         learned: dict[str, int] = {}
         pause = 0.0
-        for kind, field_name in (("requests", "rpm"), ("tokens", "tpm")):
-            limit = _as_int(lowered.get(f"x-ratelimit-limit-{kind}"))
+        for kind, field_name, configured in (("requests", "rpm", self.rpm), ("tokens", "tpm", self.tpm)):
+            limit = _as_int(get(f"x-ratelimit-limit-{kind}"))
             if limit is not None and limit > 0:
                 learned[field_name] = limit
-            remaining = _as_int(lowered.get(f"x-ratelimit-remaining-{kind}"))
-            if remaining is not None and remaining <= 0:
-                pause = max(pause, parse_reset_duration(lowered.get(f"x-ratelimit-reset-{kind}")) or 0.0)
+            remaining = _as_int(get(f"x-ratelimit-remaining-{kind}"))
+            paced = bool(configured) or field_name in learned
+            if remaining is not None and remaining <= 0 and not paced:
+                pause = max(pause, parse_reset_duration(get(f"x-ratelimit-reset-{kind}")) or 0.0)
         if learned:
             self._store_learned(learned=learned)
         if pause > 0:
@@ -532,31 +510,46 @@ class RateGovernor:
 
     # --- admission ------------------------------------------------------------------------------
 
+    def _admit_keys(self, gate: Gate | None) -> list[str]:
+        """KEYS 4-8 of `ADMIT` (llm/scripts.py): pause, learned limits, semaphore, gate, gate counter."""
+        return [
+            self._pause_key,
+            self._learned_key,
+            self._sem_key,
+            gate.key if gate else "",
+            gate.counter_key if gate else "",
+        ]
+
+    def _admit_args(self, token: str, gate: Gate | None) -> list:
+        """ARGV 3-6 of `ADMIT`: slot token, max holders, lease ms, the gate's open value."""
+        return [token, self.max_concurrency, self._lease_ms, gate.open_value if gate else ""]
+
     def _enter(
         self, *, token: str, deadline: float | None, gate: Gate | None = None
-    ) -> tuple[int | None, int | None] | None:
-        """Wait out any pause and take a concurrency slot; returns the learned (rpm, tpm) read on the way.
+    ) -> tuple[tuple[int | None, int | None] | None, int | None]:
+        """Wait out any pause and take a concurrency slot; returns the learned (rpm, tpm) read on the
+        way (None in memory, where the view is free: read it later) and the gate's counter.
 
-        On Redis that is one round trip per try; in memory the view is free, so None (read it later).
+        On Redis that is one round trip (`ADMIT` without its cache part) per try.
         """
         if self._memory is not None:
             if gate is not None:
                 raise ValueError("a gate is a Redis key: the memory backend has none to read")
             self._wait_while_paused(deadline=deadline)
             self._acquire_concurrency(token=token, deadline=deadline)
-            return None
+            return None, None
         delay = _POLL_MIN
-        keys = [self._pause_key, self._learned_key, self._sem_key]
-        args: list = [token, self.max_concurrency, self._lease_ms]
-        if gate is not None:
-            keys.append(gate.key)
-            args.append(gate.open_value)
+        keys = ["", "", "", *self._admit_keys(gate)]
+        args: list = ["", 0, *self._admit_args(token, gate)]
+        client = self._client()
         while True:
-            paused_ms, learned_rpm, learned_tpm, taken, gate_open = self._enter_script(keys=keys, args=args)
+            reply = run_script(client, ADMIT, keys=keys, args=args)
+            paused_ms, learned_rpm, learned_tpm, taken, gate_open, count = reply[2:]
             if not gate_open:
                 raise GateShut(gate.key if gate else "")
             if taken:
-                return _as_int(learned_rpm), _as_int(learned_tpm)
+                counted = int(count) if gate is not None and gate.counter_key else None
+                return (_as_int(learned_rpm), _as_int(learned_tpm)), counted
             if paused_ms > 0:
                 self._sleep(seconds=paused_ms / 1000, deadline=deadline, why="paused after a provider rate limit")
                 continue
@@ -670,15 +663,18 @@ class RateGovernor:
             return  # the lease expires on its own; what rode on the release (a cache store) is skipped
         unsettled, lease._unsettled = lease._unsettled, None
         queued, lease._on_release = lease._on_release, []
+        commands, lease._commands_on_release = lease._commands_on_release, []
         learned_tpm = None
         try:
-            if unsettled or queued:
+            if unsettled or queued or commands:
                 pipe = self._client().pipeline(transaction=False)
                 pipe.zrem(self._sem_key, lease._token)
                 for script, keys, args in queued:
-                    # By hash, like a registered script, but without the SCRIPT EXISTS a pipeline of
-                    # registered scripts sends first; the source follows only if Redis lacks it.
-                    pipe.evalsha(_script_sha(script), len(keys), *keys, *args)
+                    # By hash, without the SCRIPT EXISTS a pipeline of registered scripts sends
+                    # first; the source follows only if Redis lacks it.
+                    pipe.evalsha(script.sha, len(keys), *keys, *args)
+                for command in commands:
+                    pipe.execute_command(*command)
                 if unsettled:
                     # Another process may have learned a TPM limit while this request was in flight.
                     pipe.hget(self._learned_key, "tpm")
@@ -714,7 +710,7 @@ class RateGovernor:
             return
         lease._tpm_item, lease.charged_tokens = item, unsettled
 
-    def _rerun_unknown_scripts(self, *, queued: list[tuple[str, list[str], list]], replies: list) -> list:
+    def _rerun_unknown_scripts(self, *, queued: list[tuple[Script, list[str], list]], replies: list) -> list:
         """The scripts' replies, after sending again, with their source, those Redis did not know
         (it restarted, or its scripts were flushed)."""
         unknown = [index for index, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
@@ -723,7 +719,7 @@ class RateGovernor:
         pipe = self._client().pipeline(transaction=False)
         for index in unknown:
             script, keys, args = queued[index]
-            pipe.eval(script, len(keys), *keys, *args)
+            pipe.eval(script.source, len(keys), *keys, *args)
         replies = list(replies)
         for index, reply in zip(unknown, pipe.execute(raise_on_error=False), strict=True):
             replies[index] = reply
@@ -733,7 +729,9 @@ class RateGovernor:
         if self._memory is not None:
             with self._memory.cond:
                 return self._memory.in_flight
-        return int(self._semaphore_count(keys=[self._sem_key]))
+        client = self._client()
+        seconds, micros = client.time()  # the semaphore's clock: Redis's, as `ADMIT` stamps leases
+        return int(client.zcount(self._sem_key, seconds * 1000 + micros // 1000, "+inf"))
 
     # --- shared state ---------------------------------------------------------------------------
 
@@ -768,11 +766,6 @@ class RateGovernor:
             except REDIS_ERRORS as exc:
                 redis_failed(exc, where="storing learned rate limits")
         self._local()._store_learned(learned=learned)
-
-
-@functools.cache
-def _script_sha(script: str) -> str:
-    return hashlib.sha1(script.encode(), usedforsecurity=False).hexdigest()
 
 
 def _requests_item(rpm: int | None) -> RateLimitItem | None:

@@ -31,7 +31,13 @@ class ResumeInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = readonly_fields = (
-        "filename", "kind", "size_bytes", "language", "parsed_is_fallback", "uploaded_at", "text_excerpt"
+        "filename",
+        "kind",
+        "size_bytes",
+        "language",
+        "parsed_is_fallback",
+        "uploaded_at",
+        "text_excerpt",
     )
     ordering = ["-uploaded_at"]
 
@@ -112,8 +118,10 @@ class UserProfileAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[UserProfile]:
-        return super().get_queryset(request).annotate(
-            n_scores=Count("job_scores", distinct=True), n_digests=Count("digests", distinct=True)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(n_scores=Count("job_scores", distinct=True), n_digests=Count("digests", distinct=True))
         )
 
     @admin.display(description="made for this person")
@@ -158,7 +166,14 @@ class JobScoreAdmin(admin.ModelAdmin):
         "user_feedback",
         "scored_at",
     ]
-    list_filter = ["is_fallback", "user_interested", "user_applied", "user_feedback", "score_version"]
+    list_filter = [
+        "is_fallback",
+        "fallback_reason",
+        "user_interested",
+        "user_applied",
+        "user_feedback",
+        "score_version",
+    ]
     search_fields = ["profile__user_id", "job__title", "job__company"]
     list_select_related = ["profile", "job"]
     date_hierarchy = "scored_at"
@@ -176,6 +191,7 @@ class JobScoreAdmin(admin.ModelAdmin):
         "salary_match_score",
         "culture_match_score",
         "is_fallback",
+        "fallback_reason",
         "user_interested",
         "user_applied",
         "user_feedback",

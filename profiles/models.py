@@ -143,6 +143,9 @@ class JobScore(models.Model):
     salary_match_score = models.FloatField(default=0.0)
     culture_match_score = models.FloatField(default=0.0)
     is_fallback = models.BooleanField(default=False)
+    # Why the score is rule-based (blank for a model score): outage and budget reasons are re-sent to
+    # the model by a later scoring run (profiles/matching/store.py RESEND_REASONS); the rules' own don't.
+    fallback_reason = models.CharField(max_length=40, blank=True)
     user_interested = models.BooleanField(null=True, blank=True)
     user_applied = models.BooleanField(default=False)
     user_feedback = models.CharField(
@@ -166,6 +169,9 @@ class JobScore(models.Model):
             models.CheckConstraint(
                 condition=Q(user_feedback__in=["", "skills", "location", "salary", "experience", "company", "other"]),
                 name="job_score_feedback_reason_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_fallback=True) | Q(fallback_reason=""), name="job_score_model_has_no_fallback_reason"
             ),
         ]
         indexes = [models.Index(fields=["profile", "-compatibility_score"])]

@@ -23,6 +23,7 @@ from catalog.products.services.generation import (
     product_content_batch_create,
     product_content_generate_now,
 )
+from catalog.products.services.regeneration import product_fallbacks_regenerate
 from config.adminkit import changelist_link, error_html, links
 from config.errors import DomainError
 
@@ -102,7 +103,7 @@ class ProductAdmin(admin.ModelAdmin):
         ("Generated content", {"fields": ["generated_content"]}),
         ("Timestamps", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
-    actions = ["generate_now", "generate_via_batch", "regenerate_fallback"]
+    actions = ["generate_now", "generate_via_batch", "regenerate_fallback", "regenerate_fallback_now"]
     # Django 6 makes https the default scheme of URL form fields; say so now (and silence the warning).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
@@ -150,9 +151,7 @@ class ProductAdmin(admin.ModelAdmin):
             for b in batches
         ]
         items.append(
-            changelist_link(
-                LLMCall, "its LLM calls", subject_type__id__exact=content_type.pk, subject_id=str(obj.pk)
-            )
+            changelist_link(LLMCall, "its LLM calls", subject_type__id__exact=content_type.pk, subject_id=str(obj.pk))
         )
         return links(items)
 
@@ -200,11 +199,16 @@ class ProductAdmin(admin.ModelAdmin):
         return True
 
     def _report(self, request: HttpRequest, summary: Any, *, what: str) -> None:
-        level = messages.SUCCESS if not summary.failed and not summary.fallbacks else messages.WARNING
+        trouble = summary.failed or summary.fallbacks or summary.kept or summary.deferred
+        level = messages.WARNING if trouble else messages.SUCCESS
+        kept = f"{summary.kept} kept their model content (a fallback never replaces it), " if summary.kept else ""
+        deferred = (
+            f"{summary.deferred} deferred (provider unavailable; left as they were), " if summary.deferred else ""
+        )
         self.message_user(
             request,
             f"{what}: {summary.requested} content(s) requested, {summary.model_written} written by the model, "
-            f"{summary.fallbacks} rule-based fallback(s), {summary.failed} failed.",
+            f"{summary.fallbacks} rule-based fallback(s), {kept}{deferred}{summary.failed} failed.",
             level,
         )
         for error in summary.errors[:5]:
@@ -218,26 +222,8 @@ class ProductAdmin(admin.ModelAdmin):
         summary = product_content_generate_now(product_ids=ids, user_id=request.user.pk)
         self._report(request, summary, what="Generated now")
 
-    @admin.action(description="Regenerate fallback content (only locales with rule-based text)", permissions=["change"])
-    def regenerate_fallback(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
-        ids = self._ids(queryset)
-        if self._too_many(request, ids):
-            return
-        summary = product_content_generate_now(product_ids=ids, only_fallback=True, user_id=request.user.pk)
-        if not summary.requested:
-            self.message_user(request, "None of the selected products has fallback content.", messages.INFO)
-            return
-        self._report(request, summary, what="Regenerated fallback content")
-
-    @admin.action(description="Generate via Batch API (all locales, half price)", permissions=["change"])
-    def generate_via_batch(self, request: HttpRequest, queryset: QuerySet[Product]) -> HttpResponse | None:
-        try:
-            batch = product_content_batch_create(
-                product_ids=self._ids(queryset), created_by=request.user, max_items=MAX_BATCH_ITEMS
-            )
-        except DomainError as exc:
-            self.message_user(request, f"No batch created: {exc.message}", messages.ERROR)
-            return None
+    def _carry(self, request: HttpRequest, batch: Any) -> HttpResponse:
+        """Start carrying a batch this request created, say what happens next, and show its progress."""
         from batches.runner import batch_carry_start, batch_carry_state
 
         estimate = f"estimated at most ${batch.estimated_cost_usd:.2f}"
@@ -264,6 +250,51 @@ class ProductAdmin(admin.ModelAdmin):
                 messages.SUCCESS,
             )
         return HttpResponseRedirect(reverse("admin:batches_batch_progress", args=[batch.pk]))
+
+    def _regenerate(self, request: HttpRequest, queryset: QuerySet[Product], *, urgent: bool) -> HttpResponse | None:
+        try:
+            report = product_fallbacks_regenerate(
+                urgent=urgent, product_ids=self._ids(queryset), created_by=request.user
+            )
+        except DomainError as exc:  # another run holds the lease, or the batch was refused
+            self.message_user(request, f"Nothing regenerated: {exc.message}", messages.ERROR)
+            return None
+        if report.mode == "none":
+            self.message_user(request, report.reason, messages.INFO if not report.fallback_pairs else messages.WARNING)
+            return None
+        trouble = report.left_for_later or report.already_queued
+        if report.generation is not None:
+            g = report.generation
+            trouble = trouble or g.deferred or g.failed or g.fallbacks or g.kept
+        self.message_user(request, report.describe(), messages.WARNING if trouble else messages.SUCCESS)
+        return self._carry(request, report.batch) if report.batch is not None else None
+
+    @admin.action(
+        description="Regenerate fallback content via Batch API (only rule-based locales, within today's budget)",
+        permissions=["change"],
+    )
+    def regenerate_fallback(self, request: HttpRequest, queryset: QuerySet[Product]) -> HttpResponse | None:
+        return self._regenerate(request, queryset, urgent=False)
+
+    @admin.action(
+        description="Regenerate fallback content now (urgent: full price, within today's budget)",
+        permissions=["change"],
+    )
+    def regenerate_fallback_now(self, request: HttpRequest, queryset: QuerySet[Product]) -> HttpResponse | None:
+        if self._too_many(request, self._ids(queryset)):
+            return None
+        return self._regenerate(request, queryset, urgent=True)
+
+    @admin.action(description="Generate via Batch API (all locales, half price)", permissions=["change"])
+    def generate_via_batch(self, request: HttpRequest, queryset: QuerySet[Product]) -> HttpResponse | None:
+        try:
+            batch = product_content_batch_create(
+                product_ids=self._ids(queryset), created_by=request.user, max_items=MAX_BATCH_ITEMS
+            )
+        except DomainError as exc:
+            self.message_user(request, f"No batch created: {exc.message}", messages.ERROR)
+            return None
+        return self._carry(request, batch)
 
 
 @admin.register(Brand)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When, Window
-from django.db.models.functions import RowNumber
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import BigIntegerField, Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When, Window
+from django.db.models.functions import Cast, RowNumber
 
 from catalog.products.models import LOCALES, Category, Product, ProductContent
 from config.errors import DomainError, NotFoundError
@@ -116,6 +117,34 @@ def product_fallback_locales(*, product_ids: Sequence[int]) -> dict[int, list[st
     for product_id, locale in pairs.order_by("product_id", "locale"):
         result.setdefault(product_id, []).append(locale)
     return result
+
+
+def products_in_open_batches() -> QuerySet:
+    """Ids (a subquery) of the products with a content line still waiting in a batch (pending or submitted)."""
+    from batches.models import BatchItem
+    from catalog.products.llm import PRODUCT_CONTENT  # the task module imports the content services
+
+    waiting = (BatchItem.Status.PENDING, BatchItem.Status.SUBMITTED)
+    return (
+        BatchItem.objects.filter(
+            subject_type=ContentType.objects.get_for_model(Product),
+            status__in=waiting,
+            batch__task_name=PRODUCT_CONTENT.name,
+        )
+        .annotate(product_id=Cast("subject_id", BigIntegerField()))
+        .values("product_id")
+    )
+
+
+def product_fallback_pairs(*, product_ids: Sequence[int] | None = None) -> tuple[list[tuple[int, str]], int]:
+    """(product id, locale) of the stored fallbacks to regenerate, by product then locale, and how many
+    more are left out because their product waits in an open batch (never batched twice)."""
+    fallbacks = ProductContent.objects.filter(is_fallback=True)
+    if product_ids is not None:
+        fallbacks = fallbacks.filter(product_id__in=list(product_ids))
+    in_batches = Q(product_id__in=products_in_open_batches())
+    pairs = list(fallbacks.exclude(in_batches).order_by("product_id", "locale").values_list("product_id", "locale"))
+    return pairs, fallbacks.filter(in_batches).count()
 
 
 @dataclass

@@ -10,6 +10,7 @@ deleted at the end.
 
 from __future__ import annotations
 
+import os
 import random
 import resource
 import socket
@@ -164,6 +165,13 @@ def _cleanup(tag: str) -> None:
     users.delete()
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process so far, every thread (user + system): less sensitive to a busy
+    machine than wall time."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
@@ -207,9 +215,14 @@ def emails_benchmark(
                 emails_generate_batch(profile_ids=profile_ids, concurrency=concurrency)
                 Email.objects.filter(recipient__username__startswith=f"{tag}-u").delete()
             say(f"generating {len(profile_ids)} emails, concurrency {concurrency}, latency {latency_ms} ms ...")
+            cpu_before = _cpu_s()
             summary = emails_generate_batch(profile_ids=profile_ids, concurrency=concurrency, send=send)
+            cpu_s = round(_cpu_s() - cpu_before, 2)
         result.update(
             wall_s=summary.wall_s,
+            # The process's CPU during the run: ours, the LLM layer's workers and (in-process) the simulator's.
+            cpu_s=cpu_s,
+            load_average=round(os.getloadavg()[0], 2),
             generated=summary.generated,
             llm_calls=summary.llm_calls + summary.line_calls,
             llm_calls_email=summary.llm_calls,

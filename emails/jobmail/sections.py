@@ -16,15 +16,15 @@ appear. A section its sources can't fill stays short (nothing is made up) and sa
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
 
 from emails.jobmail.llm import SECTION_KEYS
 from emails.jobmail.selectors import JobInfo, JobUniverse, PeopleData, Person
-from profiles.matching.prefilter import score_person
+from profiles.matching.prefilter import fit_scores
 
 NEW_ARRIVAL_DAYS = 7
 # Co-occurrence reads at most this many neighbours per job, and this many jobs per neighbour.
@@ -34,7 +34,17 @@ HISTORY_BOOST = 15.0
 
 
 def section_sizes() -> dict[str, int]:
-    return {key: int(settings.JOB_EMAIL_SECTION_SIZES[key]) for key in SECTION_KEYS}
+    sizes = settings.JOB_EMAIL_SECTION_SIZES
+    return {key: int(sizes[key]) for key in SECTION_KEYS}
+
+
+def _known(data: PeopleData, universe: JobUniverse) -> dict[int, JobInfo]:
+    """Every job the chunk's sections may show (merged once per chunk, not per person)."""
+    if not data.jobs:
+        return universe.jobs
+    if data.known is None or data.known[0] is not universe:
+        data.known = (universe, {**data.jobs, **universe.jobs})
+    return data.known[1]
 
 
 @dataclass
@@ -126,37 +136,61 @@ def _similar_by_skills(universe: JobUniverse, seeds: set[str]) -> list[tuple[int
     return list(zip(ids, jaccard[order].tolist(), strict=True))
 
 
+def _best(universe: JobUniverse, overall: np.ndarray, mask: np.ndarray, top_k: int) -> list[tuple[int, float]]:
+    """(job id, fit) of the best `top_k` jobs in `mask`, best first, newer first among equals: the
+    prefilter's own candidates (`score_person`), without building them (only the fit is used here)."""
+    positions = np.flatnonzero(mask)
+    if not positions.size or top_k <= 0:
+        return []
+    if positions.size > top_k:
+        part = np.argpartition(-overall[positions], top_k - 1)[:top_k]
+        positions = positions[part]
+    chosen = positions[np.lexsort((-universe.index.created[positions], -overall[positions]))]
+    return [
+        (j, round(s, 1)) for j, s in zip(universe.index.ids[chosen].tolist(), overall[chosen].tolist(), strict=True)
+    ]
+
+
+def _by_fit_within(groups: list[dict[int, int]], fit: dict[int, float]) -> Iterator[int]:
+    """The ids of rank groups in order, each group re-ordered by the person's fit (higher first; no
+    fit counts as 0; ties keep the group's order). Lazy: a section takes the first few only."""
+    for group in groups:
+        known = sorted((-score, group[j], j) for j, score in fit.items() if score and j in group)
+        if not known:
+            yield from group
+            continue
+        yield from (j for key, _, j in known if key < 0)
+        moved = {j for _, _, j in known}
+        yield from (j for j in group if j not in moved)
+        yield from (j for key, _, j in known if key > 0)
+
+
 def sections_select(*, person: Person, data: PeopleData, universe: JobUniverse) -> Selection:
     """The person's six sections (see the module docstring for the rules)."""
     sizes = section_sizes()
-    known = {**data.jobs, **universe.jobs}
+    known = _known(data, universe)
     excluded = data.excluded.get(person.profile_id, set())
     history = data.history.get(person.profile_id, set())
     scores = data.scores.get(person.profile_id, [])
     taker = _Taker(excluded, known)
     now_ts = universe.now.timestamp()
-
-    # Fit for every recommendable job: the stored score where there is one, else the prefilter's.
-    prefilter = score_person(
-        universe.index,
-        person.row,
-        top_k=settings.JOB_EMAIL_PREFILTER_TOP_K,
-        floor=0.0,
-        window_end_ts=now_ts,
-    )
-    prefit = {c.job_id: c.overall for c in prefilter.candidates}
-    fit: dict[int, float] = {**prefit, **dict(scores)}
     passing = settings.MATCH_PREFILTER_MIN_SCORE
+
+    # Fit for every recommendable job: the stored score where there is one, else the prefilter's
+    # (its best JOB_EMAIL_PREFILTER_TOP_K); both from one scoring of the whole universe.
+    created = universe.index.created
+    overall = fit_scores(universe.index, person.row)
+    until_now = created <= now_ts
+    if person.row.exclude_job_ids:
+        position = universe.index.position
+        until_now[[position[j] for j in person.row.exclude_job_ids if j in position]] = False
+    prefit = dict(_best(universe, overall, until_now & (overall >= 0.0), settings.JOB_EMAIL_PREFILTER_TOP_K))
+    fit: dict[int, float] = {**prefit, **dict(scores)}
     # This week's jobs that pass the prefilter: the prefilter's own "new jobs" window.
     recent = now_ts - NEW_ARRIVAL_DAYS * 86400
-    fresh = score_person(
-        universe.index,
-        replace(person.row, window_start_ts=recent),
-        top_k=2 * sizes["new_arrivals"],
-        floor=passing,
-        window_end_ts=now_ts,
+    newfit = dict(
+        _best(universe, overall, until_now & (created > recent) & (overall >= passing), 2 * sizes["new_arrivals"])
     )
-    newfit = {c.job_id: c.overall for c in fresh.candidates}
     sections = {key: Section(key=key, wanted=sizes[key]) for key in SECTION_KEYS}
 
     # 1. editorial picks, by fit (unknown fit last, newest first among them)
@@ -205,13 +239,10 @@ def sections_select(*, person: Person, data: PeopleData, universe: JobUniverse) 
 
     # 5. popular: last 7 days' applications and clicks, then all-time counts
     section = sections["popular_jobs"]
-    week = sorted(universe.popular_7d.items(), key=lambda item: (-item[1], -fit.get(item[0], 0.0)))
-    taker.fill(section, ((j, "popular_7d", fit.get(j)) for j, _ in week))
+    week = _by_fit_within(universe.popular_7d_ranked, fit)
+    taker.fill(section, ((j, "popular_7d", fit.get(j)) for j in week))
     if len(section.picks) < section.wanted:
-        all_time = sorted(
-            (j for j, job in universe.jobs.items() if job.application_count + job.click_count > 0),
-            key=lambda j: (-(known[j].application_count + known[j].click_count), -fit.get(j, 0.0)),
-        )
+        all_time = _by_fit_within(universe.all_time_ranked, fit)
         taker.fill(section, ((j, "popular_all_time", fit.get(j)) for j in all_time))
     if len(section.picks) < section.wanted:
         section.note = "not enough applications or clicks recorded (not filled)"
@@ -234,4 +265,3 @@ def sections_select(*, person: Person, data: PeopleData, universe: JobUniverse) 
     ordered = [sections[key] for key in SECTION_KEYS]
     used = {p.job_id for s in ordered for p in s.picks}
     return Selection(person=person, sections=ordered, jobs={j: known[j] for j in used})
-

@@ -105,6 +105,7 @@ class PeopleData:
     history: dict[int, set[int]] = field(default_factory=dict)  # profile → jobs applied/interested/clicked
     excluded: dict[int, set[int]] = field(default_factory=dict)  # profile → applied or not interested
     jobs: dict[int, JobInfo] = field(default_factory=dict)  # their scored/engaged jobs outside the universe
+    known: tuple[JobUniverse, dict[int, JobInfo]] | None = None  # these and the universe's (sections.py)
 
 
 @dataclass
@@ -118,6 +119,19 @@ class JobUniverse:
     popular_7d: dict[int, float]
     engaged_users: dict[int, set[int]]  # job → users who engaged with it (co-occurrence)
     engaged_jobs: dict[int, set[int]]  # user → jobs they engaged with
+    # The popular jobs ranked once per run (see `rank_groups`): the 7-day scores, then all-time counts.
+    popular_7d_ranked: list[dict[int, int]] = field(default_factory=list)
+    all_time_ranked: list[dict[int, int]] = field(default_factory=list)
+
+
+def rank_groups(counts: Iterable[tuple[int, float]]) -> list[dict[int, int]]:
+    """Job ids grouped by equal count, highest first; each group keeps the given order and maps each
+    id to its place (a person's ranking only re-orders within a group, by their fit)."""
+    groups: dict[float, dict[int, int]] = {}
+    for job_id, count in counts:
+        group = groups.setdefault(count, {})
+        group[job_id] = len(group)
+    return [groups[count] for count in sorted(groups, reverse=True)]
 
 
 def _as_list(value: Any) -> list[str]:
@@ -254,6 +268,12 @@ def job_universe(*, now: datetime) -> JobUniverse:
         popular_7d=popular,
         engaged_users=dict(engaged_users),
         engaged_jobs=dict(engaged_jobs),
+        popular_7d_ranked=rank_groups(popular.items()),
+        all_time_ranked=rank_groups(
+            (job_id, job.application_count + job.click_count)
+            for job_id, job in jobs.items()
+            if job.application_count + job.click_count > 0
+        ),
     )
 
 
@@ -293,9 +313,7 @@ def _person(values: dict[str, Any], *, language: str | None) -> Person:
     )
 
 
-def people_data(
-    *, profile_ids: Sequence[int], universe: JobUniverse, language: str | None = None
-) -> PeopleData:
+def people_data(*, profile_ids: Sequence[int], universe: JobUniverse, language: str | None = None) -> PeopleData:
     """The chunk's people, their current-version scores on active jobs, their history and what
     they must not be shown (applied, not interested). Four queries plus one for outside jobs."""
     ids = list(profile_ids)

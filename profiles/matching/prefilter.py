@@ -360,17 +360,19 @@ def person_weights(own: Mapping[str, float] | None) -> Mapping[str, float]:
     return weights
 
 
-def score_person(index: JobIndex, person: PersonRow, *, top_k: int, floor: float, window_end_ts: float) -> PersonResult:
-    """The person's new jobs scored; up to `top_k` at or above `floor`, best first (newer wins ties)."""
+@dataclass(frozen=True)
+class _Scores:
+    person_keys: list[str]
+    skills: np.ndarray
+    location: np.ndarray
+    experience: np.ndarray
+    salary: np.ndarray
+    roles: np.ndarray
+    overall: np.ndarray
+
+
+def _scores(index: JobIndex, person: PersonRow) -> _Scores:
     n = len(index)
-    new = (index.created > person.window_start_ts) & (index.created <= window_end_ts)
-    if person.exclude_job_ids:
-        excluded = [index.position[j] for j in person.exclude_job_ids if j in index.position]
-        new[excluded] = False
-    considered = int(new.sum())
-    result = PersonResult(profile_id=person.profile_id, considered=considered, above_floor=0)
-    if not considered or not n:
-        return result
     person_keys = list(dict.fromkeys(norm_skill(s) for s in person.skills if s and s.strip()))
     skills, _overlap = _skills_scores(index, person_keys)
     location = index.location_scores(person.locations)
@@ -387,6 +389,31 @@ def score_person(index: JobIndex, person: PersonRow, *, top_k: int, floor: float
     # Skills also gate the rest: a convenient location and salary don't make a job you can't do a match.
     overall = base * (SKILLS_GATE + (1.0 - SKILLS_GATE) * skills / 100.0) + np.where(roles, ROLE_BONUS, 0.0)
     overall = np.minimum(overall, 100.0)
+    return _Scores(person_keys, skills, location, experience, salary, roles, overall)
+
+
+def fit_scores(index: JobIndex, person: PersonRow) -> np.ndarray:
+    """Every job's overall fit for the person, by index position and unrounded: what `score_person`
+    filters and ranks by (callers that need only the fit skip building candidates)."""
+    if not len(index):
+        return np.zeros(0, dtype=np.float64)
+    return _scores(index, person).overall
+
+
+def score_person(index: JobIndex, person: PersonRow, *, top_k: int, floor: float, window_end_ts: float) -> PersonResult:
+    """The person's new jobs scored; up to `top_k` at or above `floor`, best first (newer wins ties)."""
+    n = len(index)
+    new = (index.created > person.window_start_ts) & (index.created <= window_end_ts)
+    if person.exclude_job_ids:
+        excluded = [index.position[j] for j in person.exclude_job_ids if j in index.position]
+        new[excluded] = False
+    considered = int(new.sum())
+    result = PersonResult(profile_id=person.profile_id, considered=considered, above_floor=0)
+    if not considered or not n:
+        return result
+    scores = _scores(index, person)
+    person_keys, overall, roles = scores.person_keys, scores.overall, scores.roles
+    skills, location, experience, salary = scores.skills, scores.location, scores.experience, scores.salary
     eligible = new & (overall >= floor)
     positions = np.flatnonzero(eligible)
     result.above_floor = int(positions.size)

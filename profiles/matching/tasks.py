@@ -1,8 +1,9 @@
 """Celery tasks for matching: thin wrappers over services, ids as arguments, acks_late.
 
 acks_late + idempotent services: a task redelivered after a worker died re-runs safely (scores
-upsert, watermarks only move forward, digests are get-or-create). Digests are emailed by the
-emails app's own task (`emails.digest_emails_send_due`), never from here.
+upsert, watermarks only move forward, digests are get-or-create). The scheduled tasks are also
+idempotent per period (`periodic_once`: a duplicate send by a second beat does nothing). Digests
+are emailed by the emails app's own task (`emails.digest_emails_send_due`), never from here.
 """
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.core.cache import cache
+from django.utils import timezone
 
+from config.leases import lease_acquire, lease_holder_id, lease_release, lease_renew
+from config.periodic import periodic_once
 from profiles.matching.services import digests, scoring
 
 logger = logging.getLogger("contentops.profiles")
-SCORING_LOCK = "profiles:scoring-run"
+SCORING_LEASE = "profiles:scoring-run"
+HOUR_S = 3600
+WEEK_S = 7 * 24 * 3600
 
 
 def _summary(summary: object) -> dict[str, Any]:
@@ -28,32 +33,67 @@ def _summary(summary: object) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in data.items()}
 
 
-@shared_task(acks_late=True, name="profiles.job_scores_run_all")
-def job_scores_run_all() -> dict[str, Any]:
-    """Hourly: everyone's new jobs. A run still going when the next one starts makes it skip."""
-    # cache.add is atomic (SET NX on Redis): one scoring run at a time across workers.
-    if not cache.add(SCORING_LOCK, "1", timeout=settings.MATCH_RUN_LOCK_SECONDS):
-        logger.info("scoring: the previous run is still going; skipping this one")
+class LeaseKeeper:
+    """Renews the scoring lease while the run makes progress (at most every third of its TTL);
+    False once the lease was lost (it expired and another run took it over)."""
+
+    def __init__(self, *, holder: str, ttl_s: float) -> None:
+        self.holder, self.ttl_s = holder, ttl_s
+        self.renewed = timezone.now()
+        self.held = True
+
+    def __call__(self) -> bool:
+        now = timezone.now()
+        if self.held and (now - self.renewed).total_seconds() >= self.ttl_s / 3:
+            self.held = lease_renew(name=SCORING_LEASE, holder=self.holder, ttl_s=self.ttl_s, now=now)
+            self.renewed = now
+            if not self.held:
+                logger.warning("scoring: the run's lease expired and was taken over; stopping after this chunk")
+        return self.held
+
+
+def job_scores_run_leased() -> dict[str, Any]:
+    """Everyone's new jobs under the scoring lease; {"skipped": True} while another run holds it.
+
+    The lease (MATCH_RUN_LEASE_S) is renewed as the run progresses and released in `finally`: a
+    run that dies blocks the next one for minutes, not an hour.
+    """
+    holder, ttl_s = lease_holder_id(), float(settings.MATCH_RUN_LEASE_S)
+    if not lease_acquire(name=SCORING_LEASE, holder=holder, ttl_s=ttl_s):
+        logger.info("scoring: another run holds the lease; skipping this one")
         return {"skipped": True}
     try:
-        return _summary(scoring.job_scores_run())
+        keeper = LeaseKeeper(holder=holder, ttl_s=ttl_s)
+        return _summary(scoring.job_scores_run(defer_when_unavailable=True, keep_going=keeper))
     finally:
-        cache.delete(SCORING_LOCK)
+        lease_release(name=SCORING_LEASE, holder=holder)
+
+
+@shared_task(acks_late=True, name="profiles.job_scores_run_all")
+@periodic_once(period_s=HOUR_S, name="profiles.job_scores_run_all")
+def job_scores_run_all() -> dict[str, Any]:
+    """Hourly: everyone's new jobs, and stored fallbacks re-sent once the provider is healthy."""
+    return job_scores_run_leased()
 
 
 @shared_task(acks_late=True, name="profiles.job_scores_run_for_profile")
 def job_scores_run_for_profile(profile_id: int) -> dict[str, Any]:
-    """One person's new jobs now (e.g. enqueued with delay_on_commit after a resume is parsed)."""
-    return _summary(scoring.job_scores_run(profile_ids=[profile_id]))
+    """One person's new jobs now (e.g. enqueued with delay_on_commit after a resume is parsed).
+
+    Background work: a pair the provider cannot serve waits for a later run rather than fall back.
+    """
+    return _summary(scoring.job_scores_run(profile_ids=[profile_id], defer_when_unavailable=True))
 
 
 @shared_task(acks_late=True, name="profiles.digests_generate")
+@periodic_once(period_s=HOUR_S, name="profiles.digests_generate")
 def digests_generate() -> dict[str, Any]:
     """Hourly: digests for people in their local morning without one today (emailed by the emails app)."""
     return asdict(digests.digests_generate())
 
 
 @shared_task(acks_late=True, name="profiles.job_scores_cleanup")
+@periodic_once(period_s=WEEK_S, name="profiles.job_scores_cleanup")
 def job_scores_cleanup() -> int:
     """Weekly: scores older than MATCH_SCORE_RETENTION_DAYS that nobody acted on."""
     return scoring.job_scores_cleanup()

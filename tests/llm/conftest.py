@@ -17,21 +17,9 @@ def needs_redis():
 
 
 @pytest.fixture
-def round_trips(monkeypatch):
-    """Counts the Redis round trips made in this thread (single commands, scripts, pipelines)."""
-    import redis
+def round_trips():
+    """Counts the Redis round trips made meanwhile (single commands, scripts, pipelines)."""
+    from llm.benchmark import redis_round_trips
 
-    counted: list[str] = []
-    command, pipeline_execute = redis.Redis.execute_command, redis.client.Pipeline.execute
-
-    def counting_command(self, *args, **options):
-        counted.append(str(args[0]))
-        return command(self, *args, **options)
-
-    def counting_pipeline(self, *args, **options):
-        counted.append("PIPELINE")
-        return pipeline_execute(self, *args, **options)
-
-    monkeypatch.setattr(redis.Redis, "execute_command", counting_command)
-    monkeypatch.setattr(redis.client.Pipeline, "execute", counting_pipeline)
-    return counted
+    with redis_round_trips() as counted:
+        yield counted

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from llm.cache import cache_get
 from llm.limits import (
-    ENTER_LUA_FUNCTION,
     Admission,
     Gate,
     GateShut,
@@ -23,6 +23,7 @@ from llm.limits import (
     rpm_window,
 )
 from llm.redis import redis_client, reset_shared_state_for_tests
+from llm.scripts import SCRIPTS, Script
 from tests.llm.factories import unlimited_governor
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -210,6 +211,24 @@ def test_exhausted_budget_in_headers_pauses_every_process(make_governor):
         assert time.monotonic() - started >= 0.15
 
 
+def test_a_full_window_of_a_limit_the_governor_paces_pauses_no_one(make_governor):
+    # At full speed nearly every window ends at "remaining 0"; pausing for its reset (the time until
+    # the whole window empties) idled everyone for a second every few seconds.
+    configured, learner, other = make_governor(rpm=600), make_governor(), make_governor()
+
+    configured.observe_headers({"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "900ms"})
+    learner.observe_headers(
+        {
+            "x-ratelimit-limit-requests": "600",
+            "x-ratelimit-remaining-requests": "0",
+            "x-ratelimit-reset-requests": "900ms",
+        }
+    )
+
+    assert other.effective_limits()["paused_for"] == 0
+    assert other.effective_limits()["rpm"] == 600
+
+
 def test_a_pause_holds_everyone_and_is_never_shortened(make_governor):
     first, second = make_governor(), make_governor()
 
@@ -337,9 +356,8 @@ def test_a_gate_admits_only_while_its_key_holds_the_open_value(needs_redis):
 
 
 def ask_in_another_script(admission: Admission) -> None:
-    """What a script of another module does: define `enter_slot`, call it, hand back the reply."""
-    call = "return enter_slot(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], ARGV[4])"
-    admission.receive(redis_client().eval(ENTER_LUA_FUNCTION + call, 4, *admission.keys, *admission.args))
+    """What the cache read does on a miss: admit in its own round trip, hand the reply over."""
+    assert cache_get(key=f"absent-{uuid.uuid4().hex}", admission=admission) is None
 
 
 def test_a_slot_taken_in_another_script_is_used_without_asking_again(needs_redis, round_trips):
@@ -402,7 +420,7 @@ def test_scripts_riding_on_the_release_run_even_after_redis_forgot_its_scripts(n
     client = redis_client()
     governor = unlimited_governor(max_concurrency=2)
     key = f"contentops:llm:test:{uuid.uuid4().hex[:8]}"
-    script = "return redis.call('SET', KEYS[1], ARGV[1])"
+    script = Script(name="test", doc="", source="return redis.call('SET', KEYS[1], ARGV[1])")
 
     with governor.slot(estimated_tokens=1) as lease:
         client.script_flush()
@@ -419,7 +437,8 @@ def test_a_failing_script_on_the_release_is_logged_and_the_slot_still_freed(need
     governor = unlimited_governor(max_concurrency=2)
 
     with governor.slot(estimated_tokens=1) as lease:
-        lease.run_on_release(client=redis_client(), script="return redis.call('NO_SUCH_COMMAND')", keys=[], args=[])
+        script = Script(name="broken", doc="", source="return redis.call('NO_SUCH_COMMAND')")
+        lease.run_on_release(client=redis_client(), script=script, keys=[], args=[])
 
     assert governor.effective_limits()["in_flight"] == 0
     assert "could not release a lease" in caplog.text
@@ -460,3 +479,14 @@ def test_a_pause_set_while_waiting_for_a_slot_is_waited_out(make_governor):
 
     assert entered
     assert entered[0] - paused_at >= 0.35
+
+
+def test_the_layer_has_three_scripts_each_documented():
+    assert len(SCRIPTS) <= 3
+    for script in SCRIPTS:
+        assert "KEYS" in script.doc and "ARGV" in script.doc, script.name
+    # No Lua outside llm/scripts.py (the simulator, a fake provider, has no Redis).
+    for path in (REPO_ROOT / "llm").rglob("*.py"):
+        if path.name != "scripts.py":
+            source = path.read_text()
+            assert "redis.call(" not in source and "register_script" not in source, path

@@ -7,6 +7,11 @@ so two applies for different locales of one product (bulk threads, batch ingest,
 can never leave a status that neither of them would compute alone:
   any fallback locale → fallback; all seven locales from a model → completed;
   some locales only → pending (more to generate); none → the caller's default (e.g. failed).
+
+A fallback never replaces model content: a rule-based result only fills a locale that is empty or
+already a fallback (model content always replaces a fallback). On PostgreSQL the bulk upsert says
+so in its ON CONFLICT ... WHERE; elsewhere, and for the single apply, the rows are filtered under
+the product lock (every content writer takes it first, so nothing changes between read and write).
 """
 
 from __future__ import annotations
@@ -121,6 +126,24 @@ def _content_values(
     }
 
 
+def product_content_rows_keeping_model(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows without the fallbacks whose (product, locale) already holds model content.
+
+    Callers hold the products' locks (one read, only when some row is a fallback).
+    """
+    fallback_products = sorted({row["product_id"] for row in rows if row["is_fallback"]})
+    if not fallback_products:
+        return rows
+    model_written: set[tuple[int, str]] = set()
+    for start in range(0, len(fallback_products), STATUS_CHUNK):
+        model_written.update(
+            ProductContent.objects.filter(
+                product_id__in=fallback_products[start : start + STATUS_CHUNK], is_fallback=False
+            ).values_list("product_id", "locale")
+        )
+    return [row for row in rows if not (row["is_fallback"] and (row["product_id"], row["locale"]) in model_written)]
+
+
 # (field, PostgreSQL type) of the columns the bulk upsert writes.
 _PG_COLUMNS = (
     ("product", "bigint"),
@@ -144,7 +167,8 @@ def _column(name: str) -> str:
 
 def _pg_upsert(rows: list[dict[str, Any]]) -> None:
     """COPY the rows into a temporary table (dropped with the transaction), then one
-    INSERT ... SELECT ... ON CONFLICT (product, locale) DO UPDATE from it."""
+    INSERT ... SELECT ... ON CONFLICT (product, locale) DO UPDATE ... WHERE from it: the WHERE lets
+    a fallback row update only a fallback (a model row updates anything)."""
     from psycopg.types.json import Jsonb
 
     meta, quote = ProductContent._meta, connection.ops.quote_name
@@ -152,6 +176,8 @@ def _pg_upsert(rows: list[dict[str, Any]]) -> None:
     names = ", ".join(quote(column) for column, _ in columns)
     updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c, _ in columns if c not in ("product_id", "locale"))
     record = ", ".join(f"{quote(column)} {sql_type}" for column, sql_type in columns)
+    table, is_fallback = quote(meta.db_table), quote(_column("is_fallback"))
+    keep_model = f"{table}.{is_fallback} OR NOT EXCLUDED.{is_fallback}"
     temp = quote("_product_content_upsert")
     # Callers hold a transaction (the table goes with it); INSERT and DROP travel as one statement.
     with connection.cursor() as cursor:
@@ -164,49 +190,61 @@ def _pg_upsert(rows: list[dict[str, Any]]) -> None:
                 copy.write_row(values)
         # Only identifiers from the model's own metadata go into the text; the data came by COPY.
         cursor.execute(
-            f"INSERT INTO {quote(meta.db_table)} ({names}) SELECT {names} FROM {temp} "  # noqa: S608
-            f"ON CONFLICT ({quote('product_id')}, {quote('locale')}) DO UPDATE SET {updates}; DROP TABLE {temp}"
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {temp} "  # noqa: S608
+            f"ON CONFLICT ({quote('product_id')}, {quote('locale')}) DO UPDATE SET {updates} WHERE {keep_model}; "
+            f"DROP TABLE {temp}"
         )
 
 
+def _bulk_create_upsert(rows: list[dict[str, Any]], *, chunk_size: int) -> None:
+    """The portable upsert (SQLite): Django's bulk_create ... ON CONFLICT DO UPDATE, after dropping
+    the fallbacks that would replace model content (its ON CONFLICT has no WHERE)."""
+    ProductContent.objects.bulk_create(
+        [
+            ProductContent(**{**row, "content": json.loads(row["content"])})
+            if isinstance(row["content"], str)
+            else ProductContent(**row)
+            for row in product_content_rows_keeping_model(rows)
+        ],
+        batch_size=chunk_size,
+        update_conflicts=True,
+        unique_fields=["product", "locale"],
+        update_fields=CONTENT_UPDATE_FIELDS,
+    )
+
+
 def _upsert(rows: list[dict[str, Any]], *, chunk_size: int) -> None:
-    """INSERT ... ON CONFLICT (product, locale) DO UPDATE for many rows.
+    """INSERT ... ON CONFLICT (product, locale) DO UPDATE for many rows (a fallback never over model content).
 
     On PostgreSQL the rows travel by COPY (Django's bulk_create would send UNNEST arrays, whose
     client-side quoting of ~3 KB JSON documents costs several times as much, and a batch ingest
     applies hundreds of thousands). A row's content may come as its JSON text already.
     """
-    if connection.vendor != "postgresql":
-        ProductContent.objects.bulk_create(
-            [
-                ProductContent(**{**row, "content": json.loads(row["content"])})
-                if isinstance(row["content"], str)
-                else ProductContent(**row)
-                for row in rows
-            ],
-            batch_size=chunk_size,
-            update_conflicts=True,
-            unique_fields=["product", "locale"],
-            update_fields=CONTENT_UPDATE_FIELDS,
-        )
-        return
-    _pg_upsert(rows)
+    if connection.vendor == "postgresql":
+        _pg_upsert(rows)
+    else:
+        _bulk_create_upsert(rows, chunk_size=chunk_size)
 
 
 def product_content_apply(
     *, product_id: int, locale: str, content: dict[str, Any], provenance: Provenance
 ) -> ProductContent:
-    """Upsert one locale's content with its provenance and refresh the product's status (idempotent)."""
-    row = ProductContent(
-        **_content_values(product_id=product_id, locale=locale, content=content, provenance=provenance)
-    )
+    """Upsert one locale's content with its provenance and refresh the product's status (idempotent).
+
+    A fallback meeting model content changes nothing; the stored model row is returned then.
+    """
+    values = _content_values(product_id=product_id, locale=locale, content=content, provenance=provenance)
+    row = ProductContent(**values)
     with transaction.atomic():
         _plain_plans()
         if not _lock_products([product_id]):
             raise NotFoundError(f"Product {product_id} no longer exists.", code="product_not_found")
-        ProductContent.objects.bulk_create(
-            [row], update_conflicts=True, unique_fields=["product", "locale"], update_fields=CONTENT_UPDATE_FIELDS
-        )
+        if product_content_rows_keeping_model([values]):
+            ProductContent.objects.bulk_create(
+                [row], update_conflicts=True, unique_fields=["product", "locale"], update_fields=CONTENT_UPDATE_FIELDS
+            )
+        else:
+            row = ProductContent.objects.get(product_id=product_id, locale=locale)
         now = timezone.now()
         _write_statuses(
             [product_id],
@@ -225,7 +263,8 @@ def product_contents_apply_many(
     text (a batch ingest's outputs are serialized by pydantic, several times faster than json.dumps).
 
     All or nothing: if any product is gone, nothing is written and NotFoundError names it (the
-    caller can then apply item by item). A pair given twice keeps its last output.
+    caller can then apply item by item). A pair given twice keeps its last output. Returns how many
+    pairs were given; a fallback among them that met model content wrote nothing.
     """
     latest: dict[tuple[int, str], dict[str, Any]] = {}
     for product_id, locale, content, provenance in items:

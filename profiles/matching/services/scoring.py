@@ -12,9 +12,15 @@ What "already considered" means (JobScore keeps only good scores, so it can't sa
 - pairs already stored at the current score version are never sent again (crash recovery and
   on-demand runs overlap the watermark); a bounded on-demand run that couldn't cover the whole
   window leaves the watermark where it was.
-Queries don't grow with the number of people: profiles, jobs, stored pairs, declined jobs and the day's ledger
-counts are one query each; writes go per chunk of people with LLM work (one transaction each, so a
-chunk's scores, ledger rows and watermarks commit together).
+- a person whose pair was deferred (background runs: the provider could not serve it) keeps the
+  watermark where it was, so the next run considers that job again; stored pairs are not re-sent.
+- stored rule-based scores the provider could not give (an outage, the daily budget: RESEND_REASONS)
+  are sent to the model again once it is healthy, after each person's new jobs and within the same
+  daily budget; a model score replaces them, never the other way round (store.py).
+Queries don't grow with the number of people: profiles, jobs, stored pairs, declined jobs, fallbacks
+to re-send and the day's ledger counts are one query each. Per chunk of people with LLM work the
+model is asked outside any transaction (ledger rows commit call by call, so a killed run's spend is
+on record), then the chunk's scores and watermarks commit together in one transaction.
 """
 
 from __future__ import annotations
@@ -29,16 +35,18 @@ from typing import Any, Literal
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import Substr
 from django.utils import timezone
 
 from catalog.models import JobListing
+from llm.breaker import CLOSED, OPEN, get_breaker
 from llm.models import LLMCall
-from llm.runtime import run_many
+from llm.providers import provider_config
+from llm.runtime import ItemOutcome, run_many
 from profiles.matching.llm.job_score import JOB_SCORE, SCORE_VERSION, JobBrief, JobScoreInput, PersonBrief, PreScores
 from profiles.matching.prefilter import Candidate, JobIndex, JobRow, PersonRow, salary_currency, score_person
-from profiles.matching.store import ScoredPair, job_scores_store, untouched_by_user
+from profiles.matching.store import RESEND_REASONS, ScoredPair, job_scores_store, untouched_by_user
 from profiles.matching.text import one_line, posting_excerpt, salary_range
 from profiles.models import JobScore, UserProfile
 
@@ -94,9 +102,12 @@ class ScoringSummary:
     over_budget: int = 0
     rules_confident: int = 0  # clear matches by the rules: not sent to the model
     rules_weak: int = 0  # weak matches by the rules: not sent to the model
+    resent: int = 0  # stored fallbacks sent to the model again
+    deferred: int = 0  # the provider could not serve them (background runs): left for the next run
     stored: int = 0
     replaced: int = 0
     truncated: bool = False
+    stopped: bool = False  # `keep_going` said stop (the run's lease was lost)
     prefilter_s: float = 0.0
     llm_s: float = 0.0
     llm_calls_per_person: dict[int, int] = field(default_factory=dict)
@@ -199,13 +210,15 @@ def job_row(v: dict[str, Any]) -> JobRow:
     )
 
 
-def _stored_pairs(*, profile_ids: Sequence[int] | None, since: datetime) -> dict[int, set[int]]:
+def _stored_pairs(*, profile_ids: Sequence[int] | None, since: datetime) -> dict[int, dict[int, datetime]]:
+    """profile → {job: scored_at} of the pairs stored at the current score version."""
     queryset = JobScore.objects.filter(score_version=SCORE_VERSION, job__created_at__gt=since)
     if profile_ids is not None:
         queryset = queryset.filter(profile_id__in=list(profile_ids))
-    stored: dict[int, set[int]] = defaultdict(set)
-    for profile_id, job_id in queryset.values_list("profile_id", "job_id").iterator(chunk_size=5000):
-        stored[profile_id].add(job_id)
+    stored: dict[int, dict[int, datetime]] = defaultdict(dict)
+    rows = queryset.values_list("profile_id", "job_id", "scored_at").iterator(chunk_size=5000)
+    for profile_id, job_id, scored_at in rows:
+        stored[profile_id][job_id] = scored_at
     return stored
 
 
@@ -341,8 +354,13 @@ def job_scores_prefilter(
         if truncated:
             person.advance = False
         excluded = set(declined.get(person.row.profile_id, ()))
-        if not person.rescore:
-            excluded |= stored.get(person.row.profile_id, set())
+        mine = stored.get(person.row.profile_id, {})
+        if person.rescore:
+            # Scored since the edit (an earlier run for this profile was cut short): still current.
+            edited = person.values["updated_at"]
+            excluded |= {job_id for job_id, scored_at in mine.items() if scored_at > edited}
+        else:
+            excluded |= mine.keys()
         if excluded:
             person.row = _with_excluded(person.row, excluded)
         result = score_person(index, person.row, top_k=k, floor=floor, window_end_ts=cut.timestamp())
@@ -357,6 +375,57 @@ def _with_excluded(row: PersonRow, job_ids: set[int]) -> PersonRow:
     return replace(row, exclude_job_ids=frozenset(job_ids))
 
 
+def provider_ready() -> bool:
+    """A provider is configured and its breaker is closed (or its cool-down is over and a trial is due)."""
+    config = provider_config()
+    if config.is_offline:
+        return False
+    breaker = get_breaker(config.name)
+    state = breaker.state
+    if state == CLOSED:
+        return True
+    until = breaker.opened_until
+    return state == OPEN and until is not None and until <= timezone.now()
+
+
+def _fallbacks_to_resend(*, people: list[ScoringPerson]) -> dict[int, list[int]]:
+    """profile → the jobs of its stored fallbacks worth a model's look (RESEND_REASONS), best first.
+
+    People being re-scored are left out (their old scores are being replaced anyway), and so are jobs
+    the person declined or that are no longer active. One query.
+    """
+    wanted = [p.row.profile_id for p in people if not p.rescore]
+    if not wanted:
+        return {}
+    rows = (
+        JobScore.objects.filter(
+            profile_id__in=wanted,
+            score_version=SCORE_VERSION,
+            is_fallback=True,
+            fallback_reason__in=sorted(RESEND_REASONS),
+            job__active=True,
+        )
+        .exclude(user_interested=False)
+        .order_by("profile_id", "-compatibility_score", "job_id")
+        .values_list("profile_id", "job_id")
+    )
+    resend: dict[int, list[int]] = defaultdict(list)
+    for profile_id, job_id in rows.iterator(chunk_size=5000):
+        resend[profile_id].append(job_id)
+    return resend
+
+
+def _load_jobs_by_id(job_ids: set[int]) -> dict[int, JobRow]:
+    if not job_ids:
+        return {}
+    rows = (
+        JobListing.objects.filter(id__in=job_ids)
+        .annotate(excerpt=Substr("description", 1, DESCRIPTION_CHARS_LOADED))
+        .values_list(*JOB_FIELDS)
+    )
+    return {row[0]: job_row(dict(zip(JOB_FIELDS, row, strict=True))) for row in rows}
+
+
 def job_scores_run(
     *,
     profile_ids: Sequence[int] | None = None,
@@ -365,9 +434,19 @@ def job_scores_run(
     days_back: int | None = None,
     top_k: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    defer_when_unavailable: bool = False,
+    resend_fallbacks: bool = True,
+    keep_going: Callable[[], bool] | None = None,
 ) -> ScoringSummary:
     """Score the new jobs of the given people (everyone by default): prefilter, top K to JOB_SCORE
-    within each person's daily LLM budget, store ≥ threshold, move watermarks. Safe to re-run."""
+    within each person's daily LLM budget, store ≥ threshold, move watermarks. Safe to re-run.
+
+    Background runs pass `defer_when_unavailable`: a pair the provider cannot serve stays unscored
+    (the person's watermark holds) instead of getting a rule-based score. With `resend_fallbacks`
+    and a healthy provider, stored fallbacks (RESEND_REASONS) get the rest of the budget.
+    `keep_going` is called as the work progresses (e.g. to renew a lease); False stops the run
+    after the current chunk.
+    """
     summary, people, index, cut = job_scores_prefilter(
         profile_ids=profile_ids, now=now, job_limit=job_limit, days_back=days_back, top_k=top_k
     )
@@ -376,67 +455,164 @@ def job_scores_run(
     started = time.perf_counter()
     used = llm_calls_last_day(as_of=summary.as_of, profile_ids=profile_ids)
     daily_limit = settings.MATCH_LLM_DAILY_LIMIT
-    busy = [p for p in people if p.candidates or p.rescore]
-    idle = [p.row.profile_id for p in people if not (p.candidates or p.rescore) and p.advance]
+    resend = _fallbacks_to_resend(people=people) if resend_fallbacks and provider_ready() else {}
+    # No one is sent more than today's budget leaves (new jobs come first: _plan_chunk).
+    resend = {
+        pid: jobs[: daily_limit - used.get(pid, 0)] for pid, jobs in resend.items() if daily_limit > used.get(pid, 0)
+    }
+    resend_jobs = _load_jobs_by_id({job_id for job_ids in resend.values() for job_id in job_ids})
+    busy = [p for p in people if p.candidates or p.rescore or p.row.profile_id in resend]
+    idle = [
+        p.row.profile_id for p in people if not (p.candidates or p.rescore or p.row.profile_id in resend) and p.advance
+    ]
     size = max(1, settings.MATCH_LLM_CHUNK_PEOPLE)
     lookback_start = summary.as_of - timedelta(days=settings.MATCH_FIRST_RUN_DAYS)
+    on_item: Callable[[int, int], None] | None = None
+    if keep_going is not None:
+        renew = keep_going
+
+        def on_item(_done: int, _total: int) -> None:
+            renew()  # e.g. the lease, while a long chunk's calls go out; stopping waits for the chunk
+
     for first in range(0, len(busy), size):
         chunk = busy[first : first + size]
+        plan = _plan_chunk(
+            chunk, index=index, used=used, daily_limit=daily_limit, resend=resend, resend_jobs=resend_jobs
+        )
+        summary.rules_confident += plan.rules_confident
+        summary.rules_weak += plan.rules_weak
+        summary.over_budget += plan.over_budget
+        summary.sent_to_llm += len(plan.inputs)
+        summary.resent += len(plan.resend_keys)
+        summary.llm_calls_per_person.update(plan.calls_per_person)
+        # Outside any transaction: each call's ledger row commits as it is made (a kill loses none).
+        outcomes = (
+            run_many(
+                JOB_SCORE, plan.inputs, apply=False, defer_when_unavailable=defer_when_unavailable, on_progress=on_item
+            )
+            if plan.inputs
+            else []
+        )
+        held = _collect(outcomes, plan=plan, summary=summary)
         with transaction.atomic():
-            _score_chunk(chunk, index=index, used=used, daily_limit=daily_limit, since=lookback_start, summary=summary)
-            _advance_watermarks(profile_ids=[p.row.profile_id for p in chunk if p.advance], to=cut)
+            _rescored_delete(chunk, since=lookback_start, summary=summary)
+            summary.stored += job_scores_store(pairs=plan.pairs, remove_below=False)[0]
+            if plan.resent_pairs:
+                stored, removed = job_scores_store(pairs=plan.resent_pairs)
+                summary.stored += stored
+                summary.replaced += removed
+            advance = [p.row.profile_id for p in chunk if p.advance and p.row.profile_id not in held]
+            _advance_watermarks(profile_ids=advance, to=cut)
         if on_progress is not None:
             on_progress(min(first + size, len(busy)), len(busy))
+        if keep_going is not None and not keep_going():
+            summary.stopped = True  # the rest waits for the next run
+            break
     _advance_watermarks(profile_ids=idle, to=cut)
     summary.llm_s = time.perf_counter() - started
     return summary
 
 
-def _score_chunk(
+@dataclass
+class ChunkPlan:
+    """What one chunk of people sends to the model and what the rules settle without it."""
+
+    inputs: list[JobScoreInput] = field(default_factory=list)
+    pairs: list[ScoredPair] = field(default_factory=list)  # rules' scores (and model answers, once in)
+    resent_pairs: list[ScoredPair] = field(default_factory=list)  # answers for re-sent fallbacks
+    resend_keys: set[tuple[int, int]] = field(default_factory=set)
+    calls_per_person: dict[int, int] = field(default_factory=dict)
+    rules_confident: int = 0
+    rules_weak: int = 0
+    over_budget: int = 0
+
+
+def _plan_chunk(
     chunk: list[ScoringPerson],
     *,
     index: JobIndex,
     used: dict[int, int],
     daily_limit: int,
-    since: datetime,
-    summary: ScoringSummary,
-) -> None:
-    rescored = [p.row.profile_id for p in chunk if p.rescore]
-    if rescored:
-        summary.replaced += (
-            JobScore.objects.filter(profile_id__in=rescored, score_version=SCORE_VERSION, job__created_at__gt=since)
-            .filter(untouched_by_user())
-            .delete()[0]
-        )
-    inputs: list[JobScoreInput] = []
-    pairs: list[ScoredPair] = []
+    resend: dict[int, list[int]],
+    resend_jobs: dict[int, JobRow],
+) -> ChunkPlan:
+    """No writes: the model inputs within each person's budget (new jobs first, then stored
+    fallbacks to re-send), and the rules' scores for the rest."""
+    plan = ChunkPlan()
     for person in chunk:
-        allowance = max(0, daily_limit - used.get(person.row.profile_id, 0))
+        profile_id = person.row.profile_id
+        allowance = max(0, daily_limit - used.get(profile_id, 0))
         ask, rules = llm_candidates(person.candidates)
         for candidate, reason in rules:
             task_input = job_score_input(person, candidate, index)
-            summary.rules_confident += reason == "prefilter_confident"
-            summary.rules_weak += reason == "prefilter_weak"
-            pairs.append(_pair(task_input, JOB_SCORE.fallback_output(task_input), True, reason))
+            plan.rules_confident += reason == "prefilter_confident"
+            plan.rules_weak += reason == "prefilter_weak"
+            plan.pairs.append(_pair(task_input, JOB_SCORE.fallback_output(task_input), True, reason))
         for n, candidate in enumerate(ask):
             task_input = job_score_input(person, candidate, index)
             if n < allowance:
-                inputs.append(task_input)
+                plan.inputs.append(task_input)
                 continue
             # Over today's budget: the rule-based score, flagged, rather than nothing.
-            summary.over_budget += 1
-            pairs.append(_pair(task_input, JOB_SCORE.fallback_output(task_input), True, "daily_budget"))
-        summary.llm_calls_per_person[person.row.profile_id] = min(allowance, len(ask))
-    summary.sent_to_llm += len(inputs)
-    for outcome in run_many(JOB_SCORE, inputs, apply=False) if inputs else []:
+            plan.over_budget += 1
+            plan.pairs.append(_pair(task_input, JOB_SCORE.fallback_output(task_input), True, "daily_budget"))
+        calls = min(allowance, len(ask))
+        room = allowance - calls
+        job_ids = [job_id for job_id in resend.get(profile_id, ()) if job_id in resend_jobs][: max(0, room)]
+        for task_input in _resend_inputs(person, [resend_jobs[job_id] for job_id in job_ids]):
+            plan.inputs.append(task_input)
+            plan.resend_keys.add((profile_id, task_input.job_id))
+            calls += 1
+        plan.calls_per_person[profile_id] = calls
+    return plan
+
+
+def _resend_inputs(person: ScoringPerson, jobs: list[JobRow]) -> list[JobScoreInput]:
+    """JOB_SCORE inputs for stored pairs: the prefilter's view of each job, whatever its age."""
+    if not jobs:
+        return []
+    index = JobIndex(jobs)
+    row = replace(person.row, window_start_ts=float("-inf"), exclude_job_ids=frozenset())
+    result = score_person(index, row, top_k=len(jobs), floor=float("-inf"), window_end_ts=float("inf"))
+    return [job_score_input(person, candidate, index) for candidate in result.candidates]
+
+
+def _collect(outcomes: list[ItemOutcome], *, plan: ChunkPlan, summary: ScoringSummary) -> set[int]:
+    """Sort the model's answers into the plan; returns the people with a new pair deferred."""
+    held: set[int] = set()
+    for outcome in outcomes:
+        task_input = outcome.task_input
+        resent = (task_input.profile_id, task_input.job_id) in plan.resend_keys
+        if outcome.deferred:
+            summary.deferred += 1
+            if not resent:  # a new job left unscored: the watermark stays so the next run sees it
+                held.add(task_input.profile_id)
+            continue
         if outcome.result is None:
             summary.failed += 1
             continue
         result = outcome.result
         summary.llm_fallbacks += result.is_fallback
         summary.cached += result.cached
-        pairs.append(_pair(outcome.task_input, result.output, result.is_fallback, result.provenance.fallback_reason))
-    summary.stored += job_scores_store(pairs=pairs, remove_below=False)[0]
+        pair = _pair(task_input, result.output, result.is_fallback, result.provenance.fallback_reason)
+        (plan.resent_pairs if resent else plan.pairs).append(pair)
+    return held
+
+
+def _rescored_delete(chunk: list[ScoringPerson], *, since: datetime, summary: ScoringSummary) -> None:
+    """Edited profiles: drop the untouched scores from before the edit (they described an old profile)."""
+    rescored = [p.row.profile_id for p in chunk if p.rescore]
+    if rescored:
+        summary.replaced += (
+            JobScore.objects.filter(
+                profile_id__in=rescored,
+                score_version=SCORE_VERSION,
+                job__created_at__gt=since,
+                scored_at__lte=F("profile__updated_at"),
+            )
+            .filter(untouched_by_user())
+            .delete()[0]
+        )
 
 
 def _pair(task_input: JobScoreInput, output: Any, is_fallback: bool, reason: str) -> ScoredPair:

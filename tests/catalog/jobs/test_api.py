@@ -180,7 +180,7 @@ def test_refresh_with_a_broker_queues_after_commit(
     assert body["status"] == "queued"
     assert len(callbacks) == 1
     callbacks[0]()
-    assert sent == [{"kwargs": {"feed_ids": [feed.pk]}, "task_id": body["task_id"]}]
+    assert sent == [{"kwargs": {"feed_ids": [feed.pk], "on_demand": True}, "task_id": body["task_id"]}]
 
 
 def test_refresh_unknown_feed_ids_are_a_400(staff_client):

@@ -1,5 +1,7 @@
 """Product admin: changelist in constant queries, content rendered escaped with provenance, actions."""
 
+import dataclasses
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -88,7 +90,7 @@ def test_generate_now_runs_every_locale_through_the_model(admin_client, sim):
     assert len(prompts) == len(LOCALES)  # one system prompt per language
 
 
-def test_regenerate_fallback_only_redoes_the_fallback_locales(admin_client, sim):
+def test_regenerate_fallback_batches_only_the_fallback_locales(admin_client, sim):
     product = ProductFactory()
     for locale in LOCALES:
         product_content_apply(
@@ -98,21 +100,63 @@ def test_regenerate_fallback_only_redoes_the_fallback_locales(admin_client, sim)
             provenance=provenance(is_fallback=locale in ("de-DE", "pt-PT"), model="old-model"),
         )
 
-    run_action(admin_client, "regenerate_fallback", [product])
+    response = run_action(admin_client, "regenerate_fallback", [product])
+
+    batch = Batch.objects.get()  # the cheapest mode: one batch, carried through in the request
+    assert batch.item_count == 2
+    assert chat_calls(sim) == []
+    assert not ProductContent.objects.filter(is_fallback=True).exists()
+    assert ProductContent.objects.filter(model="old-model").count() == len(LOCALES) - 2  # untouched
+    assert Product.objects.get().processing_status == "completed"
+    page = response.content.decode()
+    assert "2 of 2 fallback locale(s) went into a batch" in page
+    assert batch.batch_id in page
+
+
+def test_regenerate_fallback_now_calls_the_model_for_the_fallback_locales_only(admin_client, sim):
+    product = ProductFactory()
+    for locale in LOCALES:
+        product_content_apply(
+            product_id=product.pk,
+            locale=locale,
+            content=content_for(product, locale),
+            provenance=provenance(is_fallback=locale in ("de-DE", "pt-PT"), model="old-model"),
+        )
+
+    response = run_action(admin_client, "regenerate_fallback_now", [product])
 
     sent = [c.json["messages"][0]["content"] for c in chat_calls(sim)]
     assert len(sent) == 2
     assert any("Schreibe auf Deutsch" in s for s in sent)
     assert not ProductContent.objects.filter(is_fallback=True).exists()
-    assert ProductContent.objects.filter(model="old-model").count() == len(LOCALES) - 2  # untouched
     assert Product.objects.get().processing_status == "completed"
+    assert "2 written by the model, 0 deferred" in response.content.decode()
 
 
 def test_regenerate_fallback_with_nothing_to_redo_says_so(admin_client, sim):
     response = run_action(admin_client, "regenerate_fallback", [ProductFactory()])
 
-    assert "has fallback content" in response.content.decode()
+    assert "No fallback content to regenerate" in response.content.decode()
     assert chat_calls(sim) == []
+    assert not Batch.objects.exists()
+
+
+def test_generate_now_during_a_quota_outage_keeps_model_content_and_says_so(admin_client, sim):
+    product = ProductFactory()
+    for locale in LOCALES:
+        product_content_apply(
+            product_id=product.pk, locale=locale, content=content_for(product, locale), provenance=provenance()
+        )
+    fresh = ProductFactory()
+    sim.config = dataclasses.replace(sim.config, insufficient_quota=1.0)  # and it opens the breaker
+
+    response = run_action(admin_client, "generate_now", [product, fresh])
+
+    assert not ProductContent.objects.filter(product=product, is_fallback=True).exists()
+    assert Product.objects.get(pk=product.pk).processing_status == "completed"
+    # A person is waiting: the empty locales of the new product get the flagged fallback.
+    assert ProductContent.objects.filter(product=fresh, is_fallback=True).count() == len(LOCALES)
+    assert "7 rule-based fallback(s), 7 kept their model content" in response.content.decode()
 
 
 def test_generate_via_batch_creates_and_submits_a_batch_and_links_to_it(admin_client):
