@@ -11,10 +11,8 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from batches.models import Batch
@@ -26,8 +24,10 @@ from batches.serializers import (
     BatchSerializer,
 )
 from batches.services import batch_cancel, batch_poll
+from batches.services.common import ACTIVE
 from batches.tasks import batch_ingest_enqueue, batch_retry_failed_enqueue, batch_submit_enqueue
 from config.api.permissions import IsStaffOrServiceKey
+from config.api.representation import RepresentedListAPIView, representation_for
 from config.errors import ConflictError
 
 TAGS = ["batches"]
@@ -69,10 +69,12 @@ class BatchStatusApi(APIView):
     )
     def get(self, request: Request, batch_id: str) -> Response:
         batch = batch_get(batch_id=batch_id)
-        # A provider mismatch (the one configured now is not this batch's): show what is stored.
-        with contextlib.suppress(ConflictError):
-            batch_poll(batch=batch)
-        return Response(BatchSerializer(_fresh(batch)).data)
+        if batch.status in ACTIVE and batch.provider != "offline":  # else batch_poll has nothing to ask
+            # A provider mismatch (the one configured now is not this batch's): show what is stored.
+            with contextlib.suppress(ConflictError):
+                batch_poll(batch=batch)
+            batch = _fresh(batch)
+        return Response(representation_for(BatchSerializer).one(batch))
 
 
 class BatchProcessResultsApi(APIView):
@@ -121,7 +123,7 @@ class BatchRetryFailedApi(APIView):
         return Response(BatchSerializer(_fresh(retry)).data, status=status.HTTP_201_CREATED)
 
 
-class BatchListApi(ListAPIView):
+class BatchListApi(RepresentedListAPIView):
     permission_classes = [IsStaffOrServiceKey]
     serializer_class = BatchSerializer
     filter_backends: list = []
@@ -141,7 +143,7 @@ class BatchListApi(ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class BatchResultsApi(ListAPIView):
+class BatchResultsApi(RepresentedListAPIView):
     permission_classes = [IsStaffOrServiceKey]
     serializer_class = BatchItemSerializer
     filter_backends: list = []
@@ -152,11 +154,9 @@ class BatchResultsApi(ListAPIView):
         self.batch = batch_get(batch_id=self.kwargs["batch_id"])
         return batch_items_list(batch=self.batch, status=params.validated_data.get("status"))
 
-    def get_serializer(self, *args: Any, **kwargs: Any) -> BaseSerializer:
-        if args and isinstance(args[0], list):  # the page: its stored results in one lookup
-            context = kwargs.setdefault("context", self.get_serializer_context())
-            context["results"] = batch_item_results(batch=self.batch, items=args[0])
-        return super().get_serializer(*args, **kwargs)
+    def representation_context(self, rows: list[Any]) -> dict[str, Any]:
+        # The page's stored results in one lookup.
+        return {**self.get_serializer_context(), "results": batch_item_results(batch=self.batch, items=rows)}
 
     @extend_schema(
         operation_id="batch_results",

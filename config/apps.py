@@ -10,11 +10,15 @@ class ConfigConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from config.db import connection_tune
         from config.logging import configure_structlog
         from config.metrics import register_collectors
 
         configure_structlog()
         register_collectors()
+        connection_created.connect(connection_tune)
 
 
 class ContentOpsAdminConfig(admin_apps.AdminConfig):

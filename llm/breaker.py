@@ -38,6 +38,7 @@ HALF_OPEN = pybreaker.STATE_HALF_OPEN
 
 StorageMode = Literal["auto", "memory", "redis"]
 
+
 class _SharedStorage(pybreaker.CircuitRedisStorage):
     """pybreaker's Redis storage, which answers its fallback state (closed) when Redis fails and logs
     each failure with a traceback: here a connection error is reported to llm.redis instead (counted,
@@ -128,9 +129,7 @@ class Breaker:
                 ("SET", self._counter_key, 0),
                 ("DEL", self._trial_key),
             ]
-            self._closed_gate: Gate | None = Gate(
-                key=self._state_key, open_value=CLOSED, counter_key=self._counter_key
-            )
+            self._closed_gate: Gate | None = Gate(key=self._state_key, open_value=CLOSED, counter_key=self._counter_key)
         else:
             self._memory = _memory_circuit(name)
             self._closed_gate = None
@@ -158,7 +157,7 @@ class Breaker:
 
     @property
     def backend(self) -> str:
-        """"redis" while the shared state is used; "memory" without Redis, or while it is away."""
+        """ "redis" while the shared state is used; "memory" without Redis, or while it is away."""
         return "redis" if self._redis is not None and redis_available() else "memory"
 
     @property

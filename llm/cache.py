@@ -2,13 +2,14 @@
 
 The Django cache stores the values (with OPENAI_CACHE_TTL) but cannot cap the llm layer's share of
 it, count evictions, or find one task's or one user's entries. So an index lives next to it: in
-Redis (sorted sets + sets, changed atomically by Lua) when the cache is django-redis, so every
+Redis (sorted sets + sets, changed atomically by the scripts of llm/scripts.py) when the cache is django-redis, so every
 process shares one LRU and one set of counters; in an OrderedDict under a lock otherwise.
 
-On Redis a read is one round trip (a script reads the value and counts the hit or miss; on a miss
-it can also take the request's rate-governor slot) and so is a write (a script stores the value
-and updates the index, deleting evicted values). The values stay where the Django cache keeps them
-(its key function and its serializer), so `cache.get`, `cache.ttl` and `cache.clear` still see them.
+On Redis a read is one round trip (`ADMIT`, llm/scripts.py, reads the value and counts the hit or
+miss; on a miss it can also admit the request, see `limits.Admission`) and so is a write
+(`CACHE_STORE` stores the value and updates the index, deleting evicted values). The values stay
+where the Django cache keeps them (its key function and its serializer), so `cache.get`,
+`cache.ttl` and `cache.clear` still see them.
 
 While Redis is unreachable (llm/redis.py) a read is a miss and a write is skipped: the answer still
 comes from the provider, and nothing waits on a Redis that is not there.
@@ -16,6 +17,7 @@ comes from the provider, and nothing waits on a Redis that is not there.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -189,10 +191,19 @@ def _delete_values(*, keys: list[str]) -> None:
 def _value_keys(key: str) -> tuple[Any, str, str]:
     """(the django-redis backend, the Django cache's key for `key`'s value, the prefix for Lua or '')."""
     backend = caches["default"]
+    prefix = _composed_prefix(backend, backend.key_prefix, backend.version, backend.key_func)
+    return backend, prefix + key if prefix else backend.make_key(_VALUE_PREFIX + key), prefix
+
+
+@functools.lru_cache(maxsize=8)
+def _composed_prefix(backend: Any, key_prefix: str, version: int, key_func: Any) -> str:
+    """The values' key prefix when the cache's key function composes as prefix + key, else ''.
+
+    Keyed on what `make_key` reads, so changed settings (a new backend, prefix or version) count.
+    """
     prefix = backend.make_key(_VALUE_PREFIX)
     # A custom KEY_FUNCTION may not compose as prefix + key: Lua then leaves value deletes to Python.
-    composes = backend.make_key(_VALUE_PREFIX + "0") == prefix + "0"
-    return backend, backend.make_key(_VALUE_PREFIX + key), prefix if composes else ""
+    return prefix if backend.make_key(_VALUE_PREFIX + "0") == prefix + "0" else ""
 
 
 def _redis_get(*, client: redis.Redis, key: str, admission: Admission | None) -> dict | None:
@@ -252,7 +263,15 @@ def _redis_clear(*, client: redis.Redis, task_name: str | None, user_id: int | N
         client,
         CACHE_FORGET,
         keys=[_LRU, _EXP, _OWNER],
-        args=[_TASK_PREFIX, _USER_PREFIX, time.time(), task_name or "", "" if user_id is None else user_id, value_prefix, ""],
+        args=[
+            _TASK_PREFIX,
+            _USER_PREFIX,
+            time.time(),
+            task_name or "",
+            "" if user_id is None else user_id,
+            value_prefix,
+            "",
+        ],
     )
     removed = [_text(member) for member in members]
     return removed, [] if value_prefix else removed

@@ -1,16 +1,19 @@
 """Requests-per-minute, tokens-per-minute and concurrency budgets shared by every process.
 
-Celery's own `rate_limit` is per worker, so the budget lives in Redis (the `limits` library's
-moving window and sliding-window counter, plus a lease-based semaphore) when the Django cache is
-django-redis, and in process memory otherwise. Callers wrap each provider request in
+Celery's own `rate_limit` is per worker, so the budget lives in Redis when the Django cache is
+django-redis, and in process memory otherwise (the `limits` library's moving window and
+sliding-window counter, and a condition variable). Callers wrap each provider request in
 `governor.slot(...)`, which sleeps until the request fits, and feed the provider's `x-ratelimit-*`
-headers back through `observe_headers` so unconfigured limits are learned and exhaustion pauses
-everyone.
+headers back through `observe_headers` so unconfigured limits are learned.
 
-On Redis, with no RPM/TPM limit in force, a slot costs two round trips: one script to enter (it
-reads the pause and the learned limits and takes the concurrency lease) and one to leave (which
-can carry other work, e.g. the breaker's success). Entering can itself ride on another script's
-round trip (an `Admission`, e.g. in the cache read). With limits, the `limits` hits come on top.
+On Redis, admission is one atomic script, `ADMIT` (llm/scripts.py): the pause, the learned limits,
+the breaker's state (a `Gate`), a concurrency lease and a place in the requests window (RPM), all
+taken together or not at all; when it says "not yet" it says how long (pause, RPM) and the slot
+sleeps that long. Leaving is one pipeline (the lease, and what rides with it: a cache store, the
+breaker's writes when it has any). So without a TPM limit a slot costs two round trips, and
+entering can itself ride on the cache read's round trip (an `Admission`). A TPM limit adds the
+`limits` library's sliding-window hits. A 429 pauses everyone for its retry-after and takes the
+refused request out of the window (the provider did not count it either).
 
 While Redis is unreachable (llm/redis.py) a Redis governor hands every slot to a process-local
 stand-in with 1/LLM_REDIS_DOWN_PROCESS_SHARE of its RPM, TPM and concurrency (learned limits too;
@@ -51,6 +54,11 @@ logger = logging.getLogger(__name__)
 _UNBOUNDED = 2**52
 # After losing a race for the last unit of budget, wait a little before looking again (never spin).
 _RETRY_DELAY = 0.005
+# The provider counts a request when it arrives, a little after it was admitted here: a request
+# window this much longer than the provider's keeps the two from overlapping (else a request
+# admitted just as the oldest left our window can reach the provider before the oldest left its
+# window, and be refused). At 600 RPM (10 a second) it costs ~2.5 % of the limit at full speed.
+TRANSIT_MS = 25
 # Re-read shared state (pause, learned limits) at least this often while waiting.
 _MAX_SLEEP = 5.0
 _POLL_MIN, _POLL_MAX = 0.005, 0.05
@@ -151,6 +159,12 @@ class SlotLease:
         self._tpm_item = item
         self.charged_tokens = actual_tokens
 
+    def refund_request(self) -> None:
+        """The provider refused the request (429) without counting it: take it out of the shared
+        requests window (on Redis, in the release's pipeline), so the window stays the provider's."""
+        if self._held and self.governor._memory is None:
+            self._commands_on_release.append(("ZREM", self.governor._rpm_key, self._token))
+
     def run_on_release(
         self,
         *,
@@ -211,7 +225,7 @@ class Admission:
 
     def receive(self, reply: list) -> None:
         """Take in the admission part of `ADMIT`'s reply (from its third item on)."""
-        _paused_ms, learned_rpm, learned_tpm, taken, gate_open, count = reply
+        _paused_ms, learned_rpm, learned_tpm, taken, gate_open, count, _rpm_wait_ms = reply
         self.gate_shut = not gate_open
         self.gate_count = int(count) if self.gate is not None and self.gate.counter_key else None
         if taken:
@@ -308,6 +322,7 @@ class RateGovernor:
         self._sem_key = llm_key("gov", name, "sem")
         self._pause_key = llm_key("gov", name, "pause")
         self._learned_key = llm_key("gov", name, "learned")
+        self._rpm_key = llm_key("gov", name, "rpm")
         # Learned limits are divided by this before use (the stand-in's share while Redis is away).
         self._learned_share = 1
         # The stand-in while Redis is away (memory, a share of the limits), made when first needed;
@@ -318,7 +333,7 @@ class RateGovernor:
 
     @property
     def backend(self) -> str:
-        """"redis" while the shared budget is used; "memory" without Redis, or while it is away."""
+        """ "redis" while the shared budget is used; "memory" without Redis, or while it is away."""
         return "redis" if self._redis is not None and redis_available() else "memory"
 
     def admission(self, *, gate: Gate | None = None) -> Admission | None:
@@ -511,18 +526,21 @@ class RateGovernor:
     # --- admission ------------------------------------------------------------------------------
 
     def _admit_keys(self, gate: Gate | None) -> list[str]:
-        """KEYS 4-8 of `ADMIT` (llm/scripts.py): pause, learned limits, semaphore, gate, gate counter."""
+        """KEYS 4-9 of `ADMIT` (llm/scripts.py): pause, learned limits, semaphore, gate, gate
+        counter, requests window."""
         return [
             self._pause_key,
             self._learned_key,
             self._sem_key,
             gate.key if gate else "",
             gate.counter_key if gate else "",
+            self._rpm_key,
         ]
 
     def _admit_args(self, token: str, gate: Gate | None) -> list:
-        """ARGV 3-6 of `ADMIT`: slot token, max holders, lease ms, the gate's open value."""
-        return [token, self.max_concurrency, self._lease_ms, gate.open_value if gate else ""]
+        """ARGV 3-8 of `ADMIT`: slot token, max holders, lease ms, the gate's open value, the
+        configured RPM (0: learned), the transit allowance ms."""
+        return [token, self.max_concurrency, self._lease_ms, gate.open_value if gate else "", self.rpm or 0, TRANSIT_MS]
 
     def _enter(
         self, *, token: str, deadline: float | None, gate: Gate | None = None
@@ -544,7 +562,7 @@ class RateGovernor:
         client = self._client()
         while True:
             reply = run_script(client, ADMIT, keys=keys, args=args)
-            paused_ms, learned_rpm, learned_tpm, taken, gate_open, count = reply[2:]
+            paused_ms, learned_rpm, learned_tpm, taken, gate_open, count, rpm_wait_ms = reply[2:]
             if not gate_open:
                 raise GateShut(gate.key if gate else "")
             if taken:
@@ -552,6 +570,10 @@ class RateGovernor:
                 return (_as_int(learned_rpm), _as_int(learned_tpm)), counted
             if paused_ms > 0:
                 self._sleep(seconds=paused_ms / 1000, deadline=deadline, why="paused after a provider rate limit")
+                continue
+            if rpm_wait_ms > 0:
+                # Exactly until the window's oldest request leaves it (no slot is held meanwhile).
+                self._sleep(seconds=rpm_wait_ms / 1000, deadline=deadline, why="RPM")
                 continue
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
@@ -579,7 +601,9 @@ class RateGovernor:
                 if paused_for > 0:
                     self._sleep(seconds=paused_for, deadline=deadline, why="paused after a provider rate limit")
                     continue
-            requests_item = _requests_item(self.rpm or learned_rpm)
+            # On Redis the request was counted in its requests window by `ADMIT`, with the slot
+            # (it stays counted while tokens are waited for: a rare case, under a TPM limit).
+            requests_item = _requests_item(self.rpm or learned_rpm) if self._memory is not None else None
             tokens_item = _tokens_item(self.tpm or learned_tpm)
             if requests_item is None and tokens_item is None:
                 return None, 0

@@ -316,6 +316,8 @@ def _attempt(
                 record.add_usage(usage)
                 lease.settle(actual_tokens=usage.total if usage is not None else 0)
                 error = classify(exc)
+                if error.kind == ErrorKind.RATE_LIMIT:
+                    lease.refund_request()
                 if not error.counts_against_provider:
                     # The provider answered (badly): it is up, and a half-open trial has its outcome.
                     breaker.record_success(lease=lease)

@@ -211,6 +211,7 @@ def execute(
         execution.error = Classified(ErrorKind.OFFLINE, False, False, None, None, "No LLM provider is configured.")
         return execution
 
+    messages = task.build_messages(task_input)
     if use_cache and settings.OPENAI_CACHE_ENABLED:
         record.cache_key = cache_key(
             provider=config.name,
@@ -218,7 +219,7 @@ def execute(
             task_name=task.name,
             task_version=task.version,
             schema_hash=task.schema_hash,
-            messages=task.build_messages(task_input),
+            messages=messages,
         )
         # A miss asks for the request's rate-governor slot in the same round trip; a hit takes none.
         admission = early_admission(config=config)
@@ -229,12 +230,17 @@ def execute(
             return execution
         try:
             return execute_again(
-                execution, config=config, deadline=deadline, admission=admission, wait_for_trial=wait_for_trial
+                execution,
+                config=config,
+                deadline=deadline,
+                admission=admission,
+                wait_for_trial=wait_for_trial,
+                messages=messages,
             )
         finally:
             if admission is not None:
                 admission.release()  # nothing to do once the first attempt used the slot
-    return execute_again(execution, config=config, deadline=deadline, wait_for_trial=wait_for_trial)
+    return execute_again(execution, config=config, deadline=deadline, wait_for_trial=wait_for_trial, messages=messages)
 
 
 def execute_again(
@@ -244,13 +250,16 @@ def execute_again(
     deadline: float | None = None,
     admission: Admission | None = None,
     wait_for_trial: bool = False,
+    messages: list[Message] | None = None,
 ) -> Execution[InT, OutT]:
     """(Re)try the provider for an execution; attempts add up on the same ledger record.
 
     A slot taken ahead (`admission`) goes to the first attempt; the caller releases it afterwards.
+    `messages`: the task's messages for this input, when the caller built them already.
     """
     execution.error = None
-    messages = execution.task.build_messages(execution.task_input)
+    if messages is None:
+        messages = execution.task.build_messages(execution.task_input)
     _call_with_retries(
         execution,
         config=config,

@@ -48,43 +48,67 @@ ADMIT = Script(
 
 KEYS: 1 the cache value key ('' reads nothing), 2 the cache LRU zset, 3 the cache stats hash,
       4 the governor's pause key ('' admits nothing), 5 its learned-limits hash, 6 its semaphore
-      zset, 7 the gate key ('' for none: the breaker's state), 8 the gate's failure counter ('' for none)
-ARGV: 1 cache key, 2 now (epoch s), 3 slot token, 4 max holders, 5 lease ms, 6 the gate's open value
+      zset, 7 the gate key ('' for none: the breaker's state), 8 the gate's failure counter ('' for
+      none), 9 the requests window zset
+ARGV: 1 cache key, 2 now (epoch s), 3 slot token, 4 max holders, 5 lease ms, 6 the gate's open
+      value, 7 the configured RPM (0: the learned one, if any), 8 transit allowance ms
 Reply: {value or false, 1 if an index entry had no value, paused ms, learned rpm, learned tpm,
-        1 if a slot was taken, 0 if the gate was shut, the gate's failure count}.
+        1 if a slot was taken, 0 if the gate was shut, the gate's failure count, ms until the
+        requests window has room (when that is what stopped it)}.
 A hit counts a hit, refreshes its LRU recency (XX: an evicted entry is never resurrected) and
 admits nothing. A miss counts a miss. A shut gate answers at once, paused or not, and takes
-nothing; no slot is taken while paused or while every slot is held (leases past their ms expire).""",
+nothing. A slot is taken only when not paused, a concurrency lease is free (leases past their ms
+expire) and the requests window has room; then the lease and the window entry are taken together.
+The requests window is the shortest whole-second window allowing one request at the RPM (600 RPM:
+10 a second, as providers enforce it), lengthened by the transit allowance: the provider counts a
+request when it arrives, a little after it was admitted here.""",
     source="""
 if KEYS[1] ~= '' then
   local value = redis.call('GET', KEYS[1])
   if value then
     redis.call('ZADD', KEYS[2], 'XX', ARGV[2], ARGV[1])
     redis.call('HINCRBY', KEYS[3], 'hits', 1)
-    return {value, 0, 0, false, false, 0, 1, 0}
+    return {value, 0, 0, false, false, 0, 1, 0, 0}
   end
   redis.call('HINCRBY', KEYS[3], 'misses', 1)
 end
 local stale = 0
 if KEYS[1] ~= '' and redis.call('ZSCORE', KEYS[2], ARGV[1]) then stale = 1 end
-if KEYS[4] == '' then return {false, stale, 0, false, false, 0, 1, 0} end
+if KEYS[4] == '' then return {false, stale, 0, false, false, 0, 1, 0, 0} end
 local failures = 0
 if KEYS[7] ~= '' then
-  if redis.call('GET', KEYS[7]) ~= ARGV[6] then return {false, stale, 0, false, false, 0, 0, 0} end
+  if redis.call('GET', KEYS[7]) ~= ARGV[6] then return {false, stale, 0, false, false, 0, 0, 0, 0} end
   if KEYS[8] ~= '' then failures = tonumber(redis.call('GET', KEYS[8]) or '0') or 0 end
 end
 local pause = redis.call('PTTL', KEYS[4])
 local learned = redis.call('HMGET', KEYS[5], 'rpm', 'tpm')
-if pause > 0 then return {false, stale, pause, learned[1], learned[2], 0, 1, failures} end
+if pause > 0 then return {false, stale, pause, learned[1], learned[2], 0, 1, failures, 0} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
-if redis.call('ZCARD', KEYS[6]) < tonumber(ARGV[4]) then
-  redis.call('ZADD', KEYS[6], now + tonumber(ARGV[5]), ARGV[3])
-  redis.call('PEXPIRE', KEYS[6], ARGV[5])
-  return {false, stale, 0, learned[1], learned[2], 1, 1, failures}
+if redis.call('ZCARD', KEYS[6]) >= tonumber(ARGV[4]) then
+  return {false, stale, 0, learned[1], learned[2], 0, 1, failures, 0}
 end
-return {false, stale, 0, learned[1], learned[2], 0, 1, failures}
+local rpm = tonumber(ARGV[7]) or 0
+if rpm <= 0 then rpm = tonumber(learned[1]) or 0 end
+local window = 0
+if rpm > 0 then
+  local seconds = math.ceil(60 / rpm)
+  local allowed = math.floor(rpm * seconds / 60)
+  window = seconds * 1000 + tonumber(ARGV[8])
+  redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', now - window)
+  local count = redis.call('ZCARD', KEYS[9])
+  if count >= allowed then
+    local leaving = redis.call('ZRANGE', KEYS[9], count - allowed, count - allowed, 'WITHSCORES')
+    local wait = math.max(tonumber(leaving[2]) + window - now, 1)
+    return {false, stale, 0, learned[1], learned[2], 0, 1, failures, wait}
+  end
+  redis.call('ZADD', KEYS[9], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[9], window)
+end
+redis.call('ZADD', KEYS[6], now + tonumber(ARGV[5]), ARGV[3])
+redis.call('PEXPIRE', KEYS[6], ARGV[5])
+return {false, stale, 0, learned[1], learned[2], 1, 1, failures, 0}
 """,
 )
 

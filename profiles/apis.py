@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.parsers import FormParser, JSONParser, MultiPartParser
+from config.api.representation import representation_for
 from config.errors import DomainError
 from profiles import extract
 from profiles.selectors import profile_page
@@ -49,7 +50,7 @@ class ProfileDetailApi(APIView):
     @extend_schema(operation_id="profiles_profile_retrieve", responses={200: ProfileSerializer, **ERROR_RESPONSES})
     def get(self, request: Request, user_id: str) -> Response:
         profile = profile_get_or_create_for_request(user=request.user, user_id=user_id)
-        return Response(ProfileSerializer(profile).data)
+        return Response(representation_for(ProfileSerializer).one(profile))
 
     @extend_schema(
         operation_id="profiles_profile_update",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,9 +17,10 @@ from catalog.jobs.serializers import (
 )
 from catalog.jobs.tasks import job_feeds_refresh_request
 from config.api.permissions import IsStaffOrServiceKey
+from config.api.representation import RepresentedListAPIView
 
 
-class JobListingListApi(ListAPIView):
+class JobListingListApi(RepresentedListAPIView):
     serializer_class = JobListingSerializer
     filter_backends: list = []  # filtering is the selector's, from validated query parameters
 

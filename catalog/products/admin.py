@@ -265,7 +265,7 @@ class ProductAdmin(admin.ModelAdmin):
         trouble = report.left_for_later or report.already_queued
         if report.generation is not None:
             g = report.generation
-            trouble = trouble or g.deferred or g.failed or g.fallbacks or g.kept
+            trouble = trouble or g.deferred or g.failed or g.fallbacks
         self.message_user(request, report.describe(), messages.WARNING if trouble else messages.SUCCESS)
         return self._carry(request, report.batch) if report.batch is not None else None
 

@@ -17,6 +17,7 @@ from celery import shared_task
 from catalog.products.models import LOCALES
 from catalog.products.services.generation import product_content_batch_create, product_content_generate_now
 from catalog.products.services.regeneration import product_fallbacks_regenerate
+from config.leases import LeaseBusyError
 from config.periodic import periodic_once
 
 logger = logging.getLogger("contentops.catalog")
@@ -78,7 +79,11 @@ def product_fallbacks_regenerate_task() -> dict:
     healthy, and queue its submission."""
     from batches.runner import batch_carry_start  # the batches app's runner imports its tasks
 
-    report = product_fallbacks_regenerate()
+    try:
+        report = product_fallbacks_regenerate()
+    except LeaseBusyError as exc:  # a command or an admin click is at it: this hour's work is being done
+        logger.info("fallback regeneration skipped: %s", exc.message)
+        return {"mode": "none", "reason": exc.message}
     carried = batch_carry_start(batch=report.batch) if report.batch is not None else ""
     logger.info("fallback regeneration: %s", report.describe())
     return {

@@ -14,7 +14,8 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import cast
+from functools import lru_cache
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -40,17 +41,22 @@ class LineStats:
     tokens_by_job: dict[tuple[int, str], int] = field(default_factory=dict)
 
 
+def _facts(job: JobInfo) -> dict[str, Any]:
+    """JobFacts' fields for a job, as `JobFacts.model_dump()` gives them."""
+    return {
+        "job_id": job.id,
+        "title": job.title,
+        "company": job.company,
+        "location": job.location,
+        "remote": job.remote,
+        "salary": job.salary,
+        "skills": list(job.skills[:6]),
+        "excerpt": job.excerpt[:200],
+    }
+
+
 def job_facts(job: JobInfo) -> JobFacts:
-    return JobFacts(
-        job_id=job.id,
-        title=job.title,
-        company=job.company,
-        location=job.location,
-        remote=job.remote,
-        salary=job.salary,
-        skills=list(job.skills[:6]),
-        excerpt=job.excerpt[:200],
-    )
+    return JobFacts.model_validate(_facts(job))
 
 
 def _generation() -> int:
@@ -61,10 +67,13 @@ def _generation() -> int:
     return int(value)
 
 
-def _key(facts: JobFacts, language: str, generation: int) -> str:
-    blob = json.dumps(facts.model_dump(), sort_keys=True, ensure_ascii=False)
+@lru_cache(maxsize=50_000)
+def _key(job: JobInfo, language: str, generation: int) -> str:
+    """The cache key of a job's line: its facts (an edited posting gets a new line), language, prompt
+    version and the cache generation. Memoized: every chunk of a run asks for the same jobs."""
+    blob = json.dumps(_facts(job), sort_keys=True, ensure_ascii=False)
     digest = hashlib.sha256(blob.encode()).hexdigest()[:20]
-    return f"emails:jobline:{generation}:v{JOB_LINE.version}:{language}:{facts.job_id}:{digest}"
+    return f"emails:jobline:{generation}:v{JOB_LINE.version}:{language}:{job.id}:{digest}"
 
 
 def lines_cache_clear() -> int:
@@ -90,11 +99,10 @@ def job_lines_get(
     """
     pairs = {(job.id, language): job for job, language in wanted}
     stats = LineStats(lookups=len(pairs))
-    facts = {pair: job_facts(job) for pair, job in pairs.items()}
     if mock:
-        return {pair: (fallback_line(f, pair[1]), True) for pair, f in facts.items()}, stats
+        return {pair: (fallback_line(job_facts(job), pair[1]), True) for pair, job in pairs.items()}, stats
     generation = _generation()
-    keys = {pair: _key(f, pair[1], generation) for pair, f in facts.items()}
+    keys = {pair: _key(job, pair[1], generation) for pair, job in pairs.items()}
     found = cache.get_many(list(keys.values()))
     lines: dict[tuple[int, str], tuple[str, bool]] = {}
     missing: dict[str, list[tuple[int, str]]] = {"en": [], "ja": []}
@@ -105,6 +113,7 @@ def job_lines_get(
             stats.hits += 1
         else:
             missing[pair[1]].append(pair)
+    facts = {pair: job_facts(pairs[pair]) for todo in missing.values() for pair in todo}  # the misses only
     inputs = []
     for language, todo in missing.items():
         for start in range(0, len(todo), LINES_PER_CALL):

@@ -110,20 +110,29 @@ def _phrased(text: str, language: str) -> SafeString:
     return phrase_breaks(text, language)
 
 
+@lru_cache(maxsize=4)
+def _card_shell(with_line: bool) -> str:
+    """A job card with @@title@@, @@meta@@ and @@line@@ placeholders (and the click and CTA ones),
+    rendered and CSS-inlined once: a run has hundreds of distinct cards."""
+    context = {"title": "@@title@@", "meta": "@@meta@@", "line": "@@line@@" if with_line else "", "click": CLICK_TOKEN}
+    html = render_to_string(CARD_TEMPLATE, {**context, "cta": CTA_TOKEN})
+    return css_inline.inline_fragment(html, CARD_CSS, load_remote_stylesheets=False)
+
+
 @lru_cache(maxsize=20000)
 def _card(job: JobInfo, language: str, line: str) -> str:
+    """One job's card (escaped text, phrase breaks for Japanese), still with the click and CTA placeholders."""
     labels = LABELS[language]
-    context = {
-        "job": job,
-        "line": line,
-        "language": language,
-        "labels": labels,
-        "remote": job.remote and not is_remote_text(job.location),
-        "click": CLICK_TOKEN,
-        "cta": CTA_TOKEN,
+    meta = [escape(job.company or labels["undisclosed"])]
+    meta += [escape(job.location)] if job.location else []
+    meta += [escape(labels["remote"])] if job.remote and not is_remote_text(job.location) else []
+    meta += [escape(job.salary)] if job.salary else []
+    values = {
+        "title": _phrased(job.title, language),
+        "meta": " &middot; ".join(meta),
+        "line": _phrased(line, language) if line else "",
     }
-    html = render_to_string(CARD_TEMPLATE, context)
-    return css_inline.inline_fragment(html, CARD_CSS, load_remote_stylesheets=False)
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], _card_shell(bool(line)))
 
 
 @lru_cache(maxsize=4)

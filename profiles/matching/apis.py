@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.representation import RepresentedListAPIView, representation_for
 from profiles.matching.selectors import digest_for_user, digests_for_user, job_matches_for_profile
 from profiles.matching.serializers import (
     DigestDetailSerializer,
@@ -48,9 +48,8 @@ class MatchListApi(APIView):
         params.is_valid(raise_exception=True)
         profile = profile_get_or_create_for_request(user=request.user, user_id=user_id)
         matches = list(job_matches_for_profile(profile=profile, **params.validated_data))
-        return Response(
-            MatchListSerializer({"user_id": profile.user_id, "count": len(matches), "matches": matches}).data
-        )
+        listing = {"user_id": profile.user_id, "count": len(matches), "matches": matches}
+        return Response(representation_for(MatchListSerializer).one(listing))
 
 
 class MatchFeedbackApi(APIView):
@@ -97,7 +96,7 @@ class ScoreJobsApi(APIView):
         return Response(ScoreRunSerializer({"user_id": profile.user_id, **vars(summary)}).data)
 
 
-class DigestListApi(ListAPIView):
+class DigestListApi(RepresentedListAPIView):
     serializer_class = DigestListSerializer
     queryset = DailyDigest.objects.none()  # the real one comes from get_queryset (schema generation reads this)
 
@@ -130,6 +129,6 @@ class DigestDetailApi(APIView):
     )
     def get(self, request: Request, digest_id: int) -> Response:
         digest = digest_for_user(user=request.user, digest_id=digest_id)
-        if digest.profile.owner_id == request.user.pk:
+        if digest.profile.owner_id == request.user.pk and not digest.user_viewed:
             digest = digest_view_record(digest=digest)  # its person read it; staff looking don't count
-        return Response(DigestDetailSerializer(digest).data)
+        return Response(representation_for(DigestDetailSerializer).one(digest))

@@ -15,9 +15,8 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.utils import timezone
 
-from config.leases import lease_acquire, lease_holder_id, lease_release, lease_renew
+from config.leases import LeaseBusyError, lease_hold
 from config.periodic import periodic_once
 from profiles.matching.services import digests, scoring
 
@@ -33,40 +32,18 @@ def _summary(summary: object) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in data.items()}
 
 
-class LeaseKeeper:
-    """Renews the scoring lease while the run makes progress (at most every third of its TTL);
-    False once the lease was lost (it expired and another run took it over)."""
-
-    def __init__(self, *, holder: str, ttl_s: float) -> None:
-        self.holder, self.ttl_s = holder, ttl_s
-        self.renewed = timezone.now()
-        self.held = True
-
-    def __call__(self) -> bool:
-        now = timezone.now()
-        if self.held and (now - self.renewed).total_seconds() >= self.ttl_s / 3:
-            self.held = lease_renew(name=SCORING_LEASE, holder=self.holder, ttl_s=self.ttl_s, now=now)
-            self.renewed = now
-            if not self.held:
-                logger.warning("scoring: the run's lease expired and was taken over; stopping after this chunk")
-        return self.held
-
-
 def job_scores_run_leased() -> dict[str, Any]:
     """Everyone's new jobs under the scoring lease; {"skipped": True} while another run holds it.
 
     The lease (MATCH_RUN_LEASE_S) is renewed as the run progresses and released in `finally`: a
     run that dies blocks the next one for minutes, not an hour.
     """
-    holder, ttl_s = lease_holder_id(), float(settings.MATCH_RUN_LEASE_S)
-    if not lease_acquire(name=SCORING_LEASE, holder=holder, ttl_s=ttl_s):
+    try:
+        with lease_hold(name=SCORING_LEASE, ttl_s=float(settings.MATCH_RUN_LEASE_S)) as held:
+            return _summary(scoring.job_scores_run(defer_when_unavailable=True, keep_going=held.keep))
+    except LeaseBusyError:
         logger.info("scoring: another run holds the lease; skipping this one")
         return {"skipped": True}
-    try:
-        keeper = LeaseKeeper(holder=holder, ttl_s=ttl_s)
-        return _summary(scoring.job_scores_run(defer_when_unavailable=True, keep_going=keeper))
-    finally:
-        lease_release(name=SCORING_LEASE, holder=holder)
 
 
 @shared_task(acks_late=True, name="profiles.job_scores_run_all")

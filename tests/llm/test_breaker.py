@@ -293,3 +293,19 @@ def test_a_breaker_made_in_another_thread_still_rides_on_the_release(needs_redis
         assert round_trips == []
     assert round_trips == ["PIPELINE"]
     assert breaker.failure_count == 0
+
+
+def test_a_success_admitted_through_a_closed_circuit_without_failures_writes_nothing(needs_redis, round_trips):
+    breaker = Breaker(f"test-{uuid.uuid4().hex[:8]}", storage="redis", fail_max=3, reset_timeout=60)
+    breaker.record_success()  # the state key exists, closed
+    governor = unlimited_governor(max_concurrency=1)
+
+    with governor.slot(estimated_tokens=1, gate=breaker.closed_gate) as lease:
+        round_trips.clear()
+        breaker.record_success(lease=lease)
+    assert round_trips == ["ZREM"]  # the release alone: nothing of the breaker's rode on it
+
+    fail(breaker, 2)
+    with governor.slot(estimated_tokens=1, gate=breaker.closed_gate) as lease:
+        breaker.record_success(lease=lease)
+    assert breaker.failure_count == 0  # failures seen at admission: forgotten on the release

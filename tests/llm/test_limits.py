@@ -484,9 +484,23 @@ def test_a_pause_set_while_waiting_for_a_slot_is_waited_out(make_governor):
 def test_the_layer_has_three_scripts_each_documented():
     assert len(SCRIPTS) <= 3
     for script in SCRIPTS:
-        assert "KEYS" in script.doc and "ARGV" in script.doc, script.name
+        assert "KEYS" in script.doc, script.name
+        assert "ARGV" in script.doc, script.name
     # No Lua outside llm/scripts.py (the simulator, a fake provider, has no Redis).
     for path in (REPO_ROOT / "llm").rglob("*.py"):
         if path.name != "scripts.py":
             source = path.read_text()
-            assert "redis.call(" not in source and "register_script" not in source, path
+            assert "redis.call(" not in source, path
+            assert "register_script" not in source, path
+
+
+def test_a_request_the_provider_refused_leaves_the_shared_window(needs_redis):
+    # The provider does not count a request it refused (429): neither may the shared window, or
+    # every refusal would cost the whole account one request's share of the limit.
+    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=60, tpm=None, max_concurrency=5)
+    with governor.slot(estimated_tokens=1) as refused:
+        refused.refund_request()
+    with governor.slot(estimated_tokens=1, deadline=time.monotonic() + 0.5):
+        pass  # at once: the window (one a second) holds only this one
+    with pytest.raises(RateBudgetTimeout), governor.slot(estimated_tokens=1, deadline=time.monotonic() + 0.5):
+        pass

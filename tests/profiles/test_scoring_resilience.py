@@ -9,7 +9,7 @@ import time_machine
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from config.leases import lease_acquire
+from config.leases import HeldLease, lease_acquire
 from config.models import Lease
 from llm.breaker import get_breaker
 from llm.models import LLMCall
@@ -90,14 +90,19 @@ def test_the_run_renews_its_lease_as_it_works_and_stops_once_it_is_lost():
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         lease_acquire(name=matching_tasks.SCORING_LEASE, holder=holder, ttl_s=300)
-        keeper = matching_tasks.LeaseKeeper(holder=holder, ttl_s=300)
+        keeper = HeldLease(name=matching_tasks.SCORING_LEASE, holder=holder, ttl_s=300)
+    with time_machine.travel(start + timedelta(minutes=1), tick=False):
+        assert keeper.keep()
+    assert Lease.objects.get().expires_at == start + timedelta(minutes=5)  # too soon to renew
     with time_machine.travel(start + timedelta(minutes=2), tick=False):
-        assert keeper()
+        assert keeper.keep()
     assert Lease.objects.get().expires_at == start + timedelta(minutes=7)
 
     Lease.objects.update(holder="a-later-run")  # ours expired and another run took it over
     with time_machine.travel(start + timedelta(minutes=4), tick=False):
-        assert not keeper()
+        assert not keeper.keep()
+    with time_machine.travel(start + timedelta(minutes=9), tick=False):
+        assert not keeper.keep()  # lost for good: never renewed again
 
 
 # --- calls outside transactions -------------------------------------------------------------------

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.utils import timezone
 
 from catalog.products.llm import PRODUCT_CONTENT
 from catalog.products.selectors import product_fallback_pairs, products_for_inputs
@@ -32,7 +33,7 @@ from catalog.products.services.generation import (
 from config.errors import DomainError
 from config.leases import HeldLease, lease_hold
 from llm.batching import LineBuilder
-from llm.breaker import CLOSED, get_breaker
+from llm.breaker import CLOSED, OPEN, get_breaker
 from llm.providers import provider_config
 from llm.selectors import llm_spend_today
 from llm.usage import estimate_cost
@@ -64,6 +65,8 @@ class FallbackRegeneration:
     estimated_cost_usd: Decimal = Decimal(0)
     budget_left_usd: Decimal | None = None  # None: no budget set
     dry_run: bool = False
+    # The breaker was open with its cool-down over: the first line went now, as the breaker's trial.
+    trial: bool = False
     batch: Batch | None = None
     generation: GenerationSummary | None = None
     pairs: list[tuple[int, str]] = field(default_factory=list)
@@ -79,6 +82,8 @@ class FallbackRegeneration:
             f", estimated ${self.estimated_cost_usd:.4f} ({budget})"
         )
         parts = [head]
+        if self.trial:
+            parts.append("the breaker's cool-down was over: the first line goes now as its trial call")
         if self.left_for_later:
             parts.append(f"{self.left_for_later} left for a later run (budget or per-run cap)")
         if self.already_queued:
@@ -89,7 +94,7 @@ class FallbackRegeneration:
             g = self.generation
             parts.append(
                 f"{g.model_written} written by the model, {g.deferred} deferred (provider unavailable), "
-                f"{g.fallbacks + g.kept} still fallback, {g.failed} failed"
+                f"{g.fallbacks} still fallback, {g.failed} failed"
             )
         return "; ".join(parts) + "."
 
@@ -158,16 +163,22 @@ def product_fallbacks_regenerate(
     it, a command or the admin runs it). LeaseBusyError when another run is at it.
     """
     config = provider_config()
-    state = get_breaker(config.name).state
+    breaker = get_breaker(config.name)
+    state = breaker.state
     if config.kind == "offline":
         return FallbackRegeneration(
             mode="none", reason="No LLM provider is configured (offline): regenerating would write fallback text again."
         )
-    if state != CLOSED:
+    # An open circuit turns half-open only when a call takes the trial: past its cool-down our first
+    # call is that trial (with no other traffic nothing else would ever close it).
+    opened_until = breaker.opened_until if state == OPEN else None
+    needs_trial = state == OPEN and (opened_until is None or opened_until <= timezone.now())
+    if state != CLOSED and not needs_trial:
+        until = f" (cool-down until {opened_until:%H:%M:%S} UTC)" if opened_until is not None else ""
         return FallbackRegeneration(
             mode="none",
             breaker_state=state,
-            reason=f"The provider's circuit breaker is {state}: nothing regenerated until it closes.",
+            reason=f"The provider's circuit breaker is {state}{until}: nothing regenerated until it closes.",
         )
     busy = "A fallback regeneration is already running."
     # A dry run writes nothing, so it needs no lease (and can look while a run is going on).
@@ -177,12 +188,19 @@ def product_fallbacks_regenerate(
     with hold as held:
         pairs, already_queued = product_fallback_pairs(product_ids=product_ids)
         budget_left = _budget_left(budget_usd=budget_usd, now=now)
+        trial: list[tuple[int, str]] = []
+        trial_cost = Decimal(0)
+        if needs_trial and not urgent:
+            # One line now (full price) as the breaker's trial; the batch gets what then fits.
+            trial, trial_cost = _within_budget(pairs=pairs[:1], batch=False, budget_left=budget_left, max_items=1)
+        rest = pairs[len(trial) :] if trial or not needs_trial or urgent else []
         taken, estimate = _within_budget(
-            pairs=pairs,
+            pairs=rest,
             batch=not urgent,
-            budget_left=budget_left,
+            budget_left=None if budget_left is None else budget_left - trial_cost,
             max_items=URGENT_MAX_ITEMS if urgent else MAX_BATCH_ITEMS,
         )
+        taken, estimate = trial + taken, trial_cost + estimate
         report = FallbackRegeneration(
             mode="now" if urgent else "batch",
             fallback_pairs=len(pairs),
@@ -192,6 +210,7 @@ def product_fallbacks_regenerate(
             estimated_cost_usd=estimate,
             budget_left_usd=budget_left,
             dry_run=dry_run,
+            trial=bool(trial),
             pairs=taken,
         )
         if not pairs:
@@ -227,12 +246,30 @@ def product_fallbacks_regenerate(
                     defer_when_unavailable=True,
                 )
             else:
-                report.batch = product_content_batch_create(
-                    pairs=taken,
-                    only_fallback=True,
-                    created_by=created_by,
-                    name=f"fallback regeneration: {len(taken)} line(s)",
-                )
+                batched = taken[len(trial) :]
+                if trial:
+                    report.generation = product_content_generate_now(
+                        product_ids=[],
+                        pairs=trial,
+                        only_fallback=True,
+                        user_id=getattr(created_by, "pk", None),
+                        defer_when_unavailable=True,
+                    )
+                    outcome = report.generation
+                    if not outcome.model_written:
+                        report.mode = "none"
+                        report.reason = (
+                            "The provider's breaker was open past its cool-down and the trial call did not succeed "
+                            f"({outcome.deferred} deferred, {outcome.failed} failed): nothing batched."
+                        )
+                        return report
+                if batched:
+                    report.batch = product_content_batch_create(
+                        pairs=batched,
+                        only_fallback=True,
+                        created_by=created_by,
+                        name=f"fallback regeneration: {len(batched)} line(s)",
+                    )
         except DomainError as exc:
             if exc.code != "nothing_to_generate":
                 raise

@@ -44,8 +44,6 @@ from emails.jobmail.llm import (
     SECTION_KEYS,
     JobEmailInput,
     JobEmailOutput,
-    PickRef,
-    SectionBrief,
     job_email_fallback,
     job_email_messages,
 )
@@ -115,26 +113,28 @@ def _email_input(prepared: Prepared) -> JobEmailInput:
     top = next((s for s in selection.sections if s.key == "top_recommendations"), None)
     titles = [selection.jobs[p.job_id].title for p in (top.picks[:2] if top else [])]
     first_name = person.name.split()[0] if person.name and person.language == "en" else person.name
-    return JobEmailInput(
-        user_id=person.owner_id,
-        profile_id=person.profile_id,
-        language=person.language,  # type: ignore[arg-type]
-        week=prepared.week,
-        name=first_name,
-        role=person.role,
-        top_titles=titles,
-        sections=[SectionBrief(key=s.key, count=len(s.picks), basis=s.basis) for s in selection.sections],
-        campaign=prepared.template_variables.get("campaign_name", ""),
-        picks=[
-            # Our own data, already typed: constructed without validation (a run builds tens of thousands).
-            PickRef.model_construct(key=s.key, job_id=p.job_id, source=p.source, fit=p.fit)
-            for s in selection.sections
-            for p in s.picks
-        ],
-        section_notes=selection.notes(),
-        template_variables=prepared.template_variables,
-        send=prepared.send,
-        run_id=prepared.run_id,
+    # One dict validated by pydantic's core: faster than building tens of thousands of models in Python.
+    return JobEmailInput.model_validate(
+        {
+            "user_id": person.owner_id,
+            "profile_id": person.profile_id,
+            "language": person.language,
+            "week": prepared.week,
+            "name": first_name,
+            "role": person.role,
+            "top_titles": titles,
+            "sections": [{"key": s.key, "count": len(s.picks), "basis": s.basis} for s in selection.sections],
+            "campaign": prepared.template_variables.get("campaign_name", ""),
+            "picks": [
+                {"key": s.key, "job_id": p.job_id, "source": p.source, "fit": p.fit}
+                for s in selection.sections
+                for p in s.picks
+            ],
+            "section_notes": selection.notes(),
+            "template_variables": prepared.template_variables,
+            "send": prepared.send,
+            "run_id": prepared.run_id,
+        }
     )
 
 

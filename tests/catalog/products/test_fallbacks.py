@@ -2,12 +2,14 @@
 are regenerated once the provider is healthy, cheapest mode first, within the day's budget."""
 
 import dataclasses
+import time
 from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from batches.models import Batch, BatchItem
 from catalog.products import tasks as product_tasks
@@ -148,6 +150,55 @@ def test_regeneration_does_nothing_while_the_breaker_is_open(sim):
     assert not LLMCall.objects.exists()
 
 
+def open_the_breaker_until_its_cool_down_is_over():
+    breaker = get_breaker(provider_config().name)
+    breaker.reset_timeout = 0.5
+    breaker.record_failure(force_open=True)
+    while breaker.opened_until > timezone.now():  # whole seconds on Redis
+        time.sleep(0.05)
+    assert breaker.state == "open"  # nothing has taken the trial: it stays open until a call does
+
+
+def test_past_the_cool_down_the_first_line_is_the_trial_and_the_rest_is_batched(sim):
+    product = with_content(ProductFactory(), fallback=("de-DE", "fr-FR", "it-IT"))
+    open_the_breaker_until_its_cool_down_is_over()
+
+    report = product_fallbacks_regenerate()
+
+    assert report.trial
+    assert len(chat_calls(sim)) == 1  # one line now, as the breaker's trial
+    assert get_breaker(provider_config().name).state == "closed"
+    assert report.batch is not None
+    assert report.batch.item_count == 2
+    assert ProductContent.objects.filter(product=product, is_fallback=True).count() == 2  # batched, not yet back
+
+
+def test_past_the_cool_down_a_failed_trial_batches_nothing(sim):
+    with_content(ProductFactory(), fallback=("de-DE", "fr-FR"))
+    open_the_breaker_until_its_cool_down_is_over()
+    always_quota(sim)
+
+    report = product_fallbacks_regenerate()
+
+    assert report.mode == "none"
+    assert "trial call did not succeed (1 deferred" in report.reason
+    assert not Batch.objects.exists()
+    assert list(LLMCall.objects.values_list("status", flat=True)) == [LLMCall.Status.DEFERRED]
+    assert ProductContent.objects.filter(is_fallback=True).count() == 2
+
+
+def test_urgent_regeneration_past_the_cool_down_closes_the_breaker(sim):
+    with_content(ProductFactory(), fallback=("de-DE", "fr-FR"))
+    open_the_breaker_until_its_cool_down_is_over()
+
+    report = product_fallbacks_regenerate(urgent=True)
+
+    assert report.generation is not None
+    assert report.generation.model_written == 2
+    assert not ProductContent.objects.filter(is_fallback=True).exists()
+    assert get_breaker(provider_config().name).state == "closed"
+
+
 def test_regeneration_does_nothing_without_a_provider(settings):
     settings.LLM_PROVIDER = "offline"
     with_content(ProductFactory(), fallback=("de-DE",))
@@ -274,6 +325,16 @@ def test_the_hourly_task_batches_once_per_period_and_is_scheduled(sim):
     assert not ProductContent.objects.filter(is_fallback=True).exists()
     spec = next(s for s in periodic_specs() if s.task == "catalog.product_fallbacks_regenerate")
     assert spec.crontab == "50 * * * *"
+
+
+def test_the_hourly_task_skips_while_another_run_holds_the_lease(sim):
+    with_content(ProductFactory(), fallback=("de-DE",))
+
+    with lease_hold(name=LEASE_NAME, ttl_s=60):
+        result = product_tasks.product_fallbacks_regenerate_task()
+
+    assert result == {"mode": "none", "reason": "A fallback regeneration is already running."}
+    assert not Batch.objects.exists()
 
 
 def test_the_command_dry_run_says_what_it_would_do_and_changes_nothing(sim):
