@@ -25,7 +25,7 @@ class UtcTimestamptzLoader(Loader):
     def __init__(self, oid: int, context: Any = None) -> None:
         super().__init__(oid, context)
         # The C loader's own bound method: psycopg calls it for each value with no Python frame between.
-        self.load = _cmodule._psycopg.TimestamptzLoader(oid, context).load  # type: ignore[method-assign,union-attr]
+        self.load = _cmodule._psycopg.TimestamptzLoader(oid, context).load  # type: ignore[method-assign]
 
     def load(self, data: Any) -> datetime.datetime:  # replaced per instance above
         raise NotImplementedError

@@ -77,11 +77,13 @@ MIDDLEWARE = [
     "config.middleware.PermissionsPolicyMiddleware",
     # Under /api/: body caps (JSON 413), clean query strings, and every error answer as JSON.
     "config.api.middleware.ApiBoundaryMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, authentication and messages middleware, skipped for an /api/ call that brings a
+    # token or an API key and no cookie (config/middleware.py): it needs none of them.
+    "config.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.AuthenticationMiddleware",
+    "config.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]

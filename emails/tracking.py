@@ -13,6 +13,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.core import signing
@@ -36,10 +37,6 @@ class Hit:
     job_id: int | None = None
 
 
-def _absolute(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
-
-
 def open_token(*, email_id: int) -> str:
     return signing.dumps({"e": email_id}, salt=OPEN_SALT)
 
@@ -58,26 +55,38 @@ class ClickTokens:
         self._email_id = int(email_id)
         self._sep = signer.sep
         self._stamp = signer.sep + signer.timestamp()
-        # As django.utils.crypto.salted_hmac derives it for Signer.signature.
-        hasher = getattr(hashlib, signer.algorithm)
-        key = hasher(force_bytes(signer.salt + "signer") + force_bytes(signer.key)).digest()
-        self._mac = hmac.new(key, digestmod=hasher)
+        # The key django.utils.crypto.salted_hmac derives for Signer.signature, derived once.
+        self._algorithm = signer.algorithm
+        key_salt = force_bytes(signer.salt) + b"signer"
+        self._key = getattr(hashlib, signer.algorithm)(key_salt + force_bytes(signer.key)).digest()
 
     def token(self, *, job_id: int) -> str:
         # json.dumps(..., separators=(",", ":")) of two ints, as signing's JSONSerializer writes it.
         payload = f'{{"e":{self._email_id},"j":{int(job_id)}}}'.encode("latin-1")
         value = base64.urlsafe_b64encode(payload).rstrip(b"=").decode() + self._stamp
-        mac = self._mac.copy()
-        mac.update(value.encode())
-        return f"{value}{self._sep}{base64.urlsafe_b64encode(mac.digest()).rstrip(b'=').decode()}"
+        mac = hmac.digest(self._key, value.encode(), self._algorithm)
+        return f"{value}{self._sep}{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+
+_MARKER = "tokenmarker0"
+
+
+@lru_cache(maxsize=16)
+def _around(site_url: str, name: str) -> tuple[str, str]:
+    """The absolute URL of route `name` before and after its token (reversed once, not per email;
+    tokens are URL-safe base64 and ":", which reverse() would leave as they are)."""
+    before, after = (site_url.rstrip("/") + reverse(name, kwargs={"token": _MARKER})).split(_MARKER)
+    return before, after
 
 
 def open_url(*, email_id: int) -> str:
-    return _absolute(reverse("emails:open", kwargs={"token": open_token(email_id=email_id)}))
+    before, after = _around(settings.SITE_URL, "emails:open")
+    return before + open_token(email_id=email_id) + after
 
 
 def click_url(*, email_id: int, job_id: int) -> str:
-    return _absolute(reverse("emails:click", kwargs={"token": click_token(email_id=email_id, job_id=job_id)}))
+    before, after = _around(settings.SITE_URL, "emails:click")
+    return before + click_token(email_id=email_id, job_id=job_id) + after
 
 
 def _load(token: str, *, salt: str, keys: tuple[str, ...]) -> Hit:

@@ -28,18 +28,18 @@ import zoneinfo
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.db import models
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models.manager import BaseManager
 from django.utils import timezone
+from rest_framework import ISO_8601, serializers
 from rest_framework import fields as drf_fields
-from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.relations import PKOnlyObject
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-Step = tuple[str, Any, Any, Any]  # (name, read, convert, nested steps or a method field's holder)
+Step = tuple[Any, Any, Any, Any]  # (name, read, convert, nested steps or a method field's holder)
 _UTC = datetime.UTC
 _BUILTIN_CONVERTERS: dict[Any, Callable[[Any], Any]] = {
     serializers.CharField.to_representation: str,
@@ -53,14 +53,14 @@ def _base_to_representation(serializer: serializers.BaseSerializer) -> bool:
     return method in (serializers.Serializer.to_representation, serializers.ListSerializer.to_representation)
 
 
-def _model_path_is_plain(model: type[models.Model] | None, attrs: list[str]) -> bool:
+def _model_path_is_plain(model: Any, attrs: list[str]) -> bool:
     """Whether `attrs` reads model fields only: non-null forward relations, then any field."""
     if model is None or not attrs:
         return False
     for position, attr in enumerate(attrs):
         try:
             field = model._meta.get_field(attr)
-        except Exception:  # FieldDoesNotExist, or a reverse relation's accessor name
+        except FieldDoesNotExist:  # a property, a method, or a reverse relation's accessor name
             return False
         if field.auto_created and not field.concrete:  # a reverse relation
             return False
@@ -106,7 +106,7 @@ def _converter(field: drf_fields.Field, *, utc: bool) -> Callable[[Any], Any] | 
         utc
         and method is serializers.DateTimeField.to_representation
         and getattr(field, "format", api_settings.DATETIME_FORMAT) == api_settings.DATETIME_FORMAT
-        and (api_settings.DATETIME_FORMAT or "").lower() == drf_fields.ISO_8601
+        and (api_settings.DATETIME_FORMAT or "").lower() == ISO_8601
         and not hasattr(field, "timezone")
     ):
         return _datetime_converter(field)  # type: ignore[arg-type]
@@ -162,7 +162,7 @@ def _represent(steps: list[Step], instance: Any, holders: dict[type, Any]) -> di
 class Representation:
     """The output of a read-only serializer class, compiled once (see the module docstring)."""
 
-    def __init__(self, serializer_class: type[serializers.Serializer]) -> None:
+    def __init__(self, serializer_class: type[serializers.BaseSerializer]) -> None:
         self.serializer_class = serializer_class
         self._steps: dict[bool, list[Step]] = {}
         self._holders: set[type] = set()
@@ -172,7 +172,10 @@ class Representation:
         utc = timezone.get_current_timezone() in _UTC_ZONES
         steps = self._steps.get(utc)
         if steps is None:
-            steps = _compile(self.serializer_class(), utc=utc)
+            serializer = self.serializer_class()
+            if not isinstance(serializer, serializers.Serializer):
+                raise TypeError(f"{self.serializer_class.__name__} is not a Serializer")
+            steps = _compile(serializer, utc=utc)
             self._holders = set(_holder_classes(steps))
             self._steps[utc] = steps
         return steps
@@ -201,7 +204,7 @@ def _holder_classes(steps: list[Step]) -> Iterable[type]:
 _REPRESENTATIONS: dict[type, Representation] = {}
 
 
-def representation_for(serializer_class: type[serializers.Serializer]) -> Representation:
+def representation_for(serializer_class: type[serializers.BaseSerializer]) -> Representation:
     """The one Representation of a serializer class (compiled on first use)."""
     found = _REPRESENTATIONS.get(serializer_class)
     if found is None:
@@ -214,7 +217,7 @@ class RepresentedListAPIView(ListAPIView):
 
     def representation_context(self, rows: list[Any]) -> dict[str, Any]:
         """The serializer context for one page of rows (a hook: BatchResultsApi adds their results)."""
-        return self.get_serializer_context()
+        return {**self.get_serializer_context()}
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         queryset = self.filter_queryset(self.get_queryset())

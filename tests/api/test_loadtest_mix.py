@@ -16,12 +16,12 @@ EXPECTED = {
     "matches": 3,  # token, the profile, the matches with their jobs
     "profile": 2,  # token, the profile
     "digests": 3,  # token, count, page
-    "digest": 3,  # token, the profile, the digest
+    "digest": 3,  # token, the digest with its profile, its first view recorded (later views: no update)
     "emails": 3,  # token, count, page
     "email": 2,  # token, the email
     "healthz": 1,  # the database probe
     "batches": 4,  # key, count, page, parts
-    "batch_status": 5,  # key, the batch, its parts, item counts, the retry chain
+    "batch_status": 3,  # key, the batch with its retry link, its parts (a finished batch: no poll)
     "batch_results": 4,  # key, the batch, count, page of items
 }
 

@@ -14,6 +14,7 @@ whole process group) in `finally`, whatever the test did.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -21,6 +22,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
@@ -41,6 +44,15 @@ ROOT = Path(__file__).resolve().parents[2]
 RABBIT_URL = os.environ.get("CHAOS_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672")
 SIM_KEY = "sk-chaos-0123456789"
 FAULTS_OFF = {f.name: f.default for f in fields(SimulatorConfig) if f.name not in ("files_dir", "models")}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the chaos scenarios after the rest of the suite: their transactional flushes (the
+    subprocesses need committed data) would otherwise run between tests that expect warm caches."""
+    chaos = [item for item in items if "tests/chaos/" in str(item.fspath).replace(os.sep, "/")]
+    if chaos:
+        chosen = set(chaos)
+        items[:] = [item for item in items if item not in chosen] + chaos
 
 
 def _unavailable(reason: str) -> None:
@@ -164,13 +176,13 @@ class Chaos:
         self.procs.append(proc)
         return proc
 
-    def worker(self, name: str = "worker", *, concurrency: int = 2, ready_timeout: float = 60, **env: str) -> Proc:
-        """A prefork Celery worker on the session's broker, ready to take tasks."""
+    def worker(self, name: str = "worker", *, env: dict[str, str] | None = None, concurrency: int = 2) -> Proc:
+        """A prefork Celery worker on the session's broker (with `env` on top), ready to take tasks."""
         argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "info", "-P", "prefork"]
         argv += ["-c", str(concurrency), "-n", f"{name}-{uuid.uuid4().hex[:6]}@chaos"]
         argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-        proc = self.start(name, argv, **env)
-        proc.wait_for(r"\bready\.", timeout=ready_timeout)
+        proc = self.start(name, argv, **(env or {}))
+        proc.wait_for(r"\bready\.", timeout=60)
         return proc
 
     def beat(self, name: str = "beat", **env: str) -> Proc:
@@ -179,6 +191,13 @@ class Chaos:
         proc = self.start(name, argv, **env)
         proc.wait_for(r"beat: Starting", timeout=60)
         return proc
+
+    def web(self) -> str:
+        """A web process (`runserver`) on a spare loopback port; returns its /healthz URL."""
+        port = _free_port()
+        proc = self.start("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"])
+        proc.wait_for(r"Quit the server", timeout=60)
+        return f"http://127.0.0.1:{port}/healthz"
 
     def manage(self, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
         """Run a management command to its end (bounded); its output is kept in the logs folder."""
@@ -209,6 +228,15 @@ class Chaos:
         """The end of every process's log: pytest shows it under a failing test."""
         for proc in self.procs:
             print(f"--- {proc.name} ({proc.log.name}) ---\n{proc.tail()}")  # noqa: T201
+
+
+def healthz(url: str) -> tuple[int, dict[str, Any]]:
+    """GET /healthz: its status and JSON body (also for a 503)."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - our own server on loopback
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
 
 
 # --- session services -------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def test_the_ledger_matches_the_provider_under_a_fault_mix(chaos: Chaos) -> None
         setattr(chaos.sim.config, name, rate)
     chaos.sim.config.hang_seconds = HANG_S
     # (the breaker must not open on this mix: every call should reach the provider)
-    worker = chaos.worker(OPENAI_REQUEST_TIMEOUT="1", OPENAI_CIRCUIT_FAILURE_THRESHOLD="1000")
+    worker = chaos.worker(env={"OPENAI_REQUEST_TIMEOUT": "1", "OPENAI_CIRCUIT_FAILURE_THRESHOLD": "1000"})
 
     # When product content runs through it
     tasks = len(range(0, PRODUCTS, PER_TASK))
@@ -44,8 +44,9 @@ def test_the_ledger_matches_the_provider_under_a_fault_mix(chaos: Chaos) -> None
 
     # Then every fault kind happened, and the ledger's tokens and attempts match the provider's count
     outcomes = chaos.sim.stats["chat.completions"]
-    assert outcomes["hang"] and outcomes["truncate"] and outcomes["invalid_json"] and outcomes["refusal"], outcomes
-    assert sum(outcomes[status] for status in ("500", "502", "503")) and outcomes["429"], outcomes
+    for kind in ("hang", "429", "truncate", "invalid_json", "refusal"):
+        assert outcomes[kind], (kind, outcomes)
+    assert sum(outcomes[status] for status in ("500", "502", "503")), outcomes
     assert LLMCall.objects.count() >= PRODUCTS * len(LOCALES)
     figures = assert_ledger_matches_provider(chaos.sim)
     attempts = LLMCall.objects.aggregate(total=Sum("attempts"))["total"]

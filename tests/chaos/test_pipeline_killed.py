@@ -89,11 +89,9 @@ def test_a_pipeline_killed_before_submit_is_finished_by_the_reconciler(chaos: Ch
     assert batch.status not in (Batch.Status.CREATED, Batch.Status.BUILT, Batch.Status.SUBMITTING)
 
     # ...the scheduled poll finds it done and a worker ingests it: every product completed, nothing stuck
-    chaos.worker(BATCH_POLL_MIN_INTERVAL_S="0")
+    chaos.worker(env={"BATCH_POLL_MIN_INTERVAL_S": "0"})
     chaos.send("batches.batch_poll_due")
-    chaos.wait(
-        "every product completed", _all_completed, timeout=90
-    )
+    chaos.wait("every product completed", _all_completed, timeout=90)
     batch.refresh_from_db()
     assert batch.status == Batch.Status.INGESTED
     assert set(BatchItem.objects.values_list("status", flat=True)) == {BatchItem.Status.APPLIED}

@@ -11,7 +11,7 @@ import pytest
 
 from catalog.products.models import LOCALES, Product, ProductContent
 from llm.models import LLMCall
-from tests.chaos.conftest import Chaos, Proc
+from tests.chaos.conftest import Chaos, Proc, healthz
 from tests.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.chaos
@@ -36,6 +36,7 @@ def test_a_quota_outage_defers_background_work_and_keeps_model_content(chaos: Ch
     # Given products with model content (A) and products without content (B)
     a = [p.pk for p in ProductFactory.create_batch(3, category=CategoryFactory())]
     b = [p.pk for p in ProductFactory.create_batch(3, category=CategoryFactory())]
+    web = chaos.web()
     worker = chaos.worker()
     chaos.send("catalog.product_content_generate", a)
     chaos.wait("A's model content", lambda: len(_model_content(a)) == len(a) * len(LOCALES), timeout=90)
@@ -53,6 +54,10 @@ def test_a_quota_outage_defers_background_work_and_keeps_model_content(chaos: Ch
     assert set(Product.objects.filter(pk__in=b).values_list("processing_status", flat=True)) == {"pending"}
     assert not LLMCall.objects.filter(status=LLMCall.Status.FALLBACK).exists()
     assert LLMCall.objects.filter(status=LLMCall.Status.DEFERRED).exists()
+    # ...and /healthz names the provider (its breaker is open)
+    status, body = healthz(web)
+    assert status == 503, body
+    assert body["failing"] == ["provider"], body
     # ...and queued again for later (a task with a countdown, which the worker holds until it is due)
     chaos.wait("the deferred retry to be queued", lambda: _received(worker) == 3, timeout=30)
 

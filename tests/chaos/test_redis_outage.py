@@ -3,17 +3,12 @@ per-process share, no cache), nothing is lost, and /healthz answers JSON 503 nam
 
 from __future__ import annotations
 
-import json
-import sys
 import time
-import urllib.error
-import urllib.request
-from typing import Any
 
 import pytest
 
 from catalog.products.models import LOCALES, Product, ProductContent
-from tests.chaos.conftest import Chaos, _free_port, assert_ledger_matches_provider
+from tests.chaos.conftest import Chaos, assert_ledger_matches_provider, healthz
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.chaos
@@ -23,26 +18,15 @@ PER_TASK = 4
 OUTAGE_S = 20
 
 
-def _healthz(url: str) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our own server on loopback
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
 def test_work_goes_on_while_redis_is_down(chaos: Chaos) -> None:
     # Given a web process and a worker generating product content on Redis
-    port = _free_port()
-    web = chaos.start("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"])
-    web.wait_for(r"Quit the server", timeout=60)
-    healthz = f"http://127.0.0.1:{port}/healthz"
-    assert _healthz(healthz)[0] == 200
+    web = chaos.web()
+    assert healthz(web)[0] == 200
     products = ProductFactory.create_batch(PRODUCTS)
     ids = [product.pk for product in products]
     pairs = PRODUCTS * len(LOCALES)
     chaos.sim.config.latency_ms = 150  # a run of about half a minute
-    chaos.worker(OPENAI_MAX_CONCURRENT_REQUESTS="2")
+    chaos.worker(env={"OPENAI_MAX_CONCURRENT_REQUESTS": "2"})
     for start in range(0, PRODUCTS, PER_TASK):
         chaos.send("catalog.product_content_generate", ids[start : start + PER_TASK])
     chaos.wait("the run to be under way", lambda: ProductContent.objects.count() >= pairs // 10, timeout=90)
@@ -52,7 +36,7 @@ def test_work_goes_on_while_redis_is_down(chaos: Chaos) -> None:
     stopped = time.monotonic()
     try:
         # Then /healthz says so, as JSON, naming Redis
-        status, body = _healthz(healthz)
+        status, body = healthz(web)
         assert status == 503, body
         assert "cache" in body["failing"], body
         assert "Redis" in body["message"], body
@@ -69,7 +53,7 @@ def test_work_goes_on_while_redis_is_down(chaos: Chaos) -> None:
         chaos.services.redis.start()
 
     # And once Redis is back /healthz answers 200, and every pair ends applied by the model, none lost
-    chaos.wait("/healthz to answer 200", lambda: _healthz(healthz)[0] == 200, timeout=30, every=0.5)
+    chaos.wait("/healthz to answer 200", lambda: healthz(web)[0] == 200, timeout=30, every=0.5)
     chaos.wait(
         "every product completed",
         lambda: Product.objects.filter(processing_status=Product.ProcessingStatus.COMPLETED).count() == PRODUCTS,

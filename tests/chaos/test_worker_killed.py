@@ -24,7 +24,7 @@ def test_a_killed_worker_loses_and_doubles_nothing(chaos: Chaos) -> None:
     pairs = PRODUCTS * len(LOCALES)
     chaos.sim.config.latency_ms = 20
     limits = {"OPENAI_MAX_CONCURRENT_REQUESTS": "2"}  # few calls in flight when the worker dies
-    first = chaos.worker("worker-a", **limits)
+    first = chaos.worker("worker-a", env=limits)
     for start in range(0, PRODUCTS, PER_TASK):
         chaos.send("catalog.product_content_generate", ids[start : start + PER_TASK])
 
@@ -35,7 +35,7 @@ def test_a_killed_worker_loses_and_doubles_nothing(chaos: Chaos) -> None:
     assert at_kill < pairs, "the run ended before the kill: nothing was interrupted"
 
     # ...and a new worker starts
-    chaos.worker("worker-b", **limits)
+    chaos.worker("worker-b", env=limits)
 
     # Then every product ends completed, each product × locale applied once, with the model's content
     chaos.wait(

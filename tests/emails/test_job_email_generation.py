@@ -272,20 +272,25 @@ def test_a_run_in_several_chunks_writes_everyone_once_and_counts_its_progress(jo
 
 
 @pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_a_bulk_run_writes_on_a_thread_of_its_own(job_pool, monkeypatch, settings):
+def test_outside_a_transaction_a_bulk_run_renders_and_writes_on_a_thread_of_its_own(job_pool, monkeypatch, settings):
     import threading
 
     from emails.jobmail.services import generation
 
     settings.EMAIL_GENERATION_BATCH_SIZE = 3
-    writers = []
-    real_write = generation._write
+    writers, renderers = [], []
+    real_write, real_render = generation._write, generation._row_values
 
     def spy(batch):
         writers.append(threading.current_thread().name)
         real_write(batch)
 
+    def render_spy(answer):
+        renderers.append(threading.current_thread().name)
+        return real_render(answer)
+
     monkeypatch.setattr(generation, "_write", spy)
+    monkeypatch.setattr(generation, "_row_values", render_spy)
     people = [ProfileFactory() for _ in range(5)]
 
     summary = emails_generate_batch(profile_ids=[p.pk for p in people])
@@ -296,4 +301,5 @@ def test_outside_a_transaction_a_bulk_run_writes_on_a_thread_of_its_own(job_pool
 
     expected = "MainThread" if connection.vendor == "sqlite" else "job-email-writer"
     assert writers
-    assert set(writers) == {expected}
+    assert len(renderers) == 5
+    assert {name.split("_")[0] for name in writers + renderers} == {expected}

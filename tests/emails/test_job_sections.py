@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from catalog.models import JobListing
 from emails.jobmail.llm import SECTION_KEYS
@@ -192,3 +194,17 @@ def test_validate_reports_missing_sections():
 
     assert not report["is_valid"]
     assert any(e.startswith("missing section(s): top_recommendations") for e in report["errors"])
+
+
+@given(
+    counts=st.dictionaries(st.integers(1, 40), st.sampled_from([1.0, 2.0, 3.0, 5.0]), max_size=30),
+    fit=st.dictionaries(st.integers(1, 40), st.sampled_from([-1.0, 0.0, 55.5, 70.0, 70.0, 91.2]), max_size=20),
+)
+def test_popular_jobs_rank_by_count_then_the_persons_fit_then_first_seen(counts, fit):
+    from emails.jobmail.sections import _by_fit_within
+    from emails.jobmail.selectors import rank_groups
+
+    # The run ranks the counts once; each person only re-orders jobs of equal count by their fit.
+    expected = [job for job, _ in sorted(counts.items(), key=lambda item: (-item[1], -fit.get(item[0], 0.0)))]
+
+    assert list(_by_fit_within(rank_groups(counts.items()), fit)) == expected

@@ -156,3 +156,32 @@ def test_tracking_routes_accept_only_get(client, digest_email):
     url = path_of(tracking.open_url(email_id=digest_email.id))
 
     assert client.post(url).status_code == 405
+
+
+def test_an_emails_click_tokens_are_the_ones_click_token_makes_and_read_back():
+    # Given one instant (tokens carry a timestamp)
+    with time_machine.travel(timezone.now(), tick=False):
+        tokens = tracking.ClickTokens(email_id=41)
+        # When the bulk signer and the one-off signer sign the same links
+        fast = [tokens.token(job_id=job_id) for job_id in (7, 123456789)]
+        slow = [tracking.click_token(email_id=41, job_id=job_id) for job_id in (7, 123456789)]
+
+    # Then they are the very same tokens, and each reads back as its (email, job)
+    assert fast == slow
+    assert [tracking.click_token_read(token) for token in fast] == [
+        tracking.Hit(email_id=41, job_id=7),
+        tracking.Hit(email_id=41, job_id=123456789),
+    ]
+    with pytest.raises(tracking.BadToken):
+        tracking.click_token_read(fast[0].replace(fast[0][-3:], "AAA"))
+
+
+def test_open_and_click_urls_keep_their_route_around_the_token(client, digest_email):
+    open_url = tracking.open_url(email_id=digest_email.id)
+    click_url = tracking.click_url(email_id=digest_email.id, job_id=1)
+
+    assert open_url.startswith("http://localhost:8000/")
+    assert open_url.endswith(".gif")
+    assert tracking.open_token_read(open_url.rsplit("/", 1)[1].removesuffix(".gif")).email_id == digest_email.id
+    assert tracking.click_token_read(click_url.rsplit("/", 1)[1]).job_id == 1
+    assert client.get(path_of(open_url)).status_code == 200

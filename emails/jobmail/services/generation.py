@@ -14,13 +14,13 @@ import hashlib
 import itertools
 import json
 import logging
-import queue
 import smtplib
 import statistics
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -28,7 +28,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 from limits import RateLimitItemPerMinute
@@ -206,35 +206,87 @@ def _links(*, email_id: int, person: Person) -> Links:
 
 
 STORE_FIELDS = ("subject", "html", "text", "language", "to_address", "sections", "generation", "status", "error")
-# Rendered emails are written this many at a time (one UPDATE each group, still conditional on the
-# row not being sent): one statement per email costs more than the rendering on a busy database.
+# Answers are rendered and written this many at a time (one transaction each group, every UPDATE
+# still conditional on the row not being sent): one commit per email costs more than the rendering.
 STORE_BATCH = 50
 
 
-def _pending() -> list[tuple[Prepared, Email]]:
+@dataclass
+class _Answer:
+    """A person's words, waiting to be rendered and written with the next group."""
+
+    prepared: Prepared
+    output: JobEmailOutput
+    generation: dict[str, Any]
+
+
+def _pending() -> list[_Answer]:
     pending = getattr(_local, "pending", None)
     if pending is None:
         pending = _local.pending = []
     return pending
 
 
-def _write(batch: list[tuple[Prepared, Email]]) -> None:
-    """Write rendered emails in one transaction; each UPDATE is conditional, so a row sent meanwhile
-    keeps what was sent (its `stored` turns False)."""
+def _row_values(answer: _Answer) -> tuple[int, dict[str, Any]]:
+    """The row id and stored email (STORE_FIELDS) for an answer: rendered, and queued when it is
+    to be sent."""
+    prepared, output, generation = answer.prepared, answer.output, answer.generation
+    person, email_id = prepared.person, prepared.email_id
+    assert email_id is not None  # noqa: S101 - _store only queues answers whose row exists
+    if prepared.mock and not output.subject.startswith(MOCK_PREFIX):
+        output = output.model_copy(update={"subject": MOCK_PREFIX + output.subject})
+    rendered, stored = job_email_render(
+        email_id=email_id,
+        language=person.language,
+        words=output,
+        sections=prepared.selection.sections,
+        jobs=prepared.selection.jobs,
+        lines=prepared.lines,
+        links=_links(email_id=email_id, person=person),
+        is_fallback=bool(generation.get("is_fallback")),
+    )
+    if not person.address:
+        status, error = Email.Status.SUPPRESSED, "The person has no email address."
+    else:
+        status, error = (Email.Status.QUEUED if prepared.send else Email.Status.DRAFT), ""
+    return email_id, {
+        "subject": rendered.subject,
+        "html": rendered.html,
+        "text": rendered.text,
+        "language": person.language,
+        "to_address": person.address,
+        "sections": stored,
+        "generation": {
+            **generation,
+            "mock": prepared.mock,
+            "line_tokens": prepared.line_tokens,
+            "line_fallbacks": sum(1 for _, fallback in prepared.lines.values() if fallback),
+            "template_variables": prepared.template_variables,
+            "notes": prepared.selection.notes(),
+        },
+        "status": status,
+        "error": error,
+    }
+
+
+def _write(batch: list[_Answer]) -> None:
+    """Render a group of answers, then write them in one transaction; each UPDATE is conditional,
+    so a row sent meanwhile keeps what was sent (its `stored` turns False)."""
+    rows = [(answer.prepared, *_row_values(answer)) for answer in batch]
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # No fsync wait for these writes: a crash may lose the last ones, leaving empty drafts
             # that the next run makes again; a later synchronous commit (a send) makes them durable.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        for prepared, row in batch:
-            values = {name: getattr(row, name) for name in STORE_FIELDS}
-            prepared.stored = bool(Email.objects.filter(pk=row.pk, status__in=REGENERABLE).update(**values))
+        for prepared, email_id, values in rows:
+            updated = Email.objects.filter(pk=email_id, status__in=REGENERABLE).update(**values)
+            prepared.stored = bool(updated)
 
 
 class _Writer:
-    """Writes a bulk run's rendered emails on a thread (and database connection) of its own, so the
-    thread that applies the answers keeps pace with them instead of waiting on the database.
+    """Renders and writes a bulk run's answers on a thread (and database connection) of its own, so
+    the thread that applies the answers only hands them over and keeps pace with the provider.
 
     Inside a transaction (a caller's atomic block, a test case) and on SQLite (one writer at a
     time) it writes in place: another connection couldn't see the rows, or would wait for the lock.
@@ -242,51 +294,34 @@ class _Writer:
 
     def __init__(self, *, inline: bool = False) -> None:
         self.inline = inline or connection.in_atomic_block or connection.vendor == "sqlite"
-        self.queue: queue.Queue[list[tuple[Prepared, Email]] | None] = queue.Queue()
-        self.thread: threading.Thread | None = None
-        self.error: DatabaseError | None = None
+        self.pool: ThreadPoolExecutor | None = None
+        self.futures: list[Future[None]] = []
 
-    def submit(self, batch: list[tuple[Prepared, Email]]) -> None:
+    def submit(self, batch: list[_Answer]) -> None:
         if self.inline:
             _write(batch)
             return
-        if self.thread is None:
-            self.thread = threading.Thread(target=self._run, name="job-email-writer", daemon=True)
-            self.thread.start()
-        self.queue.put(batch)
-
-    def _run(self) -> None:
-        try:
-            while (batch := self.queue.get()) is not None:
-                try:
-                    if self.error is None:
-                        _write(batch)
-                except DatabaseError as exc:  # reported by wait(); the rows stay empty drafts
-                    self.error = exc
-                finally:
-                    self.queue.task_done()
-            self.queue.task_done()
-        finally:
-            connections.close_all()  # this thread's own connections
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="job-email-writer")
+        self.futures.append(self.pool.submit(_write, batch))
 
     def wait(self) -> None:
-        """Every submitted email written (a database error raised here, in the caller's thread)."""
-        if self.thread is not None:
-            self.queue.join()
-        if self.error is not None:
-            error, self.error = self.error, None
-            raise error
+        """Every submitted group written; the first error (a database error, say) raised here, in
+        the caller's thread (the rows of a failed group stay empty drafts)."""
+        futures, self.futures = self.futures, []
+        for future in futures:
+            future.result()
 
     def close(self) -> None:
-        if self.thread is not None:
-            self.queue.put(None)
-            self.thread.join()
-            self.thread = None
+        if self.pool is not None:
+            self.pool.submit(connections.close_all)  # the writer thread's own connection
+            self.pool.shutdown(wait=True)
+            self.pool = None
 
 
 def _flush(*, wait: bool = True) -> None:
-    """Hand the rendered emails waiting in this thread to the writer (see _Writer); `wait` until
-    they are written."""
+    """Hand the answers waiting in this thread to the writer (see _Writer); `wait` until they are
+    written."""
     pending = _pending()
     writer = getattr(_local, "writer", None)
     if pending:
@@ -301,52 +336,16 @@ def _flush(*, wait: bool = True) -> None:
 
 
 def _store(prepared: Prepared, output: JobEmailOutput, *, generation: dict[str, Any], batched: bool = False) -> None:
-    """Render the person's email for the week (queued when it is to be sent) and write it: at once,
-    or with the next group when `batched` (then `_flush()` ends the chunk). The write is conditional:
+    """Store the person's email for the week with these words: rendered and written at once, or
+    with the next group when `batched` (then `_flush()` ends the chunk). The write is conditional:
     a row sent meanwhile keeps what was sent (`prepared.stored` turns False)."""
-    person = prepared.person
     if prepared.email_id is None:
         _rows_ensure([prepared])
         if prepared.email_id is None:
             return
-    if prepared.mock and not output.subject.startswith(MOCK_PREFIX):
-        output = output.model_copy(update={"subject": MOCK_PREFIX + output.subject})
-    rendered, stored = job_email_render(
-        email_id=prepared.email_id,
-        language=person.language,
-        words=output,
-        sections=prepared.selection.sections,
-        jobs=prepared.selection.jobs,
-        lines=prepared.lines,
-        links=_links(email_id=prepared.email_id, person=person),
-        is_fallback=bool(generation.get("is_fallback")),
-    )
-    if not person.address:
-        status, error = Email.Status.SUPPRESSED, "The person has no email address."
-    else:
-        status, error = (Email.Status.QUEUED if prepared.send else Email.Status.DRAFT), ""
-    row = Email(
-        pk=prepared.email_id,
-        subject=rendered.subject,
-        html=rendered.html,
-        text=rendered.text,
-        language=person.language,
-        to_address=person.address,
-        sections=stored,
-        generation={
-            **generation,
-            "mock": prepared.mock,
-            "line_tokens": prepared.line_tokens,
-            "line_fallbacks": sum(1 for _, fallback in prepared.lines.values() if fallback),
-            "template_variables": prepared.template_variables,
-            "notes": prepared.selection.notes(),
-        },
-        status=status,
-        error=error,
-    )
     prepared.stored = True
     pending = _pending()
-    pending.append((prepared, row))
+    pending.append(_Answer(prepared, output, generation))
     if not batched:
         _flush()
     elif len(pending) >= STORE_BATCH:
@@ -542,27 +541,42 @@ def _select_people(
 
 
 class _Lookahead:
-    """A chunk's people selected ahead, a few at a time, while the previous chunk's LLM calls are in
-    flight (selection is CPU work that would otherwise leave the provider idle between chunks)."""
+    """A chunk made ready ahead while the previous chunk's LLM calls are in flight: its people
+    selected a few at a time, then its rows created and its job lines fetched (the few lines not
+    cached yet are generated then, between the answers, not in a pause of the provider's)."""
 
     def __init__(self, profile_ids: Sequence[int], *, language: str | None, **select: Any) -> None:
         self.profile_ids, self.language, self.select = profile_ids, language, select
         self.selected: list[Prepared] = []
         self.pending: Iterator[Prepared] | None = None
+        self.metrics = MetricsBatch()
+        self.todo: list[Prepared] | None = None
 
     def step(self, count: int = 2) -> None:
+        if self.todo is not None:
+            return
         if self.pending is None:
             universe = self.select["universe"]
             data = people_data(profile_ids=self.profile_ids, universe=universe, language=self.language)
             self.pending = _select_people(data=data, **self.select)
-        for prepared in itertools.islice(self.pending, count):
-            self.selected.append(prepared)
+        taken = len(self.selected)
+        self.selected.extend(itertools.islice(self.pending, count))
+        if count and len(self.selected) - taken < count:  # everyone selected
+            self._finish()
 
-    def all(self) -> list[Prepared]:
-        self.step(0)
-        assert self.pending is not None  # noqa: S101 - step() set it
-        self.selected.extend(self.pending)
-        return self.selected
+    def ready(self) -> list[Prepared]:
+        """The chunk's people with their rows and job lines (what is not ready yet is done now)."""
+        if self.todo is None:
+            self.step(0)
+            assert self.pending is not None  # noqa: S101 - step() set it
+            self.selected.extend(self.pending)
+            self._finish()
+        assert self.todo is not None  # noqa: S101 - _finish() set it
+        return self.todo
+
+    def _finish(self) -> None:
+        options, summary = self.select["options"], self.select["summary"]
+        self.todo = _finish_chunk(todo=self.selected, options=options, summary=summary, metrics=self.metrics)
 
 
 def _finish_chunk(
@@ -775,9 +789,8 @@ def emails_generate_batch(
     current = _Lookahead(chunks[0], language=language, **select)
     finished = 0
     for index, chunk in enumerate(chunks):
-        metrics = MetricsBatch()
         before = summary.generated + summary.already + summary.suppressed
-        todo = _finish_chunk(todo=current.all(), options=options, summary=summary, metrics=metrics)
+        todo, metrics = current.ready(), current.metrics
         upcoming = _Lookahead(chunks[index + 1], language=language, **select) if index + 1 < len(chunks) else None
         batch_inputs += _generate_chunk(
             todo=todo, options=options, summary=summary, metrics=metrics, on_item=upcoming.step if upcoming else None
@@ -788,7 +801,7 @@ def emails_generate_batch(
         if send:
             _send_queued(todo, summary)
         if run_id is not None:
-            # Who the next chunk's look-ahead already skipped is counted with that chunk.
+            # Whom the next chunk's look-ahead already skipped (or found sent) is counted with this chunk.
             done = summary.generated + summary.already + summary.suppressed - before
             EmailRun.objects.filter(pk=run_id).update(
                 done=F("done") + done,
