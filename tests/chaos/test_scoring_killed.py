@@ -27,7 +27,10 @@ def _lease_free() -> bool:
 
 def test_a_killed_scoring_run_is_finished_by_its_redelivery(chaos: Chaos) -> None:
     # Given people and new jobs, and the hourly scoring run under way on a worker
-    people = ProfileFactory.create_batch(12)
+    # (different people, so that no two prompts are alike and every pair is a call of its own)
+    people = [
+        ProfileFactory(years_of_experience=0.5 + i, desired_roles=[f"Backend Engineer, team {i}"]) for i in range(12)
+    ]
     JobFactory.create_batch(10)
     chaos.sim.config.latency_ms = 150  # about 10 s of calls: the kill lands among them
     env = {

@@ -303,3 +303,26 @@ def test_outside_a_transaction_a_bulk_run_renders_and_writes_on_a_thread_of_its_
     assert writers
     assert len(renderers) == 5
     assert {name.split("_")[0] for name in writers + renderers} == {expected}
+
+
+def test_an_email_that_cannot_be_rendered_fails_alone(job_pool, monkeypatch):
+    from emails.jobmail.services import generation
+
+    people = [ProfileFactory(language=("en", "ja")[n % 2]) for n in range(3)]
+    broken = people[1].owner_id
+    real_render = generation.job_email_render
+
+    def render(*, email_id, **kwargs):
+        if Email.objects.get(pk=email_id).recipient_id == broken:
+            raise LookupError("a job vanished")
+        return real_render(email_id=email_id, **kwargs)
+
+    monkeypatch.setattr(generation, "job_email_render", render)
+
+    summary = emails_generate_batch(profile_ids=[p.pk for p in people], mock=True)
+
+    assert (summary.generated, summary.failed) == (2, 1)
+    written = Email.objects.filter(kind=Email.Kind.JOB_RECOMMENDATION).exclude(html="")
+    assert sorted(written.values_list("recipient_id", flat=True)) == sorted(
+        p.owner_id for p in people if p.owner_id != broken
+    )

@@ -71,6 +71,13 @@ class EmailAlreadySent(DomainError):
     code = "email_already_sent"
 
 
+class EmailNotRendered(DomainError):
+    """The words came, but the email could not be rendered from them (logged with its cause)."""
+
+    status_code = 500
+    code = "email_not_rendered"
+
+
 def iso_week(*, moment: datetime, time_zone: str) -> str:
     """The ISO week ("2026-W49") of `moment` in the person's time zone."""
     year, week, _ = moment.astimezone(zone(time_zone)).isocalendar()
@@ -94,6 +101,7 @@ class Prepared:
     words_key: str = ""
     words: JobEmailOutput | None = None  # the model's words, to cache once the chunk is written
     stored: bool = False
+    error: str = ""  # why its email could not be rendered (the row stays an empty draft)
 
 
 # Prepared emails of the bulk run going on in this thread, by (profile id, week): JOB_EMAIL's apply
@@ -272,7 +280,13 @@ def _row_values(answer: _Answer) -> tuple[int, dict[str, Any]]:
 def _write(batch: list[_Answer]) -> None:
     """Render a group of answers, then write them in one transaction; each UPDATE is conditional,
     so a row sent meanwhile keeps what was sent (its `stored` turns False)."""
-    rows = [(answer.prepared, *_row_values(answer)) for answer in batch]
+    rows = []
+    for answer in batch:
+        try:
+            rows.append((answer.prepared, *_row_values(answer)))
+        except (ValueError, LookupError) as exc:  # one bad email must not spoil its group
+            logger.exception("job email for profile %s could not be rendered", answer.prepared.person.profile_id)
+            answer.prepared.stored, answer.prepared.error = False, f"{type(exc).__name__}: {exc}"[:500]
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # No fsync wait for these writes: a crash may lose the last ones, leaving empty drafts
@@ -608,6 +622,9 @@ def _finish_chunk(
 
 
 def _count(summary: GenerationSummary, prepared: Prepared, *, tokens: int, fallback: bool) -> None:
+    if prepared.error:
+        summary.failed += 1
+        return
     if not prepared.stored:
         summary.already += 1  # sent meanwhile: left as it was
         return
@@ -887,6 +904,8 @@ def email_generate(
         _generate_chunk(todo=todo, options=options, summary=summary, metrics=metrics)
     metrics.flush()
     week = iso_week(moment=now, time_zone=profile.time_zone)
+    if todo and todo[0].error:
+        raise EmailNotRendered("This week's job email could not be rendered.", detail={"week": week})
     if not todo or not todo[0].stored or todo[0].email_id is None:
         raise EmailAlreadySent(f"This week's ({week}) job email was sent already.", detail={"week": week})
     if send:
