@@ -2,7 +2,9 @@
 
 A round of probes costs a database query, three cache commands and a broker connection: each
 process answers from its last round for HEALTHZ_CACHE_S seconds (2 by default), so frequent polling
-(load balancers, a load test) does not multiply them.
+(load balancers, a load test) does not multiply them. The probes run side by side and the answer
+comes within HEALTHZ_TIMEOUT_S (3 s) even when a dependency hangs (Redis gone costs a 2 s connect
+timeout per command): a probe that has not answered by then is reported as down.
 
 Always JSON, whatever fails: each check turns the errors its dependency can raise into a human
 message (never the exception's class or text, which can name hosts or carry credentials), and a
@@ -16,6 +18,8 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeoutError
 
 import redis
 from django.conf import settings
@@ -35,6 +39,7 @@ from llm.breaker import OPEN, get_breaker
 from llm.providers import provider_config
 
 logger = logging.getLogger("contentops.health")
+
 
 class CheckFailedError(Exception):
     """A check that ran and found its dependency unhealthy (its message is safe to show)."""
@@ -134,6 +139,27 @@ def _run_check(name: str, check: Callable[[], dict[str, str]]) -> dict[str, str]
 
 
 _recent = Memo(max_entries=1)
+# The probes other than the database's (which stays on the request's own connection). A probe stuck
+# past the deadline keeps its thread until its own socket timeout; the pool bounds how many can.
+_probes = ThreadPoolExecutor(max_workers=3, thread_name_prefix="healthz")
+
+
+def _run_all(*, timeout_s: float) -> dict[str, dict[str, str]]:
+    deadline = time.monotonic() + timeout_s
+    pending: dict[str, Future[dict[str, str]]] = {
+        name: _probes.submit(_run_check, name, check) for name, check in CHECKS.items() if name != "database"
+    }
+    results = {name: _run_check(name, check) for name, check in CHECKS.items() if name == "database"}
+    for name, future in pending.items():
+        try:
+            results[name] = future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeoutError:
+            logger.warning("healthz: %s check did not answer within %.1f s", name, timeout_s)
+            results[name] = {
+                "status": "error",
+                "message": f"{MESSAGES.get(name, name)} (no answer within {timeout_s:g} s)",
+            }
+    return {name: results[name] for name in CHECKS}
 
 
 def run_checks() -> tuple[bool, dict[str, dict[str, str]]]:
@@ -143,7 +169,7 @@ def run_checks() -> tuple[bool, dict[str, dict[str, str]]]:
         cached = _recent.get("checks")
         if cached is not MISSING:
             return cached
-    results = {name: _run_check(name, check) for name, check in CHECKS.items()}
+    results = _run_all(timeout_s=float(settings.HEALTHZ_TIMEOUT_S))
     answer = all(r["status"] == "ok" for r in results.values()), results
     _recent.set("checks", answer, ttl_s=ttl)
     return answer

@@ -37,7 +37,11 @@ def formatter(*, json: bool) -> structlog.stdlib.ProcessorFormatter:
     renderer: Any = (
         structlog.processors.JSONRenderer(sort_keys=False)
         if json
-        else structlog.dev.ConsoleRenderer(colors=False, pad_event_to=0)
+        # Plain tracebacks: rich's (when installed) print every frame's locals, which can hold
+        # credentials (a Redis URL with its password) and took seconds per logged exception.
+        else structlog.dev.ConsoleRenderer(
+            colors=False, pad_event_to=0, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     processors: list[Any] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
     if json:

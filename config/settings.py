@@ -330,6 +330,8 @@ PROMETHEUS_EXPORT_MIGRATIONS = False
 # /healthz answers from its last probe for this many seconds (per process; 0: probe on every request), so
 # a load balancer polling it, or a load test, costs one database, cache and broker round each.
 HEALTHZ_CACHE_S = env.float("HEALTHZ_CACHE_S", default=2.0)
+# /healthz answers within this many seconds: a probe still waiting (a hung dependency) counts as down.
+HEALTHZ_TIMEOUT_S = env.float("HEALTHZ_TIMEOUT_S", default=3.0)
 
 # --- admin (config/admin_site.py) ------------------------------------------------------------------
 # Without a broker, long admin actions (a batch: submit, poll, ingest) run in a thread of the web
@@ -337,6 +339,12 @@ HEALTHZ_CACHE_S = env.float("HEALTHZ_CACHE_S", default=2.0)
 ADMIN_BACKGROUND_THREADS = env.bool("ADMIN_BACKGROUND_THREADS", default=True)
 # How often the embedded runner polls the provider for a batch launched from the admin.
 ADMIN_BATCH_POLL_INTERVAL_S = env.float("ADMIN_BATCH_POLL_INTERVAL_S", default=5.0)
+
+# --- product content (catalog/products) --------------------------------------------------------------
+# Background generation that met an unavailable provider queues its deferred locales again this many
+# seconds later, at most this many times (then the hourly fallback regeneration takes what is left).
+PRODUCT_DEFER_RETRY_S = env.int("PRODUCT_DEFER_RETRY_S", default=300)
+PRODUCT_DEFER_RETRIES = env.int("PRODUCT_DEFER_RETRIES", default=6)
 
 # --- job feeds (the guarded fetcher; see catalog/jobs/fetch.py) ------------------------------
 FEED_ALLOWED_HOSTS = env.list("FEED_ALLOWED_HOSTS", default=[])

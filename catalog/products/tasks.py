@@ -13,6 +13,7 @@ import logging
 from dataclasses import asdict
 
 from celery import shared_task
+from django.conf import settings
 
 from catalog.products.models import LOCALES
 from catalog.products.services.generation import product_content_batch_create, product_content_generate_now
@@ -22,10 +23,6 @@ from config.periodic import periodic_once
 
 logger = logging.getLogger("contentops.catalog")
 
-# Deferred pairs go back in the queue this much later, at most this many times (then the hourly
-# fallback regeneration, or the next generation run, takes what is left).
-DEFER_RETRY_S = 5 * 60
-DEFER_RETRIES = 6
 REGENERATE_PERIOD_S = 3600
 
 
@@ -46,7 +43,7 @@ def product_content_generate_task(
         pairs=None if pairs is None else [(int(product_id), str(locale)) for product_id, locale in pairs],
         defer_when_unavailable=True,
     )
-    if summary.deferred_pairs and deferrals < DEFER_RETRIES:
+    if summary.deferred_pairs and deferrals < settings.PRODUCT_DEFER_RETRIES:
         product_content_generate_task.apply_async_on_commit(
             kwargs={
                 "product_ids": [],
@@ -54,7 +51,7 @@ def product_content_generate_task(
                 "pairs": [list(pair) for pair in summary.deferred_pairs],
                 "deferrals": deferrals + 1,
             },
-            countdown=DEFER_RETRY_S,
+            countdown=settings.PRODUCT_DEFER_RETRY_S,
         )
     elif summary.deferred_pairs:
         logger.warning("product content: %d pair(s) still deferred after %d tries", summary.deferred, deferrals)

@@ -1,6 +1,9 @@
 """/healthz names the failing part with a human message, as JSON, whatever is down: never a 500
 HTML page, never an exception class name, host or secret."""
 
+import threading
+import time
+
 import pytest
 from django.db import OperationalError
 from django.test import override_settings
@@ -125,3 +128,27 @@ def test_other_methods_get_json_too(client):
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
     assert response["Allow"] == "GET, HEAD"
+
+
+def test_a_hung_probe_is_reported_down_at_the_deadline_not_waited_for(client, settings, monkeypatch):
+    settings.LLM_PROVIDER = "offline"
+    settings.HEALTHZ_TIMEOUT_S = 0.3
+    release = threading.Event()
+
+    def hung_broker():
+        release.wait(5)  # a broker that accepts the connection and never answers
+        return {"status": "ok"}
+
+    monkeypatch.setitem(health.CHECKS, "broker", hung_broker)
+    started = time.monotonic()
+    try:
+        response = client.get("/healthz")
+    finally:
+        release.set()
+
+    assert time.monotonic() - started < 2
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failing"] == ["broker"]
+    assert "no answer within 0.3 s" in body["checks"]["broker"]["message"]
+    assert list(body["checks"]) == list(health.CHECKS)  # every check named, in its usual order

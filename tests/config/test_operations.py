@@ -3,6 +3,7 @@ structured logs carrying the request or task id."""
 
 import json
 import logging
+import sys
 from decimal import Decimal
 
 import pytest
@@ -152,6 +153,25 @@ def test_task_logs_carry_the_celery_task_id_and_console_logs_stay_readable():
     assert "polled" in as_text
     assert "task_id=task-42" in as_text
     assert not as_text.lstrip().startswith("{")
+
+
+def test_console_logs_of_an_exception_show_the_traceback_without_the_frames_locals():
+    def connect():
+        url = "redis://:hunter2@10.0.0.7:6379/0"  # noqa: F841 - a local a rich traceback would print
+        raise ConnectionError("refused")
+
+    try:
+        connect()
+    except ConnectionError:
+        record = logging.LogRecord(
+            "contentops.health", logging.WARNING, __file__, 1, "probe failed", None, sys.exc_info()
+        )
+
+    as_text = formatter(json=False).format(record)
+
+    assert "ConnectionError: refused" in as_text
+    assert "in connect" in as_text
+    assert "hunter2" not in as_text
 
 
 def test_the_celery_signals_bind_the_task_id(settings):

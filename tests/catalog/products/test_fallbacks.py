@@ -7,6 +7,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
@@ -93,7 +94,7 @@ def test_the_celery_task_defers_and_queues_the_deferred_pairs_again(
                 "pairs": [[product.pk, "fr-FR"], [product.pk, "it-IT"]],
                 "deferrals": 1,
             },
-            "countdown": product_tasks.DEFER_RETRY_S,
+            "countdown": settings.PRODUCT_DEFER_RETRY_S,
         }
     ]
     # nothing was written: the model content and the fallback stay as they were
@@ -110,7 +111,7 @@ def test_the_task_stops_requeueing_after_its_retries(sim, django_capture_on_comm
 
     with django_capture_on_commit_callbacks() as callbacks:
         result = product_tasks.product_content_generate_task.apply(
-            args=[[]], kwargs={"pairs": [[product.pk, "en-US"]], "deferrals": product_tasks.DEFER_RETRIES}
+            args=[[]], kwargs={"pairs": [[product.pk, "en-US"]], "deferrals": settings.PRODUCT_DEFER_RETRIES}
         ).get()
 
     assert result["deferred"] == 1
