@@ -28,7 +28,6 @@ import pydantic
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
-from openai.lib._parsing._completions import type_to_response_format_param
 from pydantic import BaseModel
 
 from config.errors import ServiceUnavailableError
@@ -83,8 +82,8 @@ class LineBuilder:
         self.task = task
         body: dict[str, Any] = {
             "model": config.wire_model,
-            # Exactly what `chat.completions.parse(response_format=OutputModel)` sends.
-            "response_format": type_to_response_format_param(task.output_model),
+            # Exactly what `chat.completions.parse(response_format=OutputModel)` sends (built once).
+            "response_format": task.response_format,
         }
         # Local servers (LM Studio, Ollama, older vLLM) know only max_tokens; as in llm.runtime.
         body["max_tokens" if config.kind == "compatible" else "max_completion_tokens"] = task.max_output_tokens

@@ -43,6 +43,9 @@ class ErrorKind(StrEnum):
     OFFLINE = "offline"
 
 
+LENGTH_MESSAGE = "The output was cut off at the token limit (finish_reason=length)."
+CONTENT_FILTER_MESSAGE = "The provider's content filter stopped the output."
+
 RETRYABLE = frozenset(
     {ErrorKind.RATE_LIMIT, ErrorKind.TIMEOUT, ErrorKind.CONNECTION, ErrorKind.SERVER, ErrorKind.CONFLICT}
 )
@@ -203,9 +206,9 @@ def classify(exc: BaseException) -> Classified:
     if isinstance(exc, LLMError):
         return make(exc.kind, exc.message)
     if isinstance(exc, openai.LengthFinishReasonError):
-        return make(ErrorKind.LENGTH, "The output was cut off at the token limit (finish_reason=length).")
+        return make(ErrorKind.LENGTH, LENGTH_MESSAGE)
     if isinstance(exc, openai.ContentFilterFinishReasonError):
-        return make(ErrorKind.CONTENT_FILTER, "The provider's content filter stopped the output.")
+        return make(ErrorKind.CONTENT_FILTER, CONTENT_FILTER_MESSAGE)
     if isinstance(exc, pydantic.ValidationError | json.JSONDecodeError):
         return make(ErrorKind.SCHEMA, f"Output does not match the schema: {str(exc)[:300]}")
     if isinstance(exc, openai.APITimeoutError):

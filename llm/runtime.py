@@ -25,6 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Generic
 
+import pydantic
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError
@@ -34,7 +35,8 @@ from pydantic import BaseModel
 from config.errors import DomainError
 from llm.cache import cache_get, cache_key, cache_set
 from llm.errors import (
-    PROVIDER_ERRORS,
+    CONTENT_FILTER_MESSAGE,
+    LENGTH_MESSAGE,
     Classified,
     ErrorKind,
     LLMDeferredError,
@@ -48,7 +50,7 @@ from llm.errors import (
 from llm.ledger import CallRecord, ledger_connection_scope, llm_call_record
 from llm.limits import Admission, SlotLease
 from llm.models import LLMCall
-from llm.providers import ProviderConfig, get_client, provider_config
+from llm.providers import ProviderConfig, chat_completion_post, provider_config
 from llm.resilience import Answer, early_admission, resilient_call
 from llm.task import InT, LLMTask, Message, OutT, Provenance
 from llm.usage import estimate_tokens
@@ -117,27 +119,30 @@ class ItemOutcome(Generic[InT, OutT]):
 
 
 def _request(*, config: ProviderConfig, task: LLMTask, messages: list[Message]) -> Answer:
-    """One structured-output chat call. Refusals and unparsed outputs raise; nothing partial returns."""
-    client = get_client(config)
-    kwargs: dict[str, Any] = {"model": config.wire_model, "messages": messages, "response_format": task.output_model}
+    """One structured-output chat call. Refusals and unparsed outputs raise; nothing partial returns.
+
+    The body is the wire JSON already (the task's response format is built once), so it is posted as
+    is, and the answer is read from the response body: what `chat.completions.parse` checks, in its
+    order, without its per-call schema rebuild, request transform and typed response models.
+    """
+    body: dict[str, Any] = {
+        "model": config.wire_model,
+        "messages": messages,
+        "response_format": task.response_format,
+        "stream": False,
+    }
     if task.temperature is not None:
-        kwargs["temperature"] = task.temperature
+        body["temperature"] = task.temperature
     # Local servers (LM Studio, Ollama, older vLLM) know only max_tokens.
-    kwargs["max_tokens" if config.kind == "compatible" else "max_completion_tokens"] = task.max_output_tokens
-    raw = client.chat.completions.with_raw_response.parse(**kwargs)
+    body["max_tokens" if config.kind == "compatible" else "max_completion_tokens"] = task.max_output_tokens
+    raw = chat_completion_post(config, body)
     try:
-        completion = raw.parse()
-    except PROVIDER_ERRORS as exc:
-        # Truncated, filtered or invalid output: unusable, but the provider billed the response.
-        raise with_usage(exc, _raw_usage(raw)) from None
-    usage = completion_usage(completion.usage)
-    choice = completion.choices[0]
-    if choice.message.refusal:
-        raise LLMError(ErrorKind.REFUSAL, f"The model refused: {choice.message.refusal[:200]}", usage=usage)
-    if choice.message.parsed is None:
-        raise LLMError(ErrorKind.SCHEMA, "The model returned no parsable output.", usage=usage)
+        data = raw.http_response.json()
+    except ValueError:
+        raise LLMError(ErrorKind.SCHEMA, "The provider's response is not JSON.") from None
+    output, usage = chat_output(data, task.output_model)
     return Answer(
-        output=choice.message.parsed,
+        output=output,
         tokens_in=usage.tokens_in,
         tokens_out=usage.tokens_out,
         tokens_cached=usage.tokens_cached,
@@ -146,24 +151,31 @@ def _request(*, config: ProviderConfig, task: LLMTask, messages: list[Message]) 
     )
 
 
-def completion_usage(usage: Any) -> Usage:
-    """A chat completion's `usage` (the SDK's object, or None) as billed tokens."""
-    if usage is None:
-        return Usage()
-    details = getattr(usage, "prompt_tokens_details", None)
-    return Usage(
-        tokens_in=usage.prompt_tokens or 0,
-        tokens_cached=(getattr(details, "cached_tokens", 0) or 0) if details is not None else 0,
-        tokens_out=usage.completion_tokens or 0,
-    )
-
-
-def _raw_usage(raw: Any) -> Usage | None:
-    """The usage in a raw response's body, read again after the SDK failed to parse its output."""
+def chat_output(data: object, output_model: type[OutT]) -> tuple[OutT, Usage]:
+    """The validated output and billed usage of a chat completion body (a dict); raises `LLMError`
+    (refusal, truncation, content filter, no output) or pydantic's error, marked with the usage."""
+    usage = usage_from_body(data) or Usage()
+    choices = data.get("choices") if isinstance(data, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise LLMError(ErrorKind.SCHEMA, "The response has no choices.", usage=usage)
+    choice = choices[0]
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        message = {}
+    # The order of `openai.lib._parsing.parse_chat_completion`: finish reasons first, then content.
+    if choice.get("finish_reason") == "length":
+        raise LLMError(ErrorKind.LENGTH, LENGTH_MESSAGE, usage=usage)
+    if choice.get("finish_reason") == "content_filter":
+        raise LLMError(ErrorKind.CONTENT_FILTER, CONTENT_FILTER_MESSAGE, usage=usage)
+    if message.get("refusal"):
+        raise LLMError(ErrorKind.REFUSAL, f"The model refused: {str(message['refusal'])[:200]}", usage=usage)
+    content = message.get("content")
+    if not isinstance(content, str) or not content:
+        raise LLMError(ErrorKind.SCHEMA, "The model returned no parsable output.", usage=usage)
     try:
-        return usage_from_body(raw.http_response.json())
-    except ValueError:  # not JSON at all: nothing we can count
-        return None
+        return output_model.model_validate_json(content), usage
+    except pydantic.ValidationError as exc:  # invalid JSON or off-schema: billed all the same
+        raise with_usage(exc, usage) from None
 
 
 def _reask(messages: list[Message], *, problem: str, previous: BaseModel | None) -> list[Message]:

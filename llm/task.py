@@ -62,6 +62,9 @@ class LLMTask(Generic[InT, OutT]):
     description: str = ""
     schema: dict[str, Any] = field(init=False, repr=False, compare=False)
     schema_hash: str = field(init=False, repr=False, compare=False)
+    # The request's `response_format`, built once: what `chat.completions.parse(response_format=
+    # output_model)` sends on every call (shared: never mutate it).
+    response_format: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name:
@@ -73,6 +76,8 @@ class LLMTask(Generic[InT, OutT]):
         object.__setattr__(self, "schema", schema)
         digest = hashlib.sha256(json.dumps(schema, sort_keys=True).encode()).hexdigest()[:16]
         object.__setattr__(self, "schema_hash", digest)
+        json_schema = {"schema": schema, "name": self.output_model.__name__, "strict": True}
+        object.__setattr__(self, "response_format", {"type": "json_schema", "json_schema": json_schema})
 
     @property
     def label(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -11,11 +12,14 @@ from llm.task import Message
 
 # Roughly 4 characters a token for Latin text; CJK scripts run about one token a character.
 _CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xFF00, 0xFFEF))
+# The same ranges as one character class: counted in C (a Python loop per character cost ~2 % of
+# the bulk hot path's GIL time on Japanese prompts).
+_CJK = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _CJK_RANGES) + "]")
 MESSAGE_OVERHEAD_TOKENS = 4
 
 
 def estimate_text_tokens(text: str) -> int:
-    cjk = sum(1 for ch in text if any(lo <= ord(ch) <= hi for lo, hi in _CJK_RANGES)) if not text.isascii() else 0
+    cjk = len(text) - len(_CJK.sub("", text)) if not text.isascii() else 0
     return cjk + math.ceil((len(text) - cjk) / 4)
 
 
