@@ -27,12 +27,10 @@ from batches.services import batch_cancel, batch_poll
 from batches.services.common import ACTIVE
 from batches.tasks import batch_ingest_enqueue, batch_retry_failed_enqueue, batch_submit_enqueue
 from config.api.permissions import IsStaffOrServiceKey
-from config.api.prepared import PreparedQuerySet
 from config.api.representation import RepresentedListAPIView, representation_for
 from config.errors import ConflictError
 
 TAGS = ["batches"]
-ALL_BATCHES = PreparedQuerySet(batches_list)
 ERRORS = {
     404: OpenApiResponse(description="No batch with this id."),
     409: OpenApiResponse(description="Not possible in the batch's current state."),
@@ -133,8 +131,6 @@ class BatchListApi(RepresentedListAPIView):
     def get_queryset(self):  # noqa: ANN201 - DRF hook
         params = BatchListQuerySerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
-        if not params.validated_data:  # the hot, fixed query: compiled once per page
-            return ALL_BATCHES
         return batches_list(status=params.validated_data.get("status"), task_name=params.validated_data.get("task"))
 
     @extend_schema(

@@ -9,12 +9,12 @@ from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.permissions import IsStaffOrServiceKey
+from config.api.representation import RepresentedListAPIView, representation_for
 from config.errors import NotFoundError
 from emails.jobmail.selectors import email_for_user, emails_for_user, profiles_for_run
 from emails.jobmail.services import (
@@ -186,7 +186,7 @@ class EmailCacheClearApi(APIView):
         return Response(CacheClearSerializer({**result, "user_id": user_id}).data)
 
 
-class EmailListApi(ListAPIView):
+class EmailListApi(RepresentedListAPIView):
     serializer_class = EmailListSerializer
     queryset = Email.objects.none()  # the real one comes from get_queryset
 
@@ -221,7 +221,7 @@ class EmailDetailApi(APIView):
         email = email_for_user(user=request.user, email_id=email_id)
         if email is None:
             raise NotFoundError(f"No email {email_id}.", detail={"id": email_id})
-        return Response(EmailDetailSerializer(email).data)
+        return Response(representation_for(EmailDetailSerializer).one(email))
 
 
 class EmailSendApi(APIView):

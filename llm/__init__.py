@@ -17,8 +17,10 @@ The hot path: one uncached `run(task, input)` on PostgreSQL + Redis, from the ca
    concurrency lease free, room in the shared RPM window (`limits.Admission`, asked for by
    `resilience.early_admission` once the provider is known to answer; else the attempt admits).
 3. `resilience.resilient_call` → `_attempt`: `with governor.slot(...)` owns the slot until its
-   `finally` releases it, whatever happens. Inside: `runtime._request` (the SDK's structured
-   output), tokens settled, errors classified. A retry backs off holding no slot, then admits again.
+   `finally` releases it, whatever happens. Inside: `runtime._request` (a structured-output
+   chat call: the task's ready body posted through the SDK client by `providers.chat_completion_post`,
+   the answer validated by `runtime.chat_output`), tokens settled, errors classified. A retry backs
+   off holding no slot, then admits again.
    Quota and auth errors open the breaker; a 429 pauses every process for its retry-after.
 4. Release, one Redis pipeline: the lease goes, and with it the cache store (`CACHE_STORE`) and,
    only if the breaker had failures to forget, the breaker's writes.

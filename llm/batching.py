@@ -1,7 +1,7 @@
 """The llm side of the provider Batch API (DESIGN.md §1, mode 3), for any task.
 
 - `LineBuilder` turns a task input into one JSONL request line: the same model, messages, strict
-  response format and token cap that `chat.completions.parse` sends in `llm.runtime`.
+  response format and token cap that `llm.runtime` sends (what `chat.completions.parse` would).
 - `read_result_line` + `interpret_result` turn one output/error line back into a validated output
   or a classified error, with the runtime's validation (finish reason, refusal, schema, checks).
 - `batch_call_values` / `batch_calls_insert` write the ledger rows (mode "batch", discounted cost).

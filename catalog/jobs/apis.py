@@ -17,11 +17,7 @@ from catalog.jobs.serializers import (
 )
 from catalog.jobs.tasks import job_feeds_refresh_request
 from config.api.permissions import IsStaffOrServiceKey
-from config.api.prepared import PreparedQuerySet
 from config.api.representation import RepresentedListAPIView
-
-UNFILTERED = PreparedQuerySet(job_listings_list)
-NO_FILTER = {"q": "", "location": "", "remote": None, "skill": "", "posted_since": None}
 
 
 class JobListingListApi(RepresentedListAPIView):
@@ -31,8 +27,6 @@ class JobListingListApi(RepresentedListAPIView):
     def get_queryset(self):
         params = JobListingQuerySerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
-        if params.validated_data == NO_FILTER:  # the hot, fixed query: compiled once per page
-            return UNFILTERED
         return job_listings_list(**params.validated_data)
 
     @extend_schema(

@@ -3,16 +3,12 @@ reach anyone's; another person's ids answer 404 (profiles.selectors.profile_for_
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api.prepared import BoundQuerySet, PreparedQuerySet
 from config.api.representation import RepresentedListAPIView, representation_for
 from profiles.matching.selectors import digest_for_user, digests_for_user, job_matches_for_profile
 from profiles.matching.serializers import (
@@ -29,7 +25,7 @@ from profiles.matching.serializers import (
 from profiles.matching.services.digests import digest_view_record
 from profiles.matching.services.feedback import job_score_feedback
 from profiles.matching.services.scoring import job_scores_run
-from profiles.models import DailyDigest, UserProfile
+from profiles.models import DailyDigest
 from profiles.services import profile_get_or_create_for_request
 
 ERRORS = {
@@ -37,33 +33,6 @@ ERRORS = {
     401: OpenApiResponse(description="Not authenticated."),
     404: OpenApiResponse(description="No such profile, match or digest, or not yours."),
 }
-
-
-def _saved(model: type, pk: int) -> Any:
-    """A stand-in for a stored row, to compile a query that filters on it (only its pk is read)."""
-    instance = model(pk=pk)
-    instance._state.adding = False
-    return instance
-
-
-# The read paths of the load test's mix, compiled once per process (config/api/prepared.py). Each
-# selector is called with a stand-in whose id is replaced by the request's: ownership was decided
-# before (profile_get_or_create_for_request; a non-staff user's own digests).
-OWN_DIGESTS = PreparedQuerySet(lambda owner_id: digests_for_user(user=_saved(User, owner_id)), owner_id=-7_000_001)
-_MATCHES: dict[int, PreparedQuerySet] = {}
-
-
-def _matches(limit: int) -> PreparedQuerySet:
-    prepared = _MATCHES.get(limit)
-    if prepared is None:
-        prepared = _MATCHES[limit] = PreparedQuerySet(
-            lambda profile_id, min_score: job_matches_for_profile(
-                profile=_saved(UserProfile, profile_id), limit=limit, min_score=min_score
-            ),
-            profile_id=-7_000_002,
-            min_score=-7_000_002.5,
-        )
-    return prepared
 
 
 class MatchListApi(APIView):
@@ -78,8 +47,7 @@ class MatchListApi(APIView):
         params = MatchQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         profile = profile_get_or_create_for_request(user=request.user, user_id=user_id)
-        limit, min_score = params.validated_data["limit"], float(params.validated_data["min_score"])
-        matches = list(_matches(limit).bind(profile_id=profile.pk, min_score=min_score))
+        matches = list(job_matches_for_profile(profile=profile, **params.validated_data))
         listing = {"user_id": profile.user_id, "count": len(matches), "matches": matches}
         return Response(representation_for(MatchListSerializer).one(listing))
 
@@ -142,14 +110,12 @@ class DigestListApi(RepresentedListAPIView):
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self) -> QuerySet[DailyDigest] | BoundQuerySet:  # type: ignore[override]
+    def get_queryset(self) -> QuerySet[DailyDigest]:
         if getattr(self, "swagger_fake_view", False):
             return DailyDigest.objects.none()
         params = DigestQuerySerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
         user_id = params.validated_data.get("user_id")
-        if not user_id and not self.request.user.is_staff:  # a person's own: the hot query, compiled once
-            return OWN_DIGESTS.bind(owner_id=self.request.user.pk)
         profile = profile_get_or_create_for_request(user=self.request.user, user_id=user_id) if user_id else None
         return digests_for_user(user=self.request.user, profile=profile)
 

@@ -19,6 +19,8 @@ from catalog.jobs.selectors import job_listings_list
 from catalog.jobs.serializers import JobListingSerializer
 from config.api.renderers import JSONRenderer
 from config.api.representation import Representation, representation_for
+from emails.models import Email
+from emails.serializers import EmailDetailSerializer, EmailListSerializer
 from profiles.matching.serializers import DigestDetailSerializer, DigestListSerializer, MatchListSerializer
 from profiles.models import DailyDigest, JobScore, UserProfile
 from profiles.serializers import ProfileSerializer
@@ -61,6 +63,8 @@ def _cases():
     yield ProfileSerializer, lambda: list(UserProfile.objects.select_related("owner").order_by("pk"))
     yield BatchSerializer, lambda: list(batches_list())
     yield BatchItemSerializer, lambda: list(BatchItem.objects.select_related("subject_type").order_by("pk"))
+    yield EmailListSerializer, lambda: list(Email.objects.order_by("pk"))
+    yield EmailDetailSerializer, lambda: list(Email.objects.order_by("pk"))
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo"])
