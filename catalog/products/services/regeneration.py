@@ -235,26 +235,23 @@ def product_fallbacks_regenerate(
             if done % RENEW_EVERY == 0:
                 lease.renew()  # a long urgent run keeps its lease; a dead one's expires
 
+        def generate_now(pairs: list[tuple[int, str]]) -> GenerationSummary:
+            return product_content_generate_now(
+                product_ids=[],
+                pairs=pairs,
+                only_fallback=True,
+                user_id=getattr(created_by, "pk", None),
+                on_progress=renew,
+                defer_when_unavailable=True,
+            )
+
         try:
             if urgent:
-                report.generation = product_content_generate_now(
-                    product_ids=[],
-                    pairs=taken,
-                    only_fallback=True,
-                    user_id=getattr(created_by, "pk", None),
-                    on_progress=renew,
-                    defer_when_unavailable=True,
-                )
+                report.generation = generate_now(taken)
             else:
                 batched = taken[len(trial) :]
                 if trial:
-                    report.generation = product_content_generate_now(
-                        product_ids=[],
-                        pairs=trial,
-                        only_fallback=True,
-                        user_id=getattr(created_by, "pk", None),
-                        defer_when_unavailable=True,
-                    )
+                    report.generation = generate_now(trial)
                     outcome = report.generation
                     if not outcome.model_written:
                         report.mode = "none"

@@ -90,15 +90,21 @@ def test_generate_now_runs_every_locale_through_the_model(admin_client, sim):
     assert len(prompts) == len(LOCALES)  # one system prompt per language
 
 
-def test_regenerate_fallback_batches_only_the_fallback_locales(admin_client, sim):
+def _with_fallbacks_in(*fallback_locales: str) -> Product:
+    """A product with model content ("old-model") in every locale but these, which hold fallbacks."""
     product = ProductFactory()
     for locale in LOCALES:
         product_content_apply(
             product_id=product.pk,
             locale=locale,
             content=content_for(product, locale),
-            provenance=provenance(is_fallback=locale in ("de-DE", "pt-PT"), model="old-model"),
+            provenance=provenance(is_fallback=locale in fallback_locales, model="old-model"),
         )
+    return product
+
+
+def test_regenerate_fallback_batches_only_the_fallback_locales(admin_client, sim):
+    product = _with_fallbacks_in("de-DE", "pt-PT")
 
     response = run_action(admin_client, "regenerate_fallback", [product])
 
@@ -114,14 +120,7 @@ def test_regenerate_fallback_batches_only_the_fallback_locales(admin_client, sim
 
 
 def test_regenerate_fallback_now_calls_the_model_for_the_fallback_locales_only(admin_client, sim):
-    product = ProductFactory()
-    for locale in LOCALES:
-        product_content_apply(
-            product_id=product.pk,
-            locale=locale,
-            content=content_for(product, locale),
-            provenance=provenance(is_fallback=locale in ("de-DE", "pt-PT"), model="old-model"),
-        )
+    product = _with_fallbacks_in("de-DE", "pt-PT")
 
     response = run_action(admin_client, "regenerate_fallback_now", [product])
 
