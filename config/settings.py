@@ -400,7 +400,9 @@ EMAIL_GENERATION_CACHE_TTL = env.int("EMAIL_GENERATION_CACHE_TTL", default=7 * 2
 # paced by the llm layer's shared limits instead.
 EMAIL_GENERATION_RATE_LIMIT = env.int("EMAIL_GENERATION_RATE_LIMIT", default=100)
 # People per step of a bulk run: selected, generated and stored together (one progress update each).
-EMAIL_GENERATION_BATCH_SIZE = env.int("EMAIL_GENERATION_BATCH_SIZE", default=200)
+# Each step ends by waiting for its last answers with the provider's pipe draining, so fewer, larger
+# steps finish sooner: emails_benchmark's 1,000 emails took 15.5 s in steps of 200, 14.4 s in 500.
+EMAIL_GENERATION_BATCH_SIZE = env.int("EMAIL_GENERATION_BATCH_SIZE", default=500)
 # Mock mode: no provider call at all; rule-based words, subject prefixed "[MOCK]", the rest real.
 EMAIL_GENERATION_MOCK_MODE = env.bool("EMAIL_GENERATION_MOCK_MODE", default=False)
 JOB_EMAIL_SECTION_SIZES = {
