@@ -493,6 +493,11 @@ OPENAI_RETRY_MIN_WAIT = env.float("OPENAI_RETRY_MIN_WAIT", default=4.0)
 OPENAI_RETRY_MAX_WAIT = env.float("OPENAI_RETRY_MAX_WAIT", default=30.0)
 OPENAI_MAX_CONCURRENT_REQUESTS = env.int("OPENAI_MAX_CONCURRENT_REQUESTS", default=10)
 OPENAI_RATE_LIMIT_RPM = env.int("OPENAI_RATE_LIMIT_RPM", default=0)  # 0: adapt from the provider
+# The provider counts a request when it arrives, a little after it was admitted here: our request
+# window is this much longer than the provider's so the two do not overlap (else a request admitted
+# just as the oldest left our window can reach the provider before the oldest left its window, and be
+# refused). It costs this share of a window at full speed (25 ms of a 1-second window: 2.5 %).
+OPENAI_RATE_TRANSIT_MS = env.int("OPENAI_RATE_TRANSIT_MS", default=25)
 OPENAI_RATE_LIMIT_TPM = env.int("OPENAI_RATE_LIMIT_TPM", default=0)
 OPENAI_METRICS_ENABLED = env.bool("OPENAI_METRICS_ENABLED", default=True)
 # Ledger rows written outside a transaction commit without waiting for PostgreSQL's WAL flush

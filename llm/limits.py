@@ -54,11 +54,6 @@ logger = logging.getLogger(__name__)
 _UNBOUNDED = 2**52
 # After losing a race for the last unit of budget, wait a little before looking again (never spin).
 _RETRY_DELAY = 0.005
-# The provider counts a request when it arrives, a little after it was admitted here: a request
-# window this much longer than the provider's keeps the two from overlapping (else a request
-# admitted just as the oldest left our window can reach the provider before the oldest left its
-# window, and be refused). At 600 RPM (10 a second) it costs ~2.5 % of the limit at full speed.
-TRANSIT_MS = 25
 # Re-read shared state (pause, learned limits) at least this often while waiting.
 _MAX_SLEEP = 5.0
 _POLL_MIN, _POLL_MAX = 0.005, 0.05
@@ -540,7 +535,14 @@ class RateGovernor:
     def _admit_args(self, token: str, gate: Gate | None) -> list:
         """ARGV 3-8 of `ADMIT`: slot token, max holders, lease ms, the gate's open value, the
         configured RPM (0: learned), the transit allowance ms."""
-        return [token, self.max_concurrency, self._lease_ms, gate.open_value if gate else "", self.rpm or 0, TRANSIT_MS]
+        return [
+            token,
+            self.max_concurrency,
+            self._lease_ms,
+            gate.open_value if gate else "",
+            self.rpm or 0,
+            settings.OPENAI_RATE_TRANSIT_MS,
+        ]
 
     def _enter(
         self, *, token: str, deadline: float | None, gate: Gate | None = None
