@@ -48,7 +48,6 @@ LEASE_TTL_S = 600
 # An urgent run calls the provider from this process: at most this many lines per run.
 URGENT_MAX_ITEMS = 2000
 _PRODUCT_CHUNK = 500
-RENEW_EVERY = 50  # urgent items between two renewals of the lease
 
 
 @dataclass
@@ -232,8 +231,7 @@ def product_fallbacks_regenerate(
         lease = held
 
         def renew(done: int, total: int) -> None:
-            if done % RENEW_EVERY == 0:
-                lease.renew()  # a long urgent run keeps its lease; a dead one's expires
+            lease.keep()  # a long urgent run keeps its lease (renewed now and then); a dead one's expires
 
         def generate_now(pairs: list[tuple[int, str]]) -> GenerationSummary:
             return product_content_generate_now(
