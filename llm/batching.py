@@ -31,10 +31,11 @@ from django.utils import timezone
 from pydantic import BaseModel
 
 from config.errors import ServiceUnavailableError
-from llm.errors import ErrorKind, Usage, classify, redact, usage_from_body
+from llm.errors import ErrorKind, LLMError, Usage, classify, redact, usage_from_body
 from llm.ledger import CallRecord, llm_call_values
 from llm.models import LLMCall
 from llm.providers import ProviderConfig, get_client
+from llm.runtime import chat_output
 from llm.task import LLMTask
 
 OPENAI_ENDPOINT = "/v1/chat/completions"
@@ -226,30 +227,13 @@ def interpret_result(task: LLMTask, task_input: BaseModel, line: ResultLine) -> 
         "tokens_out": usage.tokens_out,
         "request_id": line.request_id,
     }
-    choices = line.body.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        return LineOutcome(None, str(ErrorKind.SCHEMA), "The response has no choices.", **tokens)
-    choice = choices[0]
-    reply = choice.get("message")
-    if not isinstance(reply, dict):
-        reply = {}
-    # The order of `openai.lib._parsing.parse_chat_completion`: finish reasons first, then content.
-    if choice.get("finish_reason") == "length":
-        text = "The output was cut off at the token limit (finish_reason=length)."
-        return LineOutcome(None, str(ErrorKind.LENGTH), text, **tokens)
-    if choice.get("finish_reason") == "content_filter":
-        text = "The provider's content filter stopped the output."
-        return LineOutcome(None, str(ErrorKind.CONTENT_FILTER), text, **tokens)
-    if reply.get("refusal"):
-        text = f"The model refused: {str(reply['refusal'])[:200]}"
-        return LineOutcome(None, str(ErrorKind.REFUSAL), text, **tokens)
-    content = reply.get("content")
-    if not isinstance(content, str):
-        return LineOutcome(None, str(ErrorKind.SCHEMA), "The model returned no parsable output.", **tokens)
     try:
-        output = task.output_model.model_validate_json(content)
+        output, _ = chat_output(line.body, task.output_model)
+    except LLMError as exc:
+        return LineOutcome(None, str(exc.kind), exc.message, **tokens)
     except pydantic.ValidationError as exc:
         return LineOutcome(None, str(ErrorKind.SCHEMA), f"Output does not match the schema: {str(exc)[:300]}", **tokens)
+    content = line.body["choices"][0]["message"]["content"]  # there: chat_output read it
     problems = task.quality_problems(task_input, output)
     if problems:
         return LineOutcome(None, str(ErrorKind.QUALITY), "; ".join(problems)[:500], **tokens)
