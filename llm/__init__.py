@@ -9,25 +9,33 @@ nothing is applied, and the caller leaves the item pending (`run` raises
 `llm.errors.LLMDeferredError`; `run_many` returns outcomes with `deferred=True`).
 
 The hot path: one uncached `run(task, input)` on PostgreSQL + Redis, from the call to the ledger row
-1. `runtime.execute` builds the task's messages and the cache key (sha256 of provider, model, task
-   name and version, schema and messages).
-2. Cache read and admission, one Redis round trip: `cache.cache_get` runs `ADMIT`
-   (`scripts.py`, one of the layer's three Lua scripts). A hit returns the stored output (status
-   `cached`; go to 5). A miss also admits the request, all or nothing: breaker closed, no pause, a
-   concurrency lease free, room in the shared RPM window (`limits.Admission`, asked for by
-   `resilience.early_admission` once the provider is known to answer; else the attempt admits).
-3. `resilience.resilient_call` → `_attempt`: `with governor.slot(...)` owns the slot until its
-   `finally` releases it, whatever happens. Inside: `runtime._request` (a structured-output
-   chat call: the task's ready body posted through the SDK client by `providers.chat_completion_post`,
-   the answer validated by `runtime.chat_output`), tokens settled, errors classified. A retry backs
-   off holding no slot, then admits again.
-   Quota and auth errors open the breaker; a 429 pauses every process for its retry-after.
-4. Release, one Redis pipeline: the lease goes, and with it the cache store (`CACHE_STORE`) and,
-   only if the breaker had failures to forget, the breaker's writes.
-5. `runtime.finish` → `ledger.llm_call_record`: one INSERT of the `LLMCall` row with every attempt's
-   billed tokens, committed at once and never inside the caller's transaction; then the task's apply.
-So an uncached call costs two Redis round trips and one query; a hit one and one. Without Redis (or
-while it is away) the same steps run on process memory (`redis.py`). `python manage.py
+1. `runtime.run` → `runtime.execute` (no database): the task's messages, and the cache key (sha256
+   of provider, model, task name and version, schema and messages).
+2. `with resilience.call_slot(...) as call:` opens the call's `limits.CallSlot`, the one owner of
+   its rate-governor slot from admission to release: it holds at most one slot at a time, and its
+   exit frees whatever it still holds, however the call ends.
+3. Cache read and admission, one Redis round trip: `cache.cache_get(key=..., call=call)` runs
+   `ADMIT` (`scripts.py`, one of the layer's three Lua scripts). A hit returns the stored output
+   (status `cached`, no slot taken; go to 6). On a miss, for a provider known to answer, the same
+   script admits the first attempt, all or nothing: breaker closed, no pause, a concurrency lease
+   free, room in the shared RPM window. The call now holds that slot.
+4. `resilience.resilient_call(call=call)`: each attempt is `with call.attempt(...) as lease:` (the
+   slot taken with the read, or a fresh `ADMIT`). Inside: `runtime._request` (the task's ready
+   body posted through the SDK client by `providers.chat_completion_post`, the answer validated by
+   `runtime.chat_output`), tokens settled, quality checked; an accepted answer queues the cache
+   store (`CACHE_STORE`) and, only if the breaker had failures to forget, the breaker's writes on
+   the lease. The block's end releases the slot, one Redis pipeline with what was queued on it.
+   Then errors are classified: a retry backs off holding no slot and its attempt admits again;
+   quota and auth errors open the breaker; a 429 pauses every process for its retry-after.
+5. The `with` of step 2 ends: a slot taken with the read and never used (a caller that had to wait
+   for the provider's probe, an error before the first attempt) is freed there.
+6. `runtime.finish` → `ledger.llm_call_record`, after the release: one INSERT of the `LLMCall` row
+   with every attempt's billed tokens (a hit's row too, with none), committed at once and never
+   inside the caller's transaction; then the task's apply, which may store the row's id.
+So an uncached call costs two Redis round trips and one query; a hit one and one. Rows are not
+buffered: a buffer dies with its process (a killed worker; Celery's pool children exit without
+`atexit`), and a domain row may already store the id of the call's row (see `ledger.py`). Without
+Redis (or while it is away) the same steps run on process memory (`redis.py`). `python manage.py
 llm_benchmark --simulator --json` measures the overhead, round trips and functions per call.
 """
 

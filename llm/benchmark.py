@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import httpx2
 import openai
@@ -30,9 +30,6 @@ from llm.models import LLMCall
 from llm.providers import ProviderConfig, clients_reset, provider_config, use_transport
 from llm.runtime import run, run_many
 from llm.task import LLMTask, Message, Provenance
-
-if TYPE_CHECKING:
-    from openai.types.chat import ChatCompletionMessageParam
 
 
 class FieldInput(BaseModel):
@@ -180,63 +177,89 @@ def _timed(fn: Callable[[], Any], repeat: int) -> list[float]:
 
 
 def overhead(*, samples: int = 200) -> dict[str, float | int]:
-    """What the layer adds per call over raw SDK calls, on one zero-latency transport.
+    """What the layer adds per call over a plain structured-output call, on one zero-latency transport.
 
-    Paired samples (a raw call, then a layer call, each on a fresh input) give the overhead's
-    median and p95; then cache hits are timed, and one uncached call and one hit are counted:
-    Redis round trips (commands and pipelines) and the distinct project functions a profile of
-    the call sees (this project's code, the simulator standing in for the provider aside).
-    Uses whatever cache/database is configured (so run it on PostgreSQL + Redis for the target).
+    The baseline is what an application without the layer would do for the same answer: build the
+    task's messages, send the same request body with the SDK (`chat.completions.create`, the
+    task's strict `response_format`), and validate the answer against the output model. Paired
+    samples (a baseline call, then a layer call, each on a fresh input) give the overhead's median
+    and p95. The same body posted with plain httpx and read with `json` is timed too, as the floor
+    any client pays (`raw_http_ms_per_call`, `overhead_vs_http_ms_median`). Then cache hits are
+    timed, and one uncached call and one hit are counted: Redis round trips (commands and
+    pipelines) and the distinct project functions a profile of the call sees (this project's code,
+    the simulator standing in for the provider aside). Uses whatever cache/database is configured
+    (so run it on PostgreSQL + Redis for the target).
     """
+    task = BENCHMARK_TASK
     with _simulated({"seed": 7}) as sim:
         config: ProviderConfig = provider_config()
         raw_client = openai.OpenAI(
             api_key="sk-benchmark", http_client=httpx2.Client(transport=sim.transport()), max_retries=0
         )
+        http_client = httpx2.Client(
+            transport=sim.transport(), base_url=str(raw_client.base_url), headers={"Authorization": "Bearer sk-bench"}
+        )
         nonce = uuid.uuid4().hex[:8]
-        raw_inputs = _inputs(samples, "raw" + nonce)
+        sdk_inputs = iter(_inputs(samples, "sdk" + nonce))
+        http_inputs = iter(_inputs(samples, "http" + nonce))
         layer_inputs = _inputs(samples, "layer" + nonce)
         counted_inputs = iter(_inputs(_COUNTED_CALLS + 1, "counted" + nonce))
-        raw_iter, layer_iter = iter(raw_inputs), iter(layer_inputs)
+        layer_iter = iter(layer_inputs)
 
-        def raw_call() -> None:
-            raw_client.chat.completions.parse(
-                model=config.wire_model,
-                messages=cast("list[ChatCompletionMessageParam]", BENCHMARK_TASK.build_messages(next(raw_iter))),
-                response_format=FieldDescription,
-                max_completion_tokens=BENCHMARK_TASK.max_output_tokens,
-            )
+        def body(field: FieldInput) -> dict[str, Any]:
+            # What the layer sends (llm/runtime.py `_request`) for an OpenAI provider.
+            return {
+                "model": config.wire_model,
+                "messages": task.build_messages(field),
+                "response_format": task.response_format,
+                "max_completion_tokens": task.max_output_tokens,
+            }
+
+        def sdk_call() -> None:
+            completion = raw_client.chat.completions.create(**cast("Any", body(next(sdk_inputs))))
+            task.output_model.model_validate_json(completion.choices[0].message.content or "")
+
+        def http_call() -> None:
+            response = http_client.post("chat/completions", json=body(next(http_inputs)))
+            response.raise_for_status()
+            task.output_model.model_validate_json(response.json()["choices"][0]["message"]["content"])
 
         def layer_call() -> None:
-            run(BENCHMARK_TASK, next(layer_iter), apply=False)
+            run(task, next(layer_iter), apply=False)
 
-        # Warm both paths (connection pools, imports, first queries) before timing.
-        for warm in (raw_call, layer_call):
+        # Warm every path (connection pools, imports, first queries) before timing.
+        for warm in (sdk_call, http_call, layer_call):
             warm()
-        # Interleaved pairs: drift in machine load hits both sides of each pair alike.
-        raw_ms, layer_ms, diffs = [], [], []
+        # Interleaved triples: drift in machine load hits every side of each sample alike.
+        sdk_ms, http_ms, layer_ms, diffs, http_diffs = [], [], [], [], []
         for _ in range(samples - 1):
-            raw_sample = _timed(raw_call, 1)[0]
+            sdk_sample = _timed(sdk_call, 1)[0]
+            http_sample = _timed(http_call, 1)[0]
             layer_sample = _timed(layer_call, 1)[0]
-            raw_ms.append(raw_sample)
+            sdk_ms.append(sdk_sample)
+            http_ms.append(http_sample)
             layer_ms.append(layer_sample)
-            diffs.append(layer_sample - raw_sample)
+            diffs.append(layer_sample - sdk_sample)
+            http_diffs.append(layer_sample - http_sample)
         hit_input = layer_inputs[1]
-        cache_hit_ms = _timed(lambda: run(BENCHMARK_TASK, hit_input, apply=False), samples)
+        cache_hit_ms = _timed(lambda: run(task, hit_input, apply=False), samples)
         with redis_round_trips() as trips:
             for _ in range(_COUNTED_CALLS):
-                run(BENCHMARK_TASK, next(counted_inputs), apply=False)
+                run(task, next(counted_inputs), apply=False)
         uncached_trips = len(trips) / _COUNTED_CALLS
         with redis_round_trips() as trips:
-            run(BENCHMARK_TASK, hit_input, apply=False)
+            run(task, hit_input, apply=False)
         hit_trips = len(trips)
-        functions = _project_functions(lambda: run(BENCHMARK_TASK, next(counted_inputs), apply=False))
+        functions = _project_functions(lambda: run(task, next(counted_inputs), apply=False))
         raw_client.close()
+        http_client.close()
     return {
-        "raw_sdk_ms_per_call": round(statistics.median(raw_ms), 3),
+        "raw_sdk_ms_per_call": round(statistics.median(sdk_ms), 3),
+        "raw_http_ms_per_call": round(statistics.median(http_ms), 3),
         "layer_ms_per_call": round(statistics.median(layer_ms), 3),
         "overhead_ms_median": round(statistics.median(diffs), 3),
         "overhead_ms_p95": round(_percentile(diffs, 0.95), 3),
+        "overhead_vs_http_ms_median": round(statistics.median(http_diffs), 3),
         "cache_hit_ms_median": round(statistics.median(cache_hit_ms), 3),
         "redis_round_trips_per_call": round(uncached_trips, 2),
         "redis_round_trips_per_cache_hit": hit_trips,

@@ -6,7 +6,7 @@ Redis (sorted sets + sets, changed atomically by the scripts of llm/scripts.py) 
 process shares one LRU and one set of counters; in an OrderedDict under a lock otherwise.
 
 On Redis a read is one round trip (`ADMIT`, llm/scripts.py, reads the value and counts the hit or
-miss; on a miss it can also admit the request, see `limits.Admission`) and so is a write
+miss; on a miss it can also admit the request, for the call's `limits.CallSlot`) and so is a write
 (`CACHE_STORE` stores the value and updates the index, deleting evicted values). The values stay
 where the Django cache keeps them (its key function and its serializer), so `cache.get`,
 `cache.ttl` and `cache.clear` still see them.
@@ -34,7 +34,7 @@ from llm.redis import REDIS_ERRORS, llm_key, redis_available, redis_client, redi
 from llm.scripts import ADMIT, CACHE_FORGET, CACHE_STORE, run_script
 
 if TYPE_CHECKING:
-    from llm.limits import Admission, SlotLease
+    from llm.limits import CallSlot, SlotLease
 
 _VALUE_PREFIX = "llm:resp:"
 # Task and user names are joined with a byte that cannot appear in either, so Lua can split them.
@@ -73,11 +73,11 @@ def cache_key(
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def cache_get(*, key: str, admission: Admission | None = None) -> dict | None:
+def cache_get(*, key: str, call: CallSlot | None = None) -> dict | None:
     """The cached response or None; counts a hit (refreshing LRU recency) or a miss.
 
-    Given a rate-governor `admission`, on Redis a miss also asks for its slot in the same round
-    trip (the request that follows a miss needs one); a hit takes none.
+    Given the call's `CallSlot` (admitting ahead), on Redis a miss also takes the slot of the
+    request that follows it, in the same round trip, and the call holds it; a hit takes none.
     """
     if not settings.OPENAI_CACHE_ENABLED:
         return None
@@ -86,10 +86,10 @@ def cache_get(*, key: str, admission: Admission | None = None) -> dict | None:
         if not redis_available():
             return None
         try:
-            return _redis_get(client=client, key=key, admission=admission)
+            return _redis_get(client=client, key=key, call=call)
         except REDIS_ERRORS as exc:
-            # The admission took nothing we know of (a slot taken in a reply we never got expires
-            # with its lease); the call then admits itself, on process memory.
+            # The call holds nothing we know of (a slot taken in a reply we never got expires
+            # with its lease); its attempt then admits itself, on process memory.
             redis_failed(exc, where="the LLM cache read")
             return None
     value = cache.get(_VALUE_PREFIX + key)
@@ -206,17 +206,18 @@ def _composed_prefix(backend: Any, key_prefix: str, version: int, key_func: Any)
     return prefix if backend.make_key(_VALUE_PREFIX + "0") == prefix + "0" else ""
 
 
-def _redis_get(*, client: redis.Redis, key: str, admission: Admission | None) -> dict | None:
-    """One `ADMIT` round trip: the value (a hit), or a miss that also admits for `admission`."""
+def _redis_get(*, client: redis.Redis, key: str, call: CallSlot | None) -> dict | None:
+    """One `ADMIT` round trip: the value (a hit), or a miss that also admits for `call`."""
     backend, value_key, _ = _value_keys(key)
-    rides = admission is not None and admission.rides_with(client)
-    keys = [value_key, _LRU, _STATS, *(admission.keys if admission is not None and rides else ["", "", "", "", ""])]
-    args = [key, time.time(), *(admission.args if admission is not None and rides else ["", 0, 0, ""])]
+    admits = call is not None and call.rides_with(client)
+    # Without an admission part, KEYS 4 is '' (the script then admits nothing).
+    admit_keys, admit_args = call.ask() if call is not None and admits else (["", "", "", "", ""], ["", 0, 0, ""])
+    keys, args = [value_key, _LRU, _STATS, *admit_keys], [key, time.time(), *admit_args]
     raw, stale, *entered = run_script(client, ADMIT, keys=keys, args=args)
     if raw is not None:
         return backend.client.decode(raw)
-    if admission is not None and rides:
-        admission.receive(entered)
+    if call is not None and admits:
+        call.receive(entered)
     if stale:  # indexed, but its value is gone (evicted by Redis, deleted by hand): drop the entry
         _forget(client=client, key=key)
     return None

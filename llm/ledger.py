@@ -7,6 +7,15 @@ prepares for saving, as `save()` would, without a model instance. Where that can
 same way (no RETURNING, special placeholders, result converters, fields that rewrite their value
 on save, save signals), it falls back to `save()`.
 
+Why one INSERT per call and not a per-process buffer flushed in batches: a buffer dies with its
+process (a worker killed by the OOM killer or SIGKILL; Celery's prefork children leave through
+`os._exit`, past any `atexit`), so rows, billed ones included, would be lost on a crash; and a
+call's row id is handed to its apply (`Provenance.call_id`), which domain rows store (product
+content, dataset entries): a buffered row would have no id yet, or one whose row a crash can lose
+after the domain row that refers to it committed. Not even cache hits' rows (they bill nothing)
+are buffered: their ids are stored the same way. (Measured on this machine under load: the row's
+write, committed asynchronously, takes ~0.28 ms of a cache hit's ~0.5 ms.)
+
 A ledger row is an event record. On PostgreSQL, a row that is its own transaction (no atomic block
 around the call) is committed asynchronously (`SET LOCAL synchronous_commit TO OFF` in the same
 round trip), as PostgreSQL's manual suggests for event logging: the call does not wait for the

@@ -11,7 +11,8 @@ the breaker's state (a `Gate`), a concurrency lease and a place in the requests 
 taken together or not at all; when it says "not yet" it says how long (pause, RPM) and the slot
 sleeps that long. Leaving is one pipeline (the lease, and what rides with it: a cache store, the
 breaker's writes when it has any). So without a TPM limit a slot costs two round trips, and
-entering can itself ride on the cache read's round trip (an `Admission`). A TPM limit adds the
+entering can itself ride on the cache read's round trip. One object owns a call's slot from that
+admission to its release: a `CallSlot` (`governor.slot()` is one for a single request). A TPM limit adds the
 `limits` library's sliding-window hits. A 429 pauses everyone for its retry-after and takes the
 refused request out of the window (the provider did not count it either).
 
@@ -117,6 +118,24 @@ def rpm_window(rpm: int) -> tuple[int, int]:
     return seconds, rpm * seconds // 60
 
 
+class _ThisThread(threading.local):
+    """This thread's slot while its attempt runs, and when its last `ADMIT` round trip began."""
+
+    lease: SlotLease | None = None
+    asked_at: float = 0.0
+
+
+_this_thread = _ThisThread()
+
+
+def request_leaving() -> None:
+    """A provider request on this thread is going out, or has just been sent (the SDK's HTTP client
+    says both, llm/providers.py): its slot may have to count it from now (`SlotLease.leaving`)."""
+    lease = _this_thread.lease
+    if lease is not None:
+        lease.leaving()
+
+
 @dataclass
 class SlotLease:
     """One admitted request: holds a concurrency slot until the `slot()` block exits."""
@@ -135,6 +154,49 @@ class SlotLease:
     _commands_on_release: list[tuple] = field(default_factory=list, repr=False)
     # The gate's counter as read at admission (the breaker's failures); None when no gate was read.
     gate_count: int | None = None
+    # On Redis with an RPM: `time.monotonic()` as the admission round trip that took this slot
+    # began, the requests window's length (ms), and how far `leaving` moved its stamp (ms).
+    _asked_at: float = field(default=0.0, repr=False)
+    _window_ms: int | None = field(default=None, repr=False)
+    _moved_ms: int = field(default=0, repr=False)
+
+    def leaving(self) -> None:
+        """The request is going out, or has just been written to the socket (`request_leaving`).
+
+        `ADMIT` stamped the request's place in the requests window with Redis's clock when it
+        admitted it; the provider counts it when it arrives. The transit allowance covers the way
+        there, not a process that stalls in between (descheduled on a busy machine, or waiting
+        while another thread builds the SDK client): a request that has left more than half the
+        allowance after its admission round trip began is counted from now instead. Its stamp
+        moves forward by that time, measured on this process's clock and added to Redis's stamp
+        (no clocks compared; never less than the true delay), so the window holds it at least as
+        long as the provider does. One round trip, only for such a late request.
+        """
+        governor = self.governor
+        if not self._held or not self._asked_at or self._window_ms is None or governor._memory is not None:
+            return
+        late_ms = math.ceil((time.monotonic() - self._asked_at) * 1000)
+        delta = late_ms - self._moved_ms
+        if delta <= settings.OPENAI_RATE_TRANSIT_MS // 2:
+            return
+        self._moved_ms = late_ms
+        key = governor._rpm_key
+        try:
+            client = governor._client()
+            pipe = client.pipeline(transaction=False)
+            pipe.zadd(key, {self._token: delta}, xx=True, incr=True)
+            pipe.pexpire(key, self._window_ms + late_ms, gt=True)
+            moved, _ = pipe.execute()
+            if moved is None:
+                # Late by more than the window: its stamp already left it. Count it from now.
+                seconds, micros = client.time()
+                pipe = client.pipeline(transaction=False)
+                pipe.zadd(key, {self._token: seconds * 1000 + micros // 1000})
+                pipe.pexpire(key, self._window_ms, nx=True)
+                pipe.pexpire(key, self._window_ms, gt=True)
+                pipe.execute()
+        except REDIS_ERRORS as exc:
+            redis_failed(exc, where="re-stamping a late request in the shared requests window")
 
     def settle(self, *, actual_tokens: int) -> None:
         """Replace the estimate with the tokens the provider actually billed (either direction)."""
@@ -184,63 +246,116 @@ class SlotLease:
         return True
 
 
-@dataclass
-class Admission:
-    """A concurrency slot asked for in the cache read's round trip (the `ADMIT` script, llm/scripts.py).
+class CallSlot:
+    """One call's place in the shared budget: the one owner of its slot, from admission to release.
 
-    The cache read passes `keys` and `args` as the script's admission part (KEYS 4-8, ARGV 3-6), on
-    the governor's own Redis (`rides_with`), and hands the reply's admission part to `receive`.
-    `governor.slot(admission=...)` then uses the slot taken instead of asking again. Whoever asked
-    must `release` an admission that may go unused: a taken slot is otherwise held until its lease
-    expires.
+    Used around a whole call (`with CallSlot(governor) as call:`), it holds at most one slot
+    (`SlotLease`) at a time and frees whatever it holds when the block ends, however it ends:
+
+    - the cache read may take the first attempt's slot in its own round trip (`ADMIT`,
+      llm/scripts.py): with `ahead` on a Redis governor, `cache.cache_get(call=...)` sends what
+      `ask()` gives as the script's admission part and hands the reply's admission part to `receive`;
+    - `with call.attempt(...) as lease:` is one provider request: the slot taken with the read, or a
+      fresh admission; released when the block ends, with what rode on the lease (a cache store,
+      the breaker's writes) in the release's pipeline. A retry backs off outside the block, holding
+      no slot, and its attempt admits again;
+    - `release()` lets go of a slot taken ahead and not used yet (a caller that must wait for the
+      provider's probe first).
     """
 
-    governor: RateGovernor
-    gate: Gate | None = None
-    token: str = field(default_factory=lambda: uuid.uuid4().hex)
-    gate_shut: bool = False
-    # The learned (rpm, tpm) read with a slot taken and not yet handed to `slot()`; else None.
-    _taken: tuple[int | None, int | None] | None = field(default=None, repr=False)
-    gate_count: int | None = None
+    def __init__(self, governor: RateGovernor, *, gate: Gate | None = None, ahead: bool = False) -> None:
+        self.governor = governor
+        self.gate = gate  # read with a slot taken ahead (the breaker's closed state)
+        self.ahead = ahead
+        self._lease: SlotLease | None = None  # the slot held now
+        # A slot taken ahead: the learned (rpm, tpm) read with it, for its attempt's rate check.
+        self._learned: tuple[int | None, int | None] | None = None
+        self._gate_shut = False  # the read found the gate shut: the next gated attempt is refused
+        self._ahead_token = ""  # the token a read's admission part asked with
+
+    def __enter__(self) -> CallSlot:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
 
     @property
-    def keys(self) -> list[str]:
-        """KEYS 4-8 of `ADMIT`."""
-        return self.governor._admit_keys(self.gate)
+    def holding(self) -> bool:
+        """Is a slot held now (taken with the read, or an attempt in progress)?"""
+        return self._lease is not None
 
-    @property
-    def args(self) -> list:
-        """ARGV 3-6 of `ADMIT`."""
-        return self.governor._admit_args(self.token, self.gate)
+    # --- the admission part of the cache read --------------------------------------------------
 
     def rides_with(self, client: Redis) -> bool:
-        """Can a script on `client` admit for this governor? (Same connection pool: same server and database.)"""
+        """May a script on `client` admit for this call? (Ahead, and the governor's own Redis.)"""
         own = self.governor._redis
-        return own is not None and client.connection_pool is own.connection_pool
+        return self.ahead and self._lease is None and own is not None and client.connection_pool is own.connection_pool
+
+    def ask(self) -> tuple[list[str], list]:
+        """KEYS 4-9 and ARGV 3-8 of `ADMIT`: the admission part of a read (a new slot token each time)."""
+        self._ahead_token = uuid.uuid4().hex
+        _this_thread.asked_at = time.monotonic()  # the read's round trip begins now
+        return self.governor._admit_keys(self.gate), self.governor._admit_args(self._ahead_token, self.gate)
 
     def receive(self, reply: list) -> None:
         """Take in the admission part of `ADMIT`'s reply (from its third item on)."""
         _paused_ms, learned_rpm, learned_tpm, taken, gate_open, count, _rpm_wait_ms = reply
-        self.gate_shut = not gate_open
-        self.gate_count = int(count) if self.gate is not None and self.gate.counter_key else None
-        if taken:
-            self._taken = (_as_int(learned_rpm), _as_int(learned_tpm))
+        self._gate_shut = not gate_open
+        if taken and self._ahead_token:
+            lease = SlotLease(
+                governor=self.governor,
+                estimated_tokens=0,
+                charged_tokens=0,
+                waited_seconds=0.0,
+                _token=self._ahead_token,
+            )
+            lease._held = True
+            lease.gate_count = int(count) if self.gate is not None and self.gate.counter_key else None
+            self._lease, self._learned = lease, (_as_int(learned_rpm), _as_int(learned_tpm))
+        self._ahead_token = ""
 
-    def take(self) -> tuple[int | None, int | None] | None:
-        """Hand the slot over (to `slot()`): the learned limits read with it, or None if none is held."""
-        taken, self._taken = self._taken, None
-        return taken
+    # --- attempts and release -------------------------------------------------------------------
+
+    @contextmanager
+    def attempt(
+        self, *, estimated_tokens: int, deadline: float | None = None, gate: Gate | None = None
+    ) -> Iterator[SlotLease]:
+        """Hold a slot for one request: block (sleeping) until it fits the shared budget, raise
+        RateBudgetTimeout past `deadline` (a `time.monotonic()` value); freed when the block exits.
+
+        With a `gate` (Redis only), raise GateShut instead of admitting while the gate is shut.
+        """
+        governor = self.governor
+        shut, self._gate_shut = self._gate_shut, False
+        taken, learned = self._lease, self._learned
+        self._lease = self._learned = None  # `_admit` owns a taken slot until it returns: it frees it if it fails
+        if taken is None and shut and gate is not None:
+            raise GateShut(gate.key)
+        lease = None
+        if not governor._redis_down():
+            lease = governor._admit(estimated_tokens, deadline, gate, taken=taken, learned=learned)
+        if lease is None:
+            # Redis is away (a slot taken there expires with its lease): the process-local share,
+            # and no gate to read (the caller asks the breaker instead: it has a memory fallback).
+            if gate is not None:
+                raise GateShut(gate.key)
+            lease = governor._local()._admit(estimated_tokens, deadline, None)
+            if lease is None:  # not reached: a memory governor needs no Redis
+                raise RuntimeError(f"rate governor {governor.name}: no local slot")
+        self._lease = lease
+        outer, _this_thread.lease = _this_thread.lease, lease  # for `request_leaving`
+        try:
+            yield lease
+        finally:
+            _this_thread.lease = outer
+            self.release()
 
     def release(self) -> None:
-        """Free the slot if one was taken and never handed over; otherwise nothing to do."""
-        if self.take() is None:
-            return
-        try:
-            self.governor._client().zrem(self.governor._sem_key, self.token)
-        except REDIS_ERRORS as exc:
-            redis_failed(exc, where="releasing an unused slot")  # the slot's lease expires on its own
-        except RedisError:
-            logger.exception("rate governor %s: could not release an unused slot", self.governor.name)
+        """Free the slot held, if any (on Redis, with what rode on it, in one pipeline)."""
+        lease, self._lease, self._learned = self._lease, None, None
+        if lease is not None:
+            lease._held = False
+            lease.governor._release(lease=lease)
 
 
 class _MemoryGovernorState:
@@ -331,10 +446,6 @@ class RateGovernor:
         """ "redis" while the shared budget is used; "memory" without Redis, or while it is away."""
         return "redis" if self._redis is not None and redis_available() else "memory"
 
-    def admission(self, *, gate: Gate | None = None) -> Admission | None:
-        """An admission for another script to ask for (see `Admission`); None in memory, where asking is free."""
-        return Admission(governor=self, gate=gate) if self.backend == "redis" else None
-
     def _client(self) -> Redis:
         """The Redis client, on the paths only a Redis-backed governor takes."""
         if self._redis is None:
@@ -375,54 +486,44 @@ class RateGovernor:
 
     @contextmanager
     def slot(
-        self,
-        *,
-        estimated_tokens: int,
-        deadline: float | None = None,
-        gate: Gate | None = None,
-        admission: Admission | None = None,
+        self, *, estimated_tokens: int, deadline: float | None = None, gate: Gate | None = None
     ) -> Iterator[SlotLease]:
-        """Block (sleeping) until the request fits the shared budget; raise RateBudgetTimeout past `deadline`.
-
-        `deadline` is a `time.monotonic()` value. The concurrency slot is held until the block exits.
-        With a `gate` (Redis only), raise GateShut instead of admitting while the gate is shut.
-        The slot an `admission` took is used as it is; one that found its gate shut raises GateShut;
-        one that took nothing (paused, or no slot free then) leaves admission to go as usual.
-        """
-        if admission is not None and admission.governor is not self:
-            raise ValueError("an admission is for the governor that made it")
-        lease = None if self._redis_down() else self._admit(estimated_tokens, deadline, gate, admission)
-        if lease is None:  # Redis is away: the process-local share, and no gate to read
-            if gate is not None:
-                raise GateShut(gate.key)  # the caller asks the breaker instead (it has a memory fallback)
-            with self._local().slot(estimated_tokens=estimated_tokens, deadline=deadline) as local_lease:
-                yield local_lease
-            return
-        try:
+        """One request's slot, as `CallSlot.attempt` holds it (for a call of one attempt)."""
+        with (
+            CallSlot(self) as call,
+            call.attempt(estimated_tokens=estimated_tokens, deadline=deadline, gate=gate) as lease,
+        ):
             yield lease
-        finally:
-            lease._held = False
-            self._release(lease=lease)
 
     def _admit(
-        self, estimated_tokens: int, deadline: float | None, gate: Gate | None, admission: Admission | None
+        self,
+        estimated_tokens: int,
+        deadline: float | None,
+        gate: Gate | None,
+        *,
+        taken: SlotLease | None = None,
+        learned: tuple[int | None, int | None] | None = None,
     ) -> SlotLease | None:
-        """A held slot within the budget; None when Redis failed on the way (nothing held then)."""
+        """A held slot within the budget; None when Redis failed on the way (nothing held then).
+
+        `taken`: the slot a cache read took (`CallSlot`), with the learned limits read with it.
+        """
         started = time.monotonic()
-        lease = SlotLease(governor=self, estimated_tokens=estimated_tokens, charged_tokens=0, waited_seconds=0.0)
-        learned = admission.take() if admission is not None else None
-        if admission is not None and learned is not None:
-            lease._token, lease.gate_count = admission.token, admission.gate_count
-        elif admission is not None and admission.gate_shut:
-            raise GateShut(admission.gate.key if admission.gate else "")
-        else:
+        lease = taken
+        if lease is None:
+            lease = SlotLease(governor=self, estimated_tokens=estimated_tokens, charged_tokens=0, waited_seconds=0.0)
             try:
                 learned, lease.gate_count = self._enter(token=lease._token, deadline=deadline, gate=gate)
             except REDIS_ERRORS as exc:
                 redis_failed(exc, where="admission to the shared rate budget")
                 return None
+        lease.estimated_tokens = estimated_tokens
         if self._redis is not None and learned is not None:
             self._last_learned = learned
+            rpm = self.rpm or learned[0]
+            if rpm:  # `ADMIT` took a place in the requests window: `leaving` may move it
+                lease._asked_at = _this_thread.asked_at
+                lease._window_ms = rpm_window(rpm)[0] * 1000 + settings.OPENAI_RATE_TRANSIT_MS
         lease._held = True
         try:
             lease._tpm_item, lease.charged_tokens = self._acquire_rate(
@@ -563,6 +664,7 @@ class RateGovernor:
         args: list = ["", 0, *self._admit_args(token, gate)]
         client = self._client()
         while True:
+            _this_thread.asked_at = time.monotonic()
             reply = run_script(client, ADMIT, keys=keys, args=args)
             paused_ms, learned_rpm, learned_tpm, taken, gate_open, count, rpm_wait_ms = reply[2:]
             if not gate_open:

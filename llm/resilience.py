@@ -4,6 +4,10 @@ breaker → shared rate budget → send → classify → (re-ask once on bad out
 what can clear | open the breaker on quota/auth) — every attempt counted on the call's record,
 with the tokens of every response the provider billed (unusable ones too: refusals, truncations,
 invalid answers; an error response or a timeout bills nothing).
+
+The rate-governor slot of each attempt is held through the call's `limits.CallSlot` (`call_slot`),
+which owns it from admission (possibly in the cache read's round trip) to release: an attempt is
+`with call.attempt(...)`, so a retry backs off holding no slot.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pydantic import BaseModel
 from llm.breaker import HALF_OPEN, Breaker, get_breaker
 from llm.errors import PROVIDER_ERRORS, Classified, ErrorKind, Usage, billed_usage, classify
 from llm.ledger import CallRecord
-from llm.limits import Admission, GateShut, RateBudgetTimeout, RateGovernor, SlotLease, get_governor
+from llm.limits import CallSlot, GateShut, RateBudgetTimeout, SlotLease, get_governor
 from llm.models import LLMCall
 from llm.providers import ProviderConfig
 from llm.redis import REDIS_ERRORS, redis_available, redis_client, redis_failed, register_memory_reset
@@ -145,28 +149,29 @@ def _verified_here(config: ProviderConfig) -> bool:
     return _verified_until.get(config.name, 0.0) > time.monotonic()
 
 
-def early_admission(*, config: ProviderConfig) -> Admission | None:
-    """A rate-governor admission for another round trip to ask for ahead of the call (the cache
-    read, say), with the breaker's closed gate: on Redis, for a provider known to answer. Else None.
+def call_slot(*, config: ProviderConfig) -> CallSlot:
+    """The seam of one call with the shared budget (`limits.CallSlot`): use it as `with call_slot(...)
+    as call:` around the cache read and `resilient_call(call=call)`, which frees its slot at the end.
 
-    Pass it on to `resilient_call(admission=...)`, whose first attempt uses the slot it took, and
-    release it afterwards (nothing to do once used).
+    On Redis, for a provider known to answer, the cache read admits ahead (its miss takes the first
+    attempt's slot, with the breaker's closed state); else the first attempt admits (a provider not
+    known to answer is probed first, and no one waits for the probe holding a slot).
     """
     governor = get_governor(config.name)
-    if governor.backend != "redis" or not _verified_here(config):
-        return None  # a provider not known to answer is probed first, and no one waits holding a slot
-    return governor.admission(gate=get_breaker(config.name).closed_gate)
+    ahead = governor.backend == "redis" and _verified_here(config)
+    return CallSlot(governor, gate=get_breaker(config.name).closed_gate if ahead else None, ahead=ahead)
 
 
-def _enter_gate(config: ProviderConfig, breaker: Any, deadline: float, admission: Admission | None = None) -> bool:
+def _enter_gate(config: ProviderConfig, breaker: Any, deadline: float, call: CallSlot | None = None) -> bool:
     """Wait until the provider is known to answer, or become its probe; True when we are the probe.
 
-    A slot taken ahead (`admission`) is let go before anything else: no one waits holding one.
+    A slot taken ahead (by the `call`'s cache read) is let go before anything else: no one waits
+    holding one.
     """
     if _verified_here(config):
         return False
-    if admission is not None:
-        admission.release()
+    if call is not None:
+        call.release()
     while True:
         if _verified_elsewhere(config):
             _verified_until[config.name] = time.monotonic() + VERIFIED_TTL_S / 2
@@ -202,20 +207,23 @@ def resilient_call(
     reask: Callable[[str, Answer | None], None] | None = None,
     accept: Callable[[Answer, SlotLease], None] | None = None,
     label: str = "",
-    admission: Admission | None = None,
+    call: CallSlot | None = None,
     wait_for_trial: bool = False,
 ) -> tuple[Answer | None, Classified | None]:
     """Send until an acceptable answer or a final error; returns exactly one of the two.
 
     `accept` sees the acceptable answer while its rate-governor slot is still held: what it hands
     to `lease.run_on_release` (a cache store, say) rides on the round trip that frees the slot.
-    The first attempt goes out in the slot an `early_admission` took, if it took one (whoever made
-    the admission releases it afterwards, in case it went unused).
+    Every attempt holds its slot through the `call` (`call_slot`; one of its own if none is given):
+    the first one in the slot the call's cache read took, if it took one; each is freed when its
+    attempt ends, so a retry backs off holding none. Whoever made the `call` frees what is left.
     `wait_for_trial` (background work): while the breaker half-opens, wait until its trial ends
     (closed: go; open again: "circuit open") instead of answering "circuit open" at once.
     """
     breaker = get_breaker(config.name)
     governor = get_governor(config.name)
+    if call is None:
+        call = CallSlot(governor)  # holds a slot only inside an attempt, which frees it
     if deadline is None:
         # Room for every attempt to time out and back off fully, plus waiting for rate budget.
         attempts = settings.OPENAI_MAX_RETRY_ATTEMPTS + 1
@@ -224,20 +232,18 @@ def resilient_call(
     failures = 0  # retryable provider failures so far
 
     while True:
-        probe = _enter_gate(config, breaker, deadline, admission)
+        probe = _enter_gate(config, breaker, deadline, call)
         try:
             answer, problems, error = _attempt(
                 breaker,
-                governor,
+                call,
                 record=record,
                 estimate=estimate,
                 deadline=deadline,
                 send=send,
                 check=check,
                 accept=accept,
-                admission=admission,
             )
-            admission = None  # a slot taken ahead goes to the first attempt only
             if answer is not None:
                 if probe:
                     _mark_verified(config)
@@ -288,7 +294,7 @@ def resilient_call(
 
 def _attempt(
     breaker: Breaker,
-    governor: RateGovernor,
+    call: CallSlot,
     *,
     record: CallRecord,
     estimate: int,
@@ -296,11 +302,10 @@ def _attempt(
     send: Callable[[], Answer],
     check: Callable[[Answer], list[str]] | None,
     accept: Callable[[Answer, SlotLease], None] | None,
-    admission: Admission | None,
 ) -> tuple[Answer | None, list[str], Classified | None]:
     """One admitted request: (answer, its quality problems, None) or (None, [], why nothing came back)."""
     try:
-        with _admitted(breaker, governor, estimate=estimate, deadline=deadline, admission=admission) as lease:
+        with _admitted(breaker, call, estimate=estimate, deadline=deadline) as lease:
             if lease is None:
                 return (
                     None,
@@ -335,19 +340,17 @@ def _attempt(
 
 
 @contextmanager
-def _admitted(
-    breaker: Breaker, governor: RateGovernor, *, estimate: int, deadline: float, admission: Admission | None
-) -> Iterator[SlotLease | None]:
-    """A rate-governor slot if the circuit lets the request out, else None.
+def _admitted(breaker: Breaker, call: CallSlot, *, estimate: int, deadline: float) -> Iterator[SlotLease | None]:
+    """The call's slot for one attempt if the circuit lets the request out, else None.
 
     On Redis the breaker's state is read in the slot's admission round trip (its closed gate, which
-    an `admission` taken ahead read too); only when the circuit is not closed does the breaker
-    decide (this caller may be the half-open trial).
+    a slot taken with the cache read had read too); only when the circuit is not closed does the
+    breaker decide (this caller may be the half-open trial).
     """
-    gate = breaker.closed_gate if governor.backend == "redis" else None
+    gate = breaker.closed_gate if call.governor.backend == "redis" else None
     if gate is not None:
         try:
-            with governor.slot(estimated_tokens=estimate, deadline=deadline, gate=gate, admission=admission) as lease:
+            with call.attempt(estimated_tokens=estimate, deadline=deadline, gate=gate) as lease:
                 yield lease
             return
         except GateShut:
@@ -355,7 +358,7 @@ def _admitted(
     if not breaker.allow():
         yield None
         return
-    with governor.slot(estimated_tokens=estimate, deadline=deadline) as lease:
+    with call.attempt(estimated_tokens=estimate, deadline=deadline) as lease:
         yield lease
 
 

@@ -48,10 +48,10 @@ from llm.errors import (
     with_usage,
 )
 from llm.ledger import CallRecord, ledger_connection_scope, llm_call_record
-from llm.limits import Admission, SlotLease
+from llm.limits import CallSlot, SlotLease
 from llm.models import LLMCall
 from llm.providers import ProviderConfig, chat_completion_post, provider_config
-from llm.resilience import Answer, early_admission, resilient_call
+from llm.resilience import Answer, call_slot, resilient_call
 from llm.task import InT, LLMTask, Message, OutT, Provenance
 from llm.usage import estimate_tokens
 
@@ -224,35 +224,26 @@ def execute(
         return execution
 
     messages = task.build_messages(task_input)
-    if use_cache and settings.OPENAI_CACHE_ENABLED:
-        record.cache_key = cache_key(
-            provider=config.name,
-            model=config.model,
-            task_name=task.name,
-            task_version=task.version,
-            schema_hash=task.schema_hash,
-            messages=messages,
-        )
-        # A miss asks for the request's rate-governor slot in the same round trip; a hit takes none.
-        admission = early_admission(config=config)
-        hit = cache_get(key=record.cache_key, admission=admission)
-        if hit is not None:
-            execution.output = task.output_model.model_validate(hit["output"])
-            record.status = LLMCall.Status.CACHED
-            return execution
-        try:
-            return execute_again(
-                execution,
-                config=config,
-                deadline=deadline,
-                admission=admission,
-                wait_for_trial=wait_for_trial,
+    # The call's one owner of its rate-governor slot: taken with the cache read (a miss on Redis),
+    # used by the first attempt, and freed however the call ends.
+    with call_slot(config=config) as call:
+        if use_cache and settings.OPENAI_CACHE_ENABLED:
+            record.cache_key = cache_key(
+                provider=config.name,
+                model=config.model,
+                task_name=task.name,
+                task_version=task.version,
+                schema_hash=task.schema_hash,
                 messages=messages,
             )
-        finally:
-            if admission is not None:
-                admission.release()  # nothing to do once the first attempt used the slot
-    return execute_again(execution, config=config, deadline=deadline, wait_for_trial=wait_for_trial, messages=messages)
+            hit = cache_get(key=record.cache_key, call=call)
+            if hit is not None:
+                execution.output = task.output_model.model_validate(hit["output"])
+                record.status = LLMCall.Status.CACHED
+                return execution
+        return execute_again(
+            execution, config=config, deadline=deadline, call=call, wait_for_trial=wait_for_trial, messages=messages
+        )
 
 
 def execute_again(
@@ -260,14 +251,14 @@ def execute_again(
     *,
     config: ProviderConfig,
     deadline: float | None = None,
-    admission: Admission | None = None,
+    call: CallSlot | None = None,
     wait_for_trial: bool = False,
     messages: list[Message] | None = None,
 ) -> Execution[InT, OutT]:
     """(Re)try the provider for an execution; attempts add up on the same ledger record.
 
-    A slot taken ahead (`admission`) goes to the first attempt; the caller releases it afterwards.
-    `messages`: the task's messages for this input, when the caller built them already.
+    `call`: the call's `CallSlot` (the first attempt uses a slot its cache read took); the caller
+    frees what it holds. `messages`: the task's messages for this input, when already built.
     """
     execution.error = None
     if messages is None:
@@ -277,7 +268,7 @@ def execute_again(
         config=config,
         messages=messages,
         deadline=deadline,
-        admission=admission,
+        call=call,
         wait_for_trial=wait_for_trial,
     )
     return execution
@@ -289,7 +280,7 @@ def _call_with_retries(
     config: ProviderConfig,
     messages: list[Message],
     deadline: float | None,
-    admission: Admission | None,
+    call: CallSlot | None,
     wait_for_trial: bool = False,
 ) -> None:
     task = execution.task
@@ -323,7 +314,7 @@ def _call_with_retries(
         reask=reask,
         accept=store,
         label=task.label,
-        admission=admission,
+        call=call,
         wait_for_trial=wait_for_trial,
     )
     if answer is not None:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 import llm.cache
 from llm.cache import CacheStats, cache_clear, cache_get, cache_key, cache_set, cache_stats, cache_stats_reset
+from llm.limits import CallSlot
 from llm.redis import redis_client, reset_shared_state_for_tests
 from tests.llm.factories import unlimited_governor
 
@@ -210,28 +211,34 @@ def test_on_redis_a_hit_a_miss_and_a_store_are_one_round_trip_each(needs_redis, 
     assert cache_stats() == CacheStats(hits=1, misses=2, evictions=0, size=2)
 
 
-def test_a_read_with_an_admission_takes_a_slot_on_a_miss_only(needs_redis, round_trips):
+def test_a_read_for_a_call_takes_a_slot_on_a_miss_only_and_the_call_frees_it(needs_redis, round_trips):
     governor = unlimited_governor(max_concurrency=1)
-    warm = governor.admission()
-    cache_get(key=key_for(99), admission=warm)  # loads the script
-    warm.release()
+    with CallSlot(governor, ahead=True) as warm:
+        cache_get(key=key_for(99), call=warm)  # loads the script
     key = key_for()
 
     round_trips.clear()
-    miss = governor.admission()
-    assert cache_get(key=key, admission=miss) is None
-    assert len(round_trips) == 1
-    assert governor.effective_limits()["in_flight"] == 1
-    with governor.slot(estimated_tokens=1, admission=miss):  # the request after the miss
-        cache_set(key=key, value={"v": 1}, task_name="t")
-
-    hit = governor.admission()
-    round_trips.clear()
-    assert cache_get(key=key, admission=hit) == {"v": 1}
-    assert len(round_trips) == 1
+    with CallSlot(governor, ahead=True) as miss:
+        assert cache_get(key=key, call=miss) is None
+        assert len(round_trips) == 1
+        assert miss.holding
+        assert governor.effective_limits()["in_flight"] == 1
+        with miss.attempt(estimated_tokens=1):  # the request after the miss, in the slot the read took
+            cache_set(key=key, value={"v": 1}, task_name="t")
+        assert not miss.holding
     assert governor.effective_limits()["in_flight"] == 0
-    assert hit.take() is None
-    assert cache_stats() == CacheStats(hits=1, misses=2, evictions=0, size=1)
+
+    with CallSlot(governor, ahead=True) as unused:
+        assert cache_get(key=key_for(7), call=unused) is None
+    assert governor.effective_limits()["in_flight"] == 0  # a slot never used is freed with the call
+
+    with CallSlot(governor, ahead=True) as hit:
+        round_trips.clear()
+        assert cache_get(key=key, call=hit) == {"v": 1}
+        assert len(round_trips) == 1
+        assert not hit.holding
+    assert governor.effective_limits()["in_flight"] == 0
+    assert cache_stats() == CacheStats(hits=1, misses=3, evictions=0, size=1)
 
 
 def test_values_live_in_the_django_cache_and_leave_it_when_evicted_or_cleared(backend, settings):

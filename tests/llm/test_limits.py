@@ -9,19 +9,22 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx2
 import pytest
 
 from llm.cache import cache_get
 from llm.limits import (
-    Admission,
+    CallSlot,
     Gate,
     GateShut,
     RateBudgetTimeout,
     RateGovernor,
     get_governor,
     parse_reset_duration,
+    request_leaving,
     rpm_window,
 )
+from llm.providers import get_client, provider_config, use_transport
 from llm.redis import redis_client, reset_shared_state_for_tests
 from llm.scripts import SCRIPTS, Script
 from tests.llm.factories import unlimited_governor
@@ -355,65 +358,85 @@ def test_a_gate_admits_only_while_its_key_holds_the_open_value(needs_redis):
         pass
 
 
-def ask_in_another_script(admission: Admission) -> None:
-    """What the cache read does on a miss: admit in its own round trip, hand the reply over."""
-    assert cache_get(key=f"absent-{uuid.uuid4().hex}", admission=admission) is None
+def read_ahead(call: CallSlot) -> None:
+    """What the cache read does on a miss: admit for the call in its own round trip."""
+    assert cache_get(key=f"absent-{uuid.uuid4().hex}", call=call) is None
 
 
-def test_a_slot_taken_in_another_script_is_used_without_asking_again(needs_redis, round_trips):
+def test_a_slot_taken_with_the_cache_read_is_used_without_asking_again(needs_redis, round_trips):
     governor = unlimited_governor(max_concurrency=1)
-    admission = governor.admission()
-    ask_in_another_script(admission)
-    assert governor.effective_limits()["in_flight"] == 1
-
-    round_trips.clear()
-    with governor.slot(estimated_tokens=1, admission=admission):
-        assert round_trips == []  # no admission round trip of its own
-    assert round_trips == ["ZREM"]
-    assert governor.effective_limits()["in_flight"] == 0
-    round_trips.clear()
-    admission.release()  # handed over: nothing left to free
-    assert round_trips == []
-
-
-def test_an_admission_that_took_nothing_leaves_admission_to_the_slot(needs_redis):
-    governor = unlimited_governor(max_concurrency=1)
-    with governor.slot(estimated_tokens=1):
-        admission = governor.admission()
-        ask_in_another_script(admission)  # no slot free
-        late = time.monotonic() + 0.1
-        with pytest.raises(RateBudgetTimeout), governor.slot(estimated_tokens=1, deadline=late, admission=admission):
-            pass
-    with governor.slot(estimated_tokens=1, admission=admission):  # asks again, now there is room
+    with CallSlot(governor, ahead=True) as call:
+        read_ahead(call)
         assert governor.effective_limits()["in_flight"] == 1
-    assert governor.effective_limits()["in_flight"] == 0
+
+        round_trips.clear()
+        with call.attempt(estimated_tokens=1):
+            assert round_trips == []  # no admission round trip of its own
+        assert round_trips == ["ZREM"]
+        assert governor.effective_limits()["in_flight"] == 0
+        round_trips.clear()
+    assert round_trips == []  # used and freed: nothing left for the call to free
 
 
-def test_an_admission_reads_the_gate_and_an_unused_slot_is_released(needs_redis):
+def test_a_read_that_took_nothing_leaves_admission_to_the_attempt(needs_redis):
+    governor = unlimited_governor(max_concurrency=1)
+    with governor.slot(estimated_tokens=1), CallSlot(governor, ahead=True) as call:
+        read_ahead(call)  # no slot free
+        assert not call.holding
+        late = time.monotonic() + 0.1
+        with pytest.raises(RateBudgetTimeout), call.attempt(estimated_tokens=1, deadline=late):
+            pass
+    with CallSlot(governor, ahead=True) as call:
+        with call.attempt(estimated_tokens=1):  # asks again, now there is room
+            assert governor.effective_limits()["in_flight"] == 1
+        assert governor.effective_limits()["in_flight"] == 0
+
+
+def test_a_read_reads_the_gate_and_a_slot_never_used_is_freed_with_the_call(needs_redis):
     client = redis_client()
     governor = unlimited_governor(max_concurrency=2)
     gate = fresh_gate()
     client.set(gate.key, "open")
-    shut = governor.admission(gate=gate)
-    ask_in_another_script(shut)
-    with pytest.raises(GateShut), governor.slot(estimated_tokens=1, gate=gate, admission=shut):
-        pass
-    assert governor.effective_limits()["in_flight"] == 0
+    with CallSlot(governor, gate=gate, ahead=True) as shut:
+        read_ahead(shut)
+        with pytest.raises(GateShut), shut.attempt(estimated_tokens=1, gate=gate):
+            pass
+        assert governor.effective_limits()["in_flight"] == 0
 
     client.set(gate.key, "closed")
-    unused = governor.admission(gate=gate)
-    ask_in_another_script(unused)
-    assert governor.effective_limits()["in_flight"] == 1
-    unused.release()
-    unused.release()
+    with CallSlot(governor, gate=gate, ahead=True) as unused:
+        read_ahead(unused)
+        assert governor.effective_limits()["in_flight"] == 1
+        unused.release()
+        unused.release()
+        assert governor.effective_limits()["in_flight"] == 0
+        read_ahead(unused)
+        assert governor.effective_limits()["in_flight"] == 1
     assert governor.effective_limits()["in_flight"] == 0
-    another = RateGovernor("another", rpm=None, tpm=None, max_concurrency=1)
-    with pytest.raises(ValueError, match="governor that made it"), another.slot(estimated_tokens=1, admission=unused):
-        pass
 
 
-def test_in_memory_there_is_no_admission_to_ask_for_elsewhere():
-    assert RateGovernor("memory-only", rpm=None, tpm=None, max_concurrency=1, redis=None).admission() is None
+def test_an_error_inside_an_attempt_frees_its_slot(needs_redis):
+    governor = unlimited_governor(max_concurrency=1)
+
+    def request() -> None:
+        with CallSlot(governor, ahead=True) as call:
+            read_ahead(call)
+            with call.attempt(estimated_tokens=1):
+                raise RuntimeError("in the request")
+
+    with pytest.raises(RuntimeError, match="in the request"):
+        request()
+    assert governor.effective_limits()["in_flight"] == 0
+
+
+def test_in_memory_a_read_takes_no_slot_ahead():
+    governor = RateGovernor("memory-only", rpm=None, tpm=None, max_concurrency=1, redis=None)
+    with CallSlot(governor, ahead=True) as call:
+        read_ahead(call)
+        assert not call.holding
+        with call.attempt(estimated_tokens=1):
+            assert governor.effective_limits()["in_flight"] == 1
+    assert governor.effective_limits()["in_flight"] == 0
 
 
 def test_scripts_riding_on_the_release_run_even_after_redis_forgot_its_scripts(needs_redis):
@@ -504,3 +527,49 @@ def test_a_request_the_provider_refused_leaves_the_shared_window(needs_redis):
         pass  # at once: the window (one a second) holds only this one
     with pytest.raises(RateBudgetTimeout), governor.slot(estimated_tokens=1, deadline=time.monotonic() + 0.5):
         pass
+
+
+def _next_place_in(governor: RateGovernor) -> float:
+    """Seconds until the requests window has room again (as a refused admission reports it)."""
+    with pytest.raises(RateBudgetTimeout) as refused, governor.slot(estimated_tokens=1, deadline=time.monotonic()):
+        pass
+    return refused.value.retry_after
+
+
+def test_a_request_that_leaves_late_is_counted_from_when_it_left(needs_redis, settings):
+    # The provider counts a request when it arrives. One admitted and then held up in its process
+    # (descheduled, or waiting for the SDK client to be built) must stay in the shared window
+    # until a window after it *left*, or the others fill the provider's window past its limit.
+    # Given 60 RPM (1 a second) and a request admitted, then held up for 0.3 s before it leaves
+    settings.LLM_PROVIDER, settings.OPENAI_API_KEY = "openai", "sk-test"
+    settings.OPENAI_BASE_URL = "http://sim.invalid/v1"
+    governor = RateGovernor(f"test-{uuid.uuid4().hex[:8]}", rpm=60, tpm=None, max_concurrency=5)
+    with use_transport(httpx2.MockTransport(lambda request: httpx2.Response(200, json={"data": []}))):
+        client = get_client(provider_config())
+        with governor.slot(estimated_tokens=1):
+            time.sleep(0.3)
+            client.get("/models", cast_to=object)  # it leaves through the provider's client
+    # Then the window frees a second (and the transit allowance) after it left: counted from its
+    # admission, it would have left the window 0.3 s earlier (at most 1.025 - 0.3 s from now).
+    assert _next_place_in(governor) > 0.9
+
+
+def test_a_request_held_up_past_the_whole_window_is_counted_again_when_it_leaves(needs_redis):
+    # Given 120 RPM (2 a second) and a request admitted, then held up for longer than the window
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    late, other = (RateGovernor(name, rpm=120, tpm=None, max_concurrency=5) for _ in range(2))
+    with late.slot(estimated_tokens=1) as held:
+        time.sleep(1.1)
+
+        def take_one() -> None:  # meanwhile its place left the window and another process took one
+            with other.slot(estimated_tokens=1, deadline=time.monotonic() + 0.5):
+                pass
+
+        taker = threading.Thread(target=take_one)
+        taker.start()
+        taker.join()
+        # When it finally leaves
+        request_leaving()
+        assert held._held
+    # Then it counts again, from now: with the other one the window (2 a second) is full
+    assert _next_place_in(other) > 0.5

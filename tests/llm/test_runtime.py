@@ -22,7 +22,7 @@ from llm.ledger import CallRecord, llm_call_build, llm_call_record
 from llm.limits import get_governor
 from llm.models import LLMCall
 from llm.providers import provider_config
-from llm.resilience import early_admission
+from llm.resilience import call_slot
 from llm.runtime import run, run_many
 from tests.conftest import CANARY_KEY
 from tests.llm.factories import field_input
@@ -405,8 +405,8 @@ def test_a_caller_that_must_probe_the_provider_first_lets_go_of_the_slot_it_took
     config = provider_config()
     governor = get_governor(config.name)
     run(FIELD_DESCRIPTION, field_input(0))
-    admission = early_admission(config=config)
-    assert cache_get(key="absent", admission=admission) is None
+    call = call_slot(config=config)
+    assert cache_get(key="absent", call=call) is None
     assert governor.effective_limits()["in_flight"] == 1
 
     # The provider is no longer known to answer (another process saw it refuse): this caller
@@ -414,7 +414,7 @@ def test_a_caller_that_must_probe_the_provider_first_lets_go_of_the_slot_it_took
     resilience._forget_verified()
     cache.delete(resilience._verified_key(config))
     try:
-        assert resilience._enter_gate(config, get_breaker(config.name), time.monotonic() + 1, admission)
+        assert resilience._enter_gate(config, get_breaker(config.name), time.monotonic() + 1, call)
         assert governor.effective_limits()["in_flight"] == 0
     finally:
         cache.delete(resilience._probe_key(config))
@@ -430,4 +430,23 @@ def test_an_error_between_the_cache_read_and_the_call_strands_no_slot(sim, needs
     monkeypatch.setattr("llm.runtime.estimate_tokens", broken)
     with pytest.raises(RuntimeError, match="after the cache read"):
         run(FIELD_DESCRIPTION, field_input(1))
+    assert governor.effective_limits()["in_flight"] == 0
+
+
+def test_a_retry_backs_off_holding_no_slot(sim, needs_redis, monkeypatch):
+    governor = get_governor(provider_config().name)
+    run(FIELD_DESCRIPTION, field_input(0))  # the provider answers: the next call takes its slot with the cache read
+    held_while_backing_off: list[int] = []
+    sleep = time.sleep
+
+    def observed_sleep(seconds: float) -> None:
+        held_while_backing_off.append(governor.effective_limits()["in_flight"])
+        sleep(seconds)
+
+    monkeypatch.setattr(resilience.time, "sleep", observed_sleep)
+    sim.script("503", "503", "ok")
+    result = run(FIELD_DESCRIPTION, field_input(1))
+
+    assert (result.status, result.attempts) == ("succeeded", 3)
+    assert held_while_backing_off == [0, 0]
     assert governor.effective_limits()["in_flight"] == 0
