@@ -14,7 +14,9 @@ breaker's writes when it has any). So without a TPM limit a slot costs two round
 entering can itself ride on the cache read's round trip. One object owns a call's slot from that
 admission to its release: a `CallSlot` (`governor.slot()` is one for a single request). A TPM limit adds the
 `limits` library's sliding-window hits. A 429 pauses everyone for its retry-after and takes the
-refused request out of the window (the provider did not count it either).
+refused request out of the window (the provider did not count it either), and a request that left
+its process late (a stall between admission and send) is counted from when it left
+(`SlotLease.leaving`, told by the SDK's HTTP client).
 
 While Redis is unreachable (llm/redis.py) a Redis governor hands every slot to a process-local
 stand-in with 1/LLM_REDIS_DOWN_PROCESS_SHARE of its RPM, TPM and concurrency (learned limits too;

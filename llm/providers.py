@@ -21,6 +21,8 @@ from openai._constants import RAW_RESPONSE_HEADER
 from openai._legacy_response import LegacyAPIResponse
 from openai.types.chat import ChatCompletion
 
+from llm.limits import request_leaving
+
 ProviderKind = Literal["openai", "azure", "compatible", "offline"]
 PROVIDER_KINDS: tuple[str, ...] = ("openai", "azure", "compatible", "offline")
 
@@ -154,12 +156,26 @@ def get_client(config: ProviderConfig) -> openai.OpenAI:
     return client
 
 
+def _request_leaving(request: httpx2.Request) -> None:
+    """The HTTP client's request hook: the request goes out now; tell its rate-governor slot, and
+    again once its body is written (httpcore's trace; after a new connection's handshake, say)."""
+    request_leaving()
+    request.extensions = {**request.extensions, "trace": _request_sent}
+
+
+def _request_sent(event: str, info: dict[str, Any]) -> None:
+    if event.endswith(".send_request_body.complete"):
+        request_leaving()
+
+
 def _build_client(config: ProviderConfig) -> openai.OpenAI:
     timeout = httpx2.Timeout(config.request_timeout, connect=config.connect_timeout)
     http_client = httpx2.Client(
         timeout=timeout,
         transport=_transport,
         limits=httpx2.Limits(max_connections=max(config.max_concurrency * 2, 10), max_keepalive_connections=50),
+        # When a request leaves: the rate governor's window counts it from then (llm/limits.py).
+        event_hooks={"request": [_request_leaving]},
     )
     # Our layer owns retries (classified, shared backoff): the SDK must never retry on its own.
     common: dict[str, Any] = {"timeout": timeout, "max_retries": 0, "http_client": http_client}

@@ -61,7 +61,8 @@ nothing. A slot is taken only when not paused, a concurrency lease is free (leas
 expire) and the requests window has room; then the lease and the window entry are taken together.
 The requests window is the shortest whole-second window allowing one request at the RPM (600 RPM:
 10 a second, as providers enforce it), lengthened by the transit allowance: the provider counts a
-request when it arrives, a little after it was admitted here.""",
+request when it arrives, a little after it was admitted here (one that leaves later has its entry,
+scored by this script's TIME in ms, moved forward from Python: `SlotLease.leaving`).""",
     source="""
 if KEYS[1] ~= '' then
   local value = redis.call('GET', KEYS[1])
