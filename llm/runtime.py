@@ -50,7 +50,7 @@ from llm.errors import (
 from llm.ledger import CallRecord, ledger_connection_scope, llm_call_record
 from llm.limits import CallSlot, SlotLease
 from llm.models import LLMCall
-from llm.providers import ProviderConfig, chat_completion_post, provider_config
+from llm.providers import ProviderConfig, chat_completion_post, get_client, provider_config
 from llm.resilience import Answer, call_slot, resilient_call
 from llm.task import InT, LLMTask, Message, OutT, Provenance
 from llm.usage import estimate_tokens
@@ -429,6 +429,8 @@ def run_many(
     queue: deque[tuple[int, int, Execution | None]] = deque((i, 0, None) for i in range(len(items)))
     pending: dict[Future, tuple[int, int]] = {}
     done = 0
+    if not config.is_offline:
+        get_client(config)  # built before any thread holds a slot (a cold build takes ~80 ms)
 
     def work(index: int, execution: Execution | None) -> Execution:
         if execution is not None:
