@@ -12,6 +12,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from batches.models import Batch, BatchItem, BatchPart
 from batches.services.common import ACTIVE, FINISHED
+from config.compiled import compiled_first
 from config.errors import NotFoundError
 from llm.task import get_task
 
@@ -20,7 +21,9 @@ DUE_LIMIT = 100
 
 def batch_get(*, batch_id: str) -> Batch:
     """A batch by its public id, or NotFoundError (404)."""
-    batch = Batch.objects.select_related("retry_of", "created_by").filter(batch_id=batch_id).first()
+    batch = compiled_first(
+        Batch.objects.select_related("retry_of", "created_by").filter(batch_id=batch_id), key="batch_get"
+    )
     if batch is None:
         raise NotFoundError(f"No batch {batch_id!r}.", code="batch_not_found")
     return batch
@@ -160,9 +163,11 @@ def batch_progress(*, batch: Batch, mode: str, carrying: bool = False, error: st
     elif status == S.SUBMITTING:
         next_step = "Uploading its files to the provider."
     elif status in (S.SUBMITTED, S.IN_PROGRESS, S.FINALIZING, S.CANCELLING):
-        what = "The provider stops its jobs; what finished is applied, the rest fails as cancelled. " if (
-            status == S.CANCELLING
-        ) else ""
+        what = (
+            "The provider stops its jobs; what finished is applied, the rest fails as cancelled. "
+            if (status == S.CANCELLING)
+            else ""
+        )
         if mode == "celery":
             polled = batch.last_polled_at
             when = (

@@ -119,6 +119,9 @@ else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The API's hot reads compile their SQL once per thread for each distinct query (config/compiled.py).
+COMPILED_QUERIES = env.bool("COMPILED_QUERIES", default=True)
+COMPILED_QUERIES_MAX = env.int("COMPILED_QUERIES_MAX", default=512)
 
 # --- cache (also holds the LLM cache, shared limits and breaker state) ------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -497,6 +500,8 @@ OPENAI_RATE_LIMIT_RPM = env.int("OPENAI_RATE_LIMIT_RPM", default=0)  # 0: adapt 
 # window is this much longer than the provider's so the two do not overlap (else a request admitted
 # just as the oldest left our window can reach the provider before the oldest left its window, and be
 # refused). It costs this share of a window at full speed (25 ms of a 1-second window: 2.5 %).
+# Half of it is for the process to send the request, the other half for the way to the provider: a
+# request sent later than that after its admission is counted from when it left (llm/limits.py).
 OPENAI_RATE_TRANSIT_MS = env.int("OPENAI_RATE_TRANSIT_MS", default=25)
 OPENAI_RATE_LIMIT_TPM = env.int("OPENAI_RATE_LIMIT_TPM", default=0)
 OPENAI_METRICS_ENABLED = env.bool("OPENAI_METRICS_ENABLED", default=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count
 
+from config.compiled import compiled_first
 from config.errors import NotFoundError
 from profiles.models import Resume, UserProfile
 
@@ -22,10 +23,10 @@ def profile_for_request(*, user: User | AnonymousUser, user_id: str) -> UserProf
     if isinstance(user, AnonymousUser) or not getattr(user, "is_authenticated", False):
         raise _not_found(user_id)
     if user.is_staff:
-        profile = UserProfile.objects.select_related("owner").filter(user_id=user_id).first()
+        profile = compiled_first(UserProfile.objects.select_related("owner").filter(user_id=user_id), key="profile")
         if profile is not None:
             return profile
-    own = UserProfile.objects.select_related("owner").filter(owner=user).first()
+    own = compiled_first(UserProfile.objects.select_related("owner").filter(owner=user), key="profile_own")
     if own is not None and own.user_id == user_id:
         return own
     raise _not_found(user_id)

@@ -35,8 +35,9 @@ def job_listings_list(
     posted_since: datetime | None = None,
     include_inactive: bool = False,
 ) -> QuerySet[JobListing]:
-    """Listings for the API, newest first, with their feed in the same query."""
-    qs = JobListing.objects.select_related("feed")
+    """Listings for the API, newest first, with their feed in the same query (its fetch problems and
+    last error left unread: a listing shows its feed's id and name)."""
+    qs = JobListing.objects.select_related("feed").defer("feed__last_problems", "feed__last_error")
     if not include_inactive:
         qs = qs.filter(active=True)
     if q.strip():

@@ -17,6 +17,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
 
 from catalog.models import JobListing
+from config.compiled import compiled_first
 from emails.models import Email, EmailClick
 from profiles.matching.llm.job_score import SCORE_VERSION
 from profiles.matching.prefilter import JobIndex, JobRow, PersonRow, norm_skill
@@ -386,4 +387,4 @@ def emails_for_user(*, user: Any) -> QuerySet[Email]:
 
 def email_for_user(*, user: Any, email_id: int) -> Email | None:
     """One email if the user may read it (own, or staff), else None (the API answers 404)."""
-    return emails_for_user(user=user).filter(pk=email_id).first()
+    return compiled_first(emails_for_user(user=user).filter(pk=email_id), key="email_for_user")

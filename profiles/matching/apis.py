@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.representation import RepresentedListAPIView, representation_for
+from config.compiled import compiled
 from profiles.matching.selectors import digest_for_user, digests_for_user, job_matches_for_profile
 from profiles.matching.serializers import (
     DigestDetailSerializer,
@@ -47,7 +48,7 @@ class MatchListApi(APIView):
         params = MatchQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         profile = profile_get_or_create_for_request(user=request.user, user_id=user_id)
-        matches = list(job_matches_for_profile(profile=profile, **params.validated_data))
+        matches = list(compiled(job_matches_for_profile(profile=profile, **params.validated_data), key="matches"))
         listing = {"user_id": profile.user_id, "count": len(matches), "matches": matches}
         return Response(representation_for(MatchListSerializer).one(listing))
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
+from config.compiled import compiled_first
 from config.errors import NotFoundError
 from profiles.matching.llm.job_score import SCORE_VERSION
 from profiles.models import DailyDigest, JobScore, UserProfile
@@ -43,9 +44,7 @@ def job_matches_for_profile(*, profile: UserProfile, limit: int = 10, min_score:
     )
 
 
-def digests_for_user(
-    *, user: User | AnonymousUser, profile: UserProfile | None = None
-) -> QuerySet[DailyDigest]:
+def digests_for_user(*, user: User | AnonymousUser, profile: UserProfile | None = None) -> QuerySet[DailyDigest]:
     """Digests a user may list: their own; staff everyone's (or one profile's). One query a page."""
     queryset = DailyDigest.objects.select_related("profile").order_by("-digest_date", "-id")
     if profile is not None:
@@ -59,7 +58,7 @@ def digests_for_user(
 
 def digest_for_user(*, user: User | AnonymousUser, digest_id: int) -> DailyDigest:
     """One digest if the user may read it (own, or staff); otherwise a 404, as if it didn't exist."""
-    digest = digests_for_user(user=user).filter(pk=digest_id).first()
+    digest = compiled_first(digests_for_user(user=user).filter(pk=digest_id), key="digest_for_user")
     if digest is None:
         raise NotFoundError(f"No digest {digest_id}.", detail={"id": digest_id})
     return digest

@@ -2,9 +2,10 @@
 
 2,000 job listings, a few people with a profile, 200 scored matches, a week of digests and a few
 emails each, a staff user with a read+staff API key, and a few batches with items. Everything it
-makes is named `loadtest-…` and is replaced on the next run. The credentials and ids the load test
-needs are written to a JSON file (default var/loadtest.json): API tokens are secrets, so the file is
-readable by its owner only.
+makes is named `loadtest-…` and is replaced on the next run; on PostgreSQL the tables it rewrote
+are then vacuumed and analyzed (repeated runs leave no dead rows for the load test to read). The
+credentials and ids the load test needs are written to a JSON file (default var/loadtest.json): API
+tokens are secrets, so the file is readable by its owner only.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from batches.models import Batch, BatchItem
+from batches.models import Batch, BatchItem, BatchPart
 from catalog.jobs.models import JobFeed, JobListing
 from config.services import api_key_create
 from emails.models import Email
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             seeded = _seed(
                 jobs=options["jobs"], people=options["people"], scores=options["scores"], batches=options["batches"]
             )
+        _vacuum()
         out = Path(options["out"])
         out.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -69,6 +71,18 @@ def _reset() -> None:
     JobListing.objects.filter(feed__name__startswith=PREFIX).delete()
     JobFeed.objects.filter(name__startswith=PREFIX).delete()
     users.delete()  # profiles, scores, digests, tokens and keys go with them
+
+
+def _vacuum() -> None:
+    """VACUUM ANALYZE the tables a run rewrites (PostgreSQL). Each run deletes its rows and inserts new
+    ones; where autovacuum is off or behind, the dead rows pile up and every count and page of the
+    load test reads them (20 runs left 40,000 dead listings beside 2,000 live ones, 12 MB)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:  # VACUUM refuses a transaction (tests)
+        return
+    models = (JobListing, JobFeed, JobScore, DailyDigest, Email, UserProfile, Batch, BatchPart, BatchItem, Token)
+    with connection.cursor() as cursor:
+        for model in (*models, get_user_model()):
+            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def _seed(*, jobs: int, people: int, scores: int, batches: int) -> dict[str, Any]:
