@@ -79,6 +79,15 @@ class JobListing(models.Model):
 
     class Meta:
         ordering = ["-posted_at", "-id"]
+        indexes = [
+            # The API's jobs pages (job_listings_list): active listings, newest first, undated last.
+            models.Index(
+                F("posted_at").desc(nulls_last=True),
+                F("id").desc(),
+                condition=Q(active=True),
+                name="job_listing_active_newest",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["feed", "guid"], name="job_listing_unique_feed_guid"),
             models.CheckConstraint(
