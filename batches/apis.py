@@ -27,6 +27,7 @@ from batches.services import batch_cancel, batch_poll
 from batches.services.common import ACTIVE
 from batches.tasks import batch_ingest_enqueue, batch_retry_failed_enqueue, batch_submit_enqueue
 from config.api.permissions import IsStaffOrServiceKey
+from config.api.query import query_params_validated
 from config.api.representation import RepresentedListAPIView, representation_for
 from config.errors import ConflictError
 
@@ -129,9 +130,8 @@ class BatchListApi(RepresentedListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):  # noqa: ANN201 - DRF hook
-        params = BatchListQuerySerializer(data=self.request.query_params)
-        params.is_valid(raise_exception=True)
-        return batches_list(status=params.validated_data.get("status"), task_name=params.validated_data.get("task"))
+        params = query_params_validated(BatchListQuerySerializer, self.request.query_params)
+        return batches_list(status=params.get("status"), task_name=params.get("task"))
 
     @extend_schema(
         operation_id="batch_list",
@@ -149,10 +149,9 @@ class BatchResultsApi(RepresentedListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):  # noqa: ANN201 - DRF hook
-        params = BatchResultsQuerySerializer(data=self.request.query_params)
-        params.is_valid(raise_exception=True)
+        params = query_params_validated(BatchResultsQuerySerializer, self.request.query_params)
         self.batch = batch_get(batch_id=self.kwargs["batch_id"])
-        return batch_items_list(batch=self.batch, status=params.validated_data.get("status"))
+        return batch_items_list(batch=self.batch, status=params.get("status"))
 
     def representation_context(self, rows: list[Any]) -> dict[str, Any]:
         # The page's stored results in one lookup.

@@ -73,7 +73,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # A request id (the caller's X-Request-ID, else a new one) bound to every log line of the request.
     "config.logging.RequestIdMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, its policy built once per process (config/middleware.py).
+    "config.middleware.CSPMiddleware",
     "config.middleware.PermissionsPolicyMiddleware",
     # Under /api/: body caps (JSON 413), clean query strings, and every error answer as JSON.
     "config.api.middleware.ApiBoundaryMiddleware",
@@ -85,7 +86,7 @@ MIDDLEWARE = [
     "config.middleware.AuthenticationMiddleware",
     "config.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "config.middleware.PrometheusAfterMiddleware",  # django-prometheus', its labelled counters kept
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -230,6 +231,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
     # Every answer is JSON (no browsable HTML API); parsers cap depth and size and clean text (config/api).
     "DEFAULT_RENDERER_CLASSES": ["config.api.renderers.JSONRenderer"],
+    # DRF's negotiation, answered without parsing for the usual `Accept: */*` (config/api/negotiation.py).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.api.negotiation.ContentNegotiation",
     "DEFAULT_PARSER_CLASSES": [
         "config.api.parsers.JSONParser",
         "config.api.parsers.FormParser",

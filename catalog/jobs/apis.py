@@ -17,6 +17,7 @@ from catalog.jobs.serializers import (
 )
 from catalog.jobs.tasks import job_feeds_refresh_request
 from config.api.permissions import IsStaffOrServiceKey
+from config.api.query import query_params_validated
 from config.api.representation import RepresentedListAPIView
 
 
@@ -25,9 +26,7 @@ class JobListingListApi(RepresentedListAPIView):
     filter_backends: list = []  # filtering is the selector's, from validated query parameters
 
     def get_queryset(self):
-        params = JobListingQuerySerializer(data=self.request.query_params)
-        params.is_valid(raise_exception=True)
-        return job_listings_list(**params.validated_data)
+        return job_listings_list(**query_params_validated(JobListingQuerySerializer, self.request.query_params))
 
     @extend_schema(
         operation_id="jobs_list",

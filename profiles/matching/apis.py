@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.query import query_params_validated
 from config.api.representation import RepresentedListAPIView, representation_for
 from config.compiled import compiled
 from profiles.matching.selectors import digest_for_user, digests_for_user, job_matches_for_profile
@@ -45,10 +46,9 @@ class MatchListApi(APIView):
         responses={200: MatchListSerializer, **ERRORS},
     )
     def get(self, request: Request, user_id: str) -> Response:
-        params = MatchQuerySerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
+        params = query_params_validated(MatchQuerySerializer, request.query_params)
         profile = profile_get_or_create_for_request(user=request.user, user_id=user_id)
-        matches = list(compiled(job_matches_for_profile(profile=profile, **params.validated_data), key="matches"))
+        matches = list(compiled(job_matches_for_profile(profile=profile, **params), key="matches"))
         listing = {"user_id": profile.user_id, "count": len(matches), "matches": matches}
         return Response(representation_for(MatchListSerializer).one(listing))
 
@@ -114,11 +114,12 @@ class DigestListApi(RepresentedListAPIView):
     def get_queryset(self) -> QuerySet[DailyDigest]:
         if getattr(self, "swagger_fake_view", False):
             return DailyDigest.objects.none()
-        params = DigestQuerySerializer(data=self.request.query_params)
-        params.is_valid(raise_exception=True)
-        user_id = params.validated_data.get("user_id")
+        user_id = query_params_validated(DigestQuerySerializer, self.request.query_params).get("user_id")
         profile = profile_get_or_create_for_request(user=self.request.user, user_id=user_id) if user_id else None
-        return digests_for_user(user=self.request.user, profile=profile)
+        # A page reads only what the list shows: not the digest's HTML and JSON, nor the person's
+        # profile (twenty-odd JSON columns a row) beyond the id it names.
+        listed = [name for name in DigestListSerializer.Meta.fields if name != "user_id"]
+        return digests_for_user(user=self.request.user, profile=profile).only(*listed, "profile__user_id")
 
 
 class DigestDetailApi(APIView):
