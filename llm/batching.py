@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from pydantic import BaseModel
+from pydantic_core import from_json
 
 from config.errors import ServiceUnavailableError
 from llm.errors import ErrorKind, LLMError, Usage, classify, redact, usage_from_body
@@ -120,9 +121,13 @@ def read_result_line(raw: bytes) -> ResultLine | None:
     if not raw.strip():
         return None
     try:
-        data = json.loads(raw)
-    except ValueError as exc:  # JSONDecodeError, or UnicodeDecodeError for bytes that aren't UTF-8
-        return _corrupt(raw, f"unreadable output line ({exc.msg if isinstance(exc, json.JSONDecodeError) else exc})")
+        data = from_json(raw)  # pydantic-core's parser: a few times faster than json.loads here
+    except ValueError:
+        try:  # what it refuses (e.g. a lone surrogate escape), json.loads decides, with its message
+            data = json.loads(raw)
+        except ValueError as exc:  # JSONDecodeError, or UnicodeDecodeError for bytes that aren't UTF-8
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else exc
+            return _corrupt(raw, f"unreadable output line ({reason})")
     if not isinstance(data, dict) or not isinstance(data.get("custom_id"), str) or not data["custom_id"]:
         return _corrupt(raw, "output line without a custom_id")
     response = data.get("response")

@@ -6,7 +6,7 @@ import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
@@ -68,6 +68,7 @@ def _item_row(
     *,
     attempts: int = 0,
     retry_of: int | None = None,
+    part: int | None = None,
 ) -> tuple[Any, ...]:
     pending = BatchItem.Status.PENDING.value
     return (
@@ -85,7 +86,7 @@ def _item_row(
         None,
         None,
         retry_of,
-        None,
+        part,
     )
 
 
@@ -128,25 +129,39 @@ def batch_create(
     created_by: User | AnonymousUser | None = None,
     build: bool = True,
 ) -> Batch:
-    """Record a batch of `task` inputs (bulk inserts in chunks), then build its JSONL files.
+    """Record a batch of `task` inputs (bulk inserts in chunks) and, with `build`, write its JSONL
+    files as it goes (each item inserted with its part).
 
     Refuses an empty batch, a bad or duplicate custom_id, or an input of the wrong type before
     anything is written or uploaded (recording is one transaction: a refusal leaves nothing).
     """
     with gc_paused():
-        batch = _batch_record(task=task, items=items, name=name, created_by=created_by)
-    if build:
-        batch_build(batch=batch)
-    return batch
+        return _batch_record(task=task, items=items, name=name, created_by=created_by, build=build)
 
 
-@transaction.atomic
 def _batch_record(
-    *, task: LLMTask, items: Iterable[ItemSpecLike], name: str, created_by: User | AnonymousUser | None
+    *, task: LLMTask, items: Iterable[ItemSpecLike], name: str, created_by: User | AnonymousUser | None, build: bool
 ) -> Batch:
     _check_task(task)
     config = provider_config()
-    batch = Batch.objects.create(
+    writer: _PartWriter | None = None
+    try:
+        with transaction.atomic():
+            batch = _batch_row(task=task, config=config, name=name, created_by=created_by)
+            if build:
+                writer = _PartWriter(batch, task, config)
+            _items_record(batch=batch, task=task, items=items, writer=writer)
+            if writer is not None:
+                writer.finish()
+    except BaseException:
+        if writer is not None:
+            writer.discard()
+        raise
+    return batch
+
+
+def _batch_row(*, task: LLMTask, config: ProviderConfig, name: str, created_by: User | AnonymousUser | None) -> Batch:
+    return Batch.objects.create(
         batch_id=new_batch_id(),
         name=name[:200],
         task_name=task.name,
@@ -155,6 +170,11 @@ def _batch_record(
         model=config.model,
         created_by=created_by if created_by is not None and created_by.is_authenticated else None,
     )
+
+
+def _items_record(*, batch: Batch, task: LLMTask, items: Iterable[ItemSpecLike], writer: _PartWriter | None) -> None:
+    """Insert the items (COPY in chunks); with a `writer`, each one's request line is written to its
+    part file as it goes and the item is inserted with its part already set."""
     content_types = _ContentTypes()
     seen: set[str] = set()
     rows: list[tuple[Any, ...]] = []
@@ -182,7 +202,8 @@ def _batch_record(
             subject = task.subject(task_input)
         subject_type_id, subject_id = content_types.resolve(subject)
         raw_input = JSONText(task_input.model_dump_json())
-        rows.append(_item_row(batch.pk, custom_id, subject_type_id, subject_id, raw_input))
+        part = None if writer is None else writer.write(custom_id, raw_input)
+        rows.append(_item_row(batch.pk, custom_id, subject_type_id, subject_id, raw_input, part=part))
         if len(rows) >= WRITE_CHUNK:
             rows_insert(model=BatchItem, fields=ITEM_FIELDS, rows=rows)
             rows.clear()
@@ -191,7 +212,6 @@ def _batch_record(
         raise DomainError("A batch needs at least one item.", code="empty_batch")
     batch.item_count = len(seen)
     batch.save(update_fields=["item_count"])
-    return batch
 
 
 def batch_create_retry(*, batch: Batch, item_ids: list[int], config: ProviderConfig) -> Batch:
@@ -265,6 +285,80 @@ def _effective_limits(config: ProviderConfig) -> tuple[int, int]:
     return max_lines, max_bytes
 
 
+class _PartWriter:
+    """Request lines written to part files while the items are recorded (`batch_create`): a new part,
+    and its row, starts before a file would pass the provider's line or byte limit, so each item is
+    inserted with its part already set (no second write of every item row to set it)."""
+
+    def __init__(self, batch: Batch, task: LLMTask, config: ProviderConfig) -> None:
+        self.batch, self.task, self.config = batch, task, config
+        self.max_lines, self.max_bytes = _effective_limits(config)
+        self.builder = LineBuilder(task, config)
+        self.directory = batch_dir(batch)
+        shutil.rmtree(self.directory, ignore_errors=True)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.parts: list[BatchPart] = []
+        self.stream: BinaryIO | None = None
+
+    def write(self, custom_id: str, raw_input: str) -> int:
+        """Write the item's line (built from its input as stored, as a rebuild would); its part's id."""
+        line = self.builder.line(custom_id, self.task.input_model.model_validate_json(raw_input))
+        if len(line) > self.max_bytes:
+            raise DomainError(f"Item {custom_id!r} alone is larger than the provider's file limit.")
+        part, stream = (self.parts[-1] if self.parts else None), self.stream
+        if (
+            part is None
+            or stream is None
+            or part.line_count >= self.max_lines
+            or part.byte_size + len(line) > self.max_bytes
+        ):
+            part, stream = self._start()
+        stream.write(line)
+        part.line_count += 1
+        part.byte_size += len(line)
+        return part.pk
+
+    def _start(self) -> tuple[BatchPart, BinaryIO]:
+        self._close()
+        number = len(self.parts) + 1
+        part = BatchPart.objects.create(
+            batch=self.batch, number=number, filename=f"{self.batch.batch_id}/part-{number:03d}-input.jsonl"
+        )
+        self.parts.append(part)
+        self.stream = stream = part_path(part, "input", batch=self.batch).open("wb")
+        return part, stream
+
+    def _close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
+
+    def finish(self) -> None:
+        """Close the last file, record the parts' sizes, and mark the batch built (or awaiting approval)."""
+        self._close()
+        BatchPart.objects.bulk_update(self.parts, ["line_count", "byte_size"])
+        _mark_built(self.batch, task=self.task, config=self.config, parts=self.parts)
+
+    def discard(self) -> None:
+        """The batch was refused: no file stays behind."""
+        self._close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _mark_built(batch: Batch, *, task: LLMTask, config: ProviderConfig, parts: list[BatchPart]) -> None:
+    estimate = batch_cost_estimate(
+        task=task,
+        config=config,
+        lines=sum(part.line_count for part in parts),
+        input_bytes=sum(part.byte_size for part in parts),
+    )
+    status = Batch.Status.BUILT
+    if batch.approved_at is None and estimate > Decimal(str(settings.BATCH_APPROVAL_USD)):
+        status = Batch.Status.AWAITING_APPROVAL
+    Batch.objects.filter(pk=batch.pk).update(status=status, estimated_cost_usd=estimate)
+    batch.status, batch.estimated_cost_usd = status, estimate
+
+
 def batch_build(*, batch: Batch) -> list[BatchPart]:
     """Write the batch's JSONL request files under its directory, one per provider job.
 
@@ -323,14 +417,7 @@ def _build(batch: Batch) -> list[BatchPart]:
         )
         for part, f in zip(parts, files, strict=True):
             BatchItem.objects.filter(batch=batch, pk__gte=f.first_id, pk__lte=f.last_id).update(part=part)
-        estimate = batch_cost_estimate(
-            task=task, config=config, lines=sum(f.lines for f in files), input_bytes=sum(f.size for f in files)
-        )
-        status = Batch.Status.BUILT
-        if batch.approved_at is None and estimate > Decimal(str(settings.BATCH_APPROVAL_USD)):
-            status = Batch.Status.AWAITING_APPROVAL
-        Batch.objects.filter(pk=batch.pk).update(status=status, estimated_cost_usd=estimate)
-    batch.status, batch.estimated_cost_usd = status, estimate
+        _mark_built(batch, task=task, config=config, parts=parts)
     return parts
 
 

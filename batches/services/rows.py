@@ -88,6 +88,7 @@ def _copy_rows(
     json_at = [i + offset for i, name in enumerate(fields) if meta.get_field(name).get_internal_type() == "JSONField"]
     if not json_at:
         return rows
+
     def wrap(value: Any) -> Any:
         return value if value is None or isinstance(value, JSONText) else Jsonb(value)
 
@@ -105,14 +106,15 @@ def _pg_rows_update(
     fixed = "".join(f"{quote(_column(_field(model, name)))} = %s, " for name in constants)
     assignments = ", ".join(f"{quote(_column(_field(model, name)))} = v.c{i + 1}" for i, name in enumerate(fields))
     fixed_params = [_field(model, name).get_db_prep_save(value, connection) for name, value in constants.items()]
-    with transaction.atomic(), connection.cursor() as cursor:
+    # No savepoint of its own inside a caller's transaction (two round trips saved per call; an error
+    # rolls the caller's block back anyway), and the table goes at commit (one more).
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE {temp} ({columns}) ON COMMIT DROP")
         with cursor.cursor.copy(f"COPY {temp} FROM STDIN") as copy:  # noqa: S608 - identifiers from metadata
             for row in _copy_rows(model, fields, rows, offset=1):
                 copy.write_row(row)
         update = f"UPDATE {table} AS t SET {fixed}{assignments} FROM {temp} AS v WHERE t.{pk} = v.c0"  # noqa: S608
         cursor.execute(update, fixed_params)
-        cursor.execute(f"DROP TABLE {temp}")
 
 
 def _sqlite_template(model: type[Model], fields: Sequence[str], constants: Sequence[str]) -> tuple[str, str]:
@@ -144,9 +146,7 @@ def rows_update(
         _pg_rows_update(model, fields, rows, constants)
         return
     template, row_sql = _sqlite_template(model, fields, list(constants))
-    fixed_params = [
-        _field(model, name).get_db_prep_save(value, connection) for name, value in constants.items()
-    ]
+    fixed_params = [_field(model, name).get_db_prep_save(value, connection) for name, value in constants.items()]
     with connection.cursor() as cursor:
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]

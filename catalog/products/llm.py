@@ -8,6 +8,7 @@ locales (catalog/products/llm_locales.py).
 
 from __future__ import annotations
 
+import operator
 import re
 from decimal import Decimal
 from typing import Literal, get_args
@@ -259,28 +260,36 @@ def output_texts(output: ProductContentOutput) -> list[tuple[str, str, int]]:
     return texts
 
 
-def _texts(output: ProductContentOutput) -> list[tuple[str, int]]:
-    """(text, limit) for every text, without paths: the checks run on every line of a batch ingest
-    (hundreds of thousands), so they walk the fields' values and name paths only when they complain."""
-    texts: list[tuple[str, int]] = []
+def _texts(output: ProductContentOutput) -> tuple[list[str], list[int]]:
+    """Every text and its limit (two parallel lists), without paths: the checks run on every line of
+    a batch ingest (hundreds of thousands), so they walk the fields' values and name paths only when
+    they complain. An exact `str` (what pydantic builds) takes the short way."""
+    texts: list[str] = []
+    limits: list[int] = []
     stack: list[tuple[str, object]] = list(output.__dict__.items())
     while stack:
         key, node = stack.pop()
-        if isinstance(node, str):
-            texts.append((node, _SHORT_LIMITS.get(key, TEXT_MAX)))
+        if type(node) is str:
+            texts.append(node)
+            limits.append(_SHORT_LIMITS.get(key, TEXT_MAX))
         elif isinstance(node, list):
             for item in node:
                 if isinstance(item, str):
-                    texts.append((item, ITEM_MAX))
+                    texts.append(item)
+                    limits.append(ITEM_MAX)
                 else:
                     stack.append((key, item))
+        elif isinstance(node, str):
+            texts.append(node)
+            limits.append(_SHORT_LIMITS.get(key, TEXT_MAX))
         elif isinstance(node, BaseModel):
             stack.extend(node.__dict__.items())
-    return texts
+    return texts, limits
 
 
-def _length_problems(texts: list[tuple[str, int]], output: ProductContentOutput) -> list[str]:
-    if all(text.strip() and len(text) <= limit for text, limit in texts):
+def _length_problems(texts: tuple[list[str], list[int]], output: ProductContentOutput) -> list[str]:
+    values, limits = texts
+    if all(map(str.strip, values)) and all(map(operator.le, map(len, values), limits)):
         return []
     problems = []
     for path, text, limit in output_texts(output):
@@ -303,14 +312,19 @@ def _words(text: str) -> list[str]:
     return words
 
 
-def _language_problems(product: ProductInput, texts: list[tuple[str, int]], output: ProductContentOutput) -> list[str]:
+# Per locale: English common words that are not also the locale's own (the check counts both).
+_ENGLISH_ONLY = {locale: LOCALE_TEXTS["en-US"].words - texts.words for locale, texts in LOCALE_TEXTS.items()}
+
+
+def _language_problems(
+    product: ProductInput, texts: tuple[list[str], list[int]], output: ProductContentOutput
+) -> list[str]:
     if product.locale.startswith("en-"):
         return []
     lt = LOCALE_TEXTS[product.locale]
-    english_words = LOCALE_TEXTS["en-US"].words
-    words = _words(" ".join(text for text, _ in texts).lower())
-    english = sum(1 for w in words if w in english_words and w not in lt.words)
-    local = sum(1 for w in words if w in lt.words)
+    words = _words(" ".join(texts[0]).lower())
+    english = sum(map(_ENGLISH_ONLY[product.locale].__contains__, words))
+    local = sum(map(lt.words.__contains__, words))
     if english >= 12 and english > 3 * local:
         return [f"the text is in English; write it in {lt.language} ({product.locale})"]
     english_overview = _overview(product.model_copy(update={"locale": "en-US"}), LOCALE_TEXTS["en-US"])

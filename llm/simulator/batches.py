@@ -29,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from pydantic_core import from_json
+
 from llm.simulator.completions import Built, new_id
 from llm.simulator.config import SimulatorConfig
 from llm.simulator.errors import SimError, bad_request, invalid_value, missing_param, not_found, server_error
@@ -241,7 +243,7 @@ class BatchManager:
                 continue
             job.total += 1
             try:
-                item = json.loads(raw)
+                item = _loads(raw)
             except ValueError:
                 report(number, "invalid_json_line", "This line is not parseable as valid JSON.")
                 continue
@@ -301,7 +303,7 @@ class BatchManager:
             for raw in self.files.iter_lines(job.input_file_id):
                 if not raw.strip():
                     continue
-                item = json.loads(raw)
+                item = _loads(raw)
                 index += 1
                 if index > answer_count:
                     if expire_rest:
@@ -363,6 +365,16 @@ def _line(custom_id: str, error: SimError | None, plain_error: dict[str, Any] | 
     if error is not None:
         response = {"status_code": error.status, "request_id": new_id("req_"), "body": error.body()}
     return {"id": new_id("batch_req_"), "custom_id": custom_id, "response": response, "error": plain_error}
+
+
+def _loads(raw: bytes) -> Any:
+    """`json.loads`, through pydantic-core's parser first: several times faster on request lines of
+    kilobytes (a 350,000-line upload is read twice); what it refuses (a lone surrogate escape)
+    goes to json.loads, which decides."""
+    try:
+        return from_json(raw)
+    except ValueError:
+        return json.loads(raw)
 
 
 def _dump(obj: dict[str, Any]) -> bytes:

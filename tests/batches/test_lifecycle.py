@@ -3,6 +3,7 @@
 import dataclasses
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -143,6 +144,23 @@ def test_a_duplicate_custom_id_is_refused_before_anything_is_written_or_uploaded
     assert sim.stats["files"].total() == 0
 
 
+def test_items_are_recorded_with_their_part_and_a_refused_batch_leaves_no_file(settings):
+    # Given provider limits of 2 lines per file
+    settings.BATCH_MAX_LINES = 2
+
+    # When 5 items are batched, and then a batch with a duplicate id
+    batch = batch_create(task=TEST_TASK, items=specs(5))
+    with pytest.raises(DomainError):
+        batch_create(task=TEST_TASK, items=[*specs(3), ("item-1", field_input(99))])
+
+    # Then each item belongs to the part whose file holds its line, and the refused batch wrote nothing
+    for part in batch.parts.all():
+        written = [json.loads(line)["custom_id"] for line in part_path(part, "input").read_bytes().splitlines()]
+        assert sorted(written) == sorted(BatchItem.objects.filter(part=part).values_list("custom_id", flat=True))
+    assert [p.line_count for p in batch.parts.order_by("number")] == [2, 2, 1]
+    assert sorted(p.parent.name for p in Path(settings.BATCH_DIR).glob("*/part-*")) == [batch.batch_id] * 3
+
+
 def test_an_expired_batch_applies_its_partial_results_and_resubmits_the_rest(sim, make_batch):
     # Given a provider whose batches expire with half their lines done
     sim.config.batch_expire = True
@@ -259,6 +277,28 @@ def test_a_crash_mid_ingest_leaves_a_state_a_rerun_completes_exactly_once(sim, s
     assert LLMCall.objects.filter(task=TEST_TASK.name).count() == 10
     batch.refresh_from_db()
     assert (batch.status, batch.items_applied) == (Batch.Status.INGESTED, 10)
+
+
+def test_a_line_repeated_in_the_next_chunk_is_applied_once(sim, settings, make_batch):
+    # Given a finished batch of 6, ingested 3 lines a chunk, whose output repeats item-0's line in the
+    # second chunk (read and judged while the first is still being written)
+    settings.BATCH_INGEST_CHUNK = 3
+    batch = make_batch(6)
+    batch_submit(batch=batch)
+    batch = poll_until_finished(batch)
+    stored = sim.files.get(batch.parts.get().output_file_id)
+    lines = sorted(stored.path.read_bytes().splitlines(keepends=True), key=lambda line: b'"item-0"' not in line)
+    stored.path.write_bytes(b"".join([*lines[:3], lines[0], *lines[3:]]))
+
+    # When it is ingested
+    report = batch_ingest(batch=batch)
+
+    # Then every item is applied once, with one ledger row each, and the repeat is skipped
+    assert (report.applied, report.skipped) == (6, 1)
+    assert applied_names() == [f"applied:f{i:05d}" for i in range(6)]
+    assert LLMCall.objects.filter(task=TEST_TASK.name).count() == 6
+    batch.refresh_from_db()
+    assert (batch.status, batch.items_applied) == (Batch.Status.INGESTED, 6)
 
 
 def test_ingesting_the_same_output_twice_changes_nothing(sim, make_batch):
