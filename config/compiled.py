@@ -19,7 +19,8 @@ differently (1, 1.0 and True against a CharField): give a text field text, as th
 
 On a miss, Django's own compiler compiles the query and is kept (per thread: a compiler is bound to
 its thread's connection); on a hit the queryset is answered by that compiler, whose `as_sql` returns
-the text and parameters it compiled. Django's iterator does the rest as always (converters,
+the text and parameters it compiled, and whose `get_converters` answers the result converters it
+looked up once for its columns. Django's iterator does the rest as always (applying converters,
 select_related, prefetch_related, known related objects), through the normal cursor. Anything chained
 on a compiled queryset (`.filter()`, a slice) is a plain queryset again. `COMPILED_QUERIES=false`
 turns it off; each thread keeps at most `COMPILED_QUERIES_MAX` compiled queries (oldest dropped).
@@ -120,6 +121,29 @@ class _CompiledQuery(Query):
         return plain
 
 
+def _keep_converters(compiler: Any) -> None:
+    """The kept compiler answers its own columns' result converters without looking them up again.
+
+    Django looks each selected column's converters up (backend and field) on every run of a query.
+    They depend only on the columns, fixed once the compiler compiled its query, and on the
+    compiler's connection, which a kept compiler never changes (it is used only on that connection:
+    `_CompiledQuery.get_compiler`). Any other list of expressions (a composite key's columns) is
+    looked up as usual.
+    """
+    look_up = compiler.get_converters
+    columns = [selected[0] for selected in compiler.select[0 : compiler.col_count]]
+    known = look_up(columns)
+
+    def get_converters(expressions: list[Any]) -> dict[int, Any]:
+        if len(expressions) == len(columns) and all(
+            given is kept for given, kept in zip(expressions, columns, strict=True)
+        ):
+            return known
+        return cast(dict[int, Any], look_up(expressions))
+
+    compiler.get_converters = get_converters
+
+
 def compiled(queryset: QuerySet[M], *, key: str) -> QuerySet[M]:
     """`queryset`, answered with SQL compiled once per thread for an equal query (module doc)."""
     cache_key = _cache_key(queryset, key, "rows")
@@ -137,6 +161,7 @@ def compiled(queryset: QuerySet[M], *, key: str) -> QuerySet[M]:
         # The compiler keeps what Django's iterator reads after running it (select, klass_info,
         # annotation_col_map); only the SQL is not made again.
         compiler.as_sql = lambda *args, **kwargs: (sql, params)
+        _keep_converters(compiler)
         _remember(cache, cache_key, compiler)
     query = cast(_CompiledQuery, answered.query.chain(klass=_CompiledQuery))
     query.compiled = compiler

@@ -19,6 +19,7 @@ import structlog
 from django.http import HttpRequest, HttpResponse
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_META = "HTTP_X_REQUEST_ID"
 # A caller's id is kept only when it looks like an id (no spaces, quotes or control characters that
 # could forge log lines); otherwise we make our own.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,100}$")
@@ -62,7 +63,8 @@ def configure_structlog() -> None:
 
 def request_id_for(request: HttpRequest) -> str:
     """The caller's X-Request-ID when it is a plain id, else a new random one."""
-    given = request.headers.get(REQUEST_ID_HEADER, "").strip()
+    # META directly: `request.headers` builds a dict of every header on its first read.
+    given = request.META.get(_REQUEST_ID_META, "").strip()
     return given if _SAFE_ID.match(given) else uuid.uuid4().hex
 
 

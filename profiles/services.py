@@ -74,11 +74,13 @@ def profile_get_or_create(*, user: User) -> UserProfile:
     return profile
 
 
-def profile_get_or_create_for_request(*, user: User | AnonymousUser, user_id: str) -> UserProfile:
+def profile_get_or_create_for_request(
+    *, user: User | AnonymousUser, user_id: str, only_ids: bool = False
+) -> UserProfile:
     """`selectors.profile_for_request`, except that a person's own profile is created on first use
-    when `user_id` is their username (anything else they can't see stays a 404)."""
+    when `user_id` is their username (anything else they can't see stays a 404). `only_ids`: as there."""
     try:
-        return profile_for_request(user=user, user_id=user_id)
+        return profile_for_request(user=user, user_id=user_id, only_ids=only_ids)
     except NotFoundError:
         if isinstance(user, AnonymousUser) or not user.is_authenticated or user.get_username() != user_id:
             raise
@@ -190,9 +192,7 @@ def resume_check_likeness(*, text: str, language: str) -> float:
     return likeness.score
 
 
-def _resume_parse(
-    *, profile: UserProfile, text: str, language: Literal["en", "ja"], source: dict[str, Any]
-) -> Resume:
+def _resume_parse(*, profile: UserProfile, text: str, language: Literal["en", "ja"], source: dict[str, Any]) -> Resume:
     # Before the model: an invoice or a manual would come back as a confident garbage profile.
     resume_check_likeness(text=text, language=language)
     task_input = ResumeParseInput(

@@ -377,14 +377,18 @@ def profiles_for_run(
     return list(queryset.values_list("pk", flat=True))
 
 
+def _readable_by(user: Any) -> dict[str, Any]:
+    """The filter of the emails a user may read: their own (as recipient); staff everyone's."""
+    return {} if getattr(user, "is_staff", False) else {"recipient": user}
+
+
 def emails_for_user(*, user: Any) -> QuerySet[Email]:
     """Emails a user may list: their own (as recipient); staff everyone's. One query a page."""
-    queryset = Email.objects.order_by("-created_at", "-id")
-    if getattr(user, "is_staff", False):
-        return queryset
-    return queryset.filter(recipient=user)
+    return Email.objects.filter(**_readable_by(user)).order_by("-created_at", "-id")
 
 
 def email_for_user(*, user: Any, email_id: int) -> Email | None:
-    """One email if the user may read it (own, or staff), else None (the API answers 404)."""
-    return compiled_first(emails_for_user(user=user).filter(pk=email_id), key="email_for_user")
+    """One email if the user may read it (own, or staff), else None (the API answers 404).
+    One `filter()` (building a queryset is a tenth of a millisecond a call)."""
+    readable = Email.objects.filter(pk=email_id, **_readable_by(user)).order_by("-created_at", "-id")
+    return compiled_first(readable, key="email_for_user")

@@ -47,7 +47,7 @@ class MatchListApi(APIView):
     )
     def get(self, request: Request, user_id: str) -> Response:
         params = query_params_validated(MatchQuerySerializer, request.query_params)
-        profile = profile_get_or_create_for_request(user=request.user, user_id=user_id)
+        profile = profile_get_or_create_for_request(user=request.user, user_id=user_id, only_ids=True)
         matches = list(compiled(job_matches_for_profile(profile=profile, **params), key="matches"))
         listing = {"user_id": profile.user_id, "count": len(matches), "matches": matches}
         return Response(representation_for(MatchListSerializer).one(listing))

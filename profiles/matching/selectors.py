@@ -56,9 +56,16 @@ def digests_for_user(*, user: User | AnonymousUser, profile: UserProfile | None 
     return queryset.filter(profile__owner=user)
 
 
+_DIGEST_FIELDS = tuple(field.name for field in DailyDigest._meta.concrete_fields)
+_DIGEST_PROFILE_FIELDS = ("profile__user_id", "profile__owner")
+
+
 def digest_for_user(*, user: User | AnonymousUser, digest_id: int) -> DailyDigest:
-    """One digest if the user may read it (own, or staff); otherwise a 404, as if it didn't exist."""
-    digest = compiled_first(digests_for_user(user=user).filter(pk=digest_id), key="digest_for_user")
+    """One digest if the user may read it (own, or staff); otherwise a 404, as if it didn't exist.
+
+    Of its person's profile only what the detail reads (user_id, owner), not its twenty-odd JSON columns."""
+    readable = digests_for_user(user=user).filter(pk=digest_id).only(*_DIGEST_FIELDS, *_DIGEST_PROFILE_FIELDS)
+    digest = compiled_first(readable, key="digest_for_user")
     if digest is None:
         raise NotFoundError(f"No digest {digest_id}.", detail={"id": digest_id})
     return digest

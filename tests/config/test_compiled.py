@@ -139,3 +139,21 @@ def test_the_api_never_answers_one_person_with_another_persons_list():
     ]
 
     assert seen == [(ada.user_id, ["for ada"]), (bob.user_id, ["for bob"])] * 2
+
+
+def test_a_repeated_query_does_not_look_its_converters_up_again_and_converts_as_django_does():
+    from django.db import connection
+
+    ada = ProfileFactory()
+    DigestFactory(profile=ada, digest_date=timezone.datetime(2026, 1, 1).date(), top_jobs=[{"id": 7}])
+    list(compiled(_digests(ada.owner), key="digests"))
+
+    with mock.patch.object(connection.ops, "get_db_converters", wraps=connection.ops.get_db_converters) as looked_up:
+        [kept] = compiled(_digests(ada.owner), key="digests")
+    [plain] = _digests(ada.owner)
+
+    assert looked_up.call_count == 0
+    fields = [field.attname for field in DailyDigest._meta.concrete_fields]
+    assert [getattr(kept, name) for name in fields] == [getattr(plain, name) for name in fields]
+    assert kept.top_jobs == [{"id": 7}]
+    assert kept.profile.match_weights == plain.profile.match_weights  # select_related's columns too

@@ -189,3 +189,32 @@ def test_digest_list_query_count_is_constant(mine, theirs, staff_user, django_as
 
     with django_assert_num_queries(len(few.captured_queries)):
         assert client.get("/api/v1/digests/").json()["count"] == 6
+
+
+# --- reading only the ids a caller uses ----------------------------------------------------------
+
+
+def test_a_profile_read_for_its_ids_keeps_the_ownership_rules_and_leaves_its_json_unread(
+    user, other_user, staff_user, mine, theirs
+):
+    from config.errors import NotFoundError
+    from profiles.selectors import profile_for_request
+
+    own = profile_for_request(user=user, user_id=mine.user_id, only_ids=True)
+    seen_by_staff = profile_for_request(user=staff_user, user_id=theirs.user_id, only_ids=True)
+
+    assert (own.pk, own.user_id, own.owner_id) == (mine.pk, mine.user_id, user.pk)
+    assert seen_by_staff.pk == theirs.pk
+    assert "match_weights" in own.get_deferred_fields()
+    with pytest.raises(NotFoundError):
+        profile_for_request(user=user, user_id=theirs.user_id, only_ids=True)
+
+
+def test_a_digest_read_loads_only_the_ids_of_its_person(user, mine):
+    from profiles.matching.selectors import digest_for_user
+
+    digest = digest_for_user(user=user, digest_id=DigestFactory(profile=mine).pk)
+
+    assert (digest.profile.user_id, digest.profile.owner_id) == (mine.user_id, user.pk)
+    assert "match_weights" in digest.profile.get_deferred_fields()
+    assert not digest.get_deferred_fields()
