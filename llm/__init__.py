@@ -22,7 +22,9 @@ The hot path: one uncached `run(task, input)` on PostgreSQL + Redis, from the ca
 4. `resilience.resilient_call(call=call)`: each attempt is `with call.attempt(...) as lease:` (the
    slot taken with the read, or a fresh `ADMIT`). Inside: `runtime._request` (the task's ready
    body posted through the SDK client by `providers.chat_completion_post`, the answer validated by
-   `runtime.chat_output`), tokens settled, quality checked; an accepted answer queues the cache
+   `runtime.chat_output`; the HTTP client's request hook tells the slot when the request left, and
+   one that left late is re-stamped in the RPM window, one more round trip for it alone), tokens
+   settled, quality checked; an accepted answer queues the cache
    store (`CACHE_STORE`) and, only if the breaker had failures to forget, the breaker's writes on
    the lease. The block's end releases the slot, one Redis pipeline with what was queued on it.
    Then errors are classified: a retry backs off holding no slot and its attempt admits again;
