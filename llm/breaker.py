@@ -180,6 +180,17 @@ class Breaker:
             opened_at = self._storage.opened_at
         return None if opened_at is None else opened_at + timedelta(seconds=self.reset_timeout)
 
+    @property
+    def may_let_through_soon(self) -> bool:
+        """For a caller `allow` just refused: is a trial out (half-open), has the circuit just closed,
+        or is its cool-down over (a trial being claimed)? False while it is open in its cool-down
+        (a failed trial opens it again)."""
+        with self._lock:
+            if self._storage.state != OPEN:
+                return True
+            opened_at = self._storage.opened_at
+        return opened_at is None or _now() >= opened_at + timedelta(seconds=self.reset_timeout)
+
     def allow(self) -> bool:
         """May a request go out now? After the cool-down exactly one caller (in all processes) gets True."""
         with self._lock:

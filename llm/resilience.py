@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.cache import cache
 from pydantic import BaseModel
 
-from llm.breaker import HALF_OPEN, Breaker, get_breaker
+from llm.breaker import Breaker, get_breaker
 from llm.errors import PROVIDER_ERRORS, Classified, ErrorKind, Usage, billed_usage, classify
 from llm.ledger import CallRecord
 from llm.limits import CallSlot, GateShut, RateBudgetTimeout, SlotLease, get_governor
@@ -363,9 +363,11 @@ def _admitted(breaker: Breaker, call: CallSlot, *, estimate: int, deadline: floa
 
 
 def _trial_running(breaker: Breaker, deadline: float) -> bool:
-    """Is the breaker's half-open trial still out, with time left to wait for it? (A trial whose
-    caller died ends with its lease: a waiting caller then becomes the next trial.)"""
-    return breaker.state == HALF_OPEN and time.monotonic() + TRIAL_POLL_S < deadline
+    """Is the breaker's trial out (or just claimed, or just ended well), with time left to wait for
+    it? A caller refused while another took the trial must not give up because the trial closed the
+    circuit in between. (A trial whose caller died ends with its lease: a waiting caller then becomes
+    the next trial.)"""
+    return breaker.may_let_through_soon and time.monotonic() + TRIAL_POLL_S < deadline
 
 
 def _count(record: CallRecord, error: Classified) -> None:

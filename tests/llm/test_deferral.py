@@ -132,3 +132,35 @@ def test_bulk_items_defer_when_the_half_open_trial_fails(sim, applied, settings)
     assert all(o.deferred for o in outcomes), [(o.error, o.result and o.result.status) for o in outcomes]
     assert seen == []
     assert sum(sim.stats["chat.completions"].values()) == 1 + 1  # the warm-up and the one trial
+
+
+def test_a_caller_refused_while_the_trial_closes_the_circuit_does_not_give_up(sim, applied, settings, monkeypatch):
+    # The race behind a flaky regeneration test: this caller is refused because another took the
+    # trial, and that trial closes the circuit before this caller looks again.
+    task, seen = applied
+    settings.OPENAI_CIRCUIT_RESET_TIMEOUT = 0.2
+    run(task, echo_input(100))  # the provider is known to answer
+    seen.clear()
+    breaker = get_breaker(provider_config().name)
+    _open_the_breaker()
+    while breaker.opened_until > timezone.now():
+        time.sleep(0.05)
+    real_allow = breaker.allow
+    refused = []
+
+    def another_caller_takes_the_trial_and_succeeds() -> bool:
+        if not refused:
+            assert real_allow()  # the other caller's trial...
+            breaker.record_success()  # ...closes the circuit before this caller looks again
+            refused.append(True)
+            return False
+        return real_allow()
+
+    monkeypatch.setattr(breaker, "allow", another_caller_takes_the_trial_and_succeeds)
+
+    outcomes = run_many(task, [echo_input(1)], defer_when_unavailable=True)
+
+    assert refused
+    assert outcomes[0].ok, outcomes[0].error
+    assert not outcomes[0].deferred
+    assert seen == [(echo_input(1).text, False)]
