@@ -23,7 +23,12 @@ def test_a_killed_worker_loses_and_doubles_nothing(chaos: Chaos) -> None:
     ids = [product.pk for product in products]
     pairs = PRODUCTS * len(LOCALES)
     chaos.sim.config.latency_ms = 20
-    limits = {"OPENAI_MAX_CONCURRENT_REQUESTS": "2"}  # few calls in flight when the worker dies
+    limits = {
+        "OPENAI_MAX_CONCURRENT_REQUESTS": "2",  # few calls in flight when the worker dies
+        # Until the dead worker's concurrency leases expire, a call of the new worker may find no slot
+        # within its deadline: it is deferred and its pair re-queued after this (300 s in production).
+        "PRODUCT_DEFER_RETRY_S": "2",
+    }
     first = chaos.worker("worker-a", env=limits)
     for start in range(0, PRODUCTS, PER_TASK):
         chaos.send("catalog.product_content_generate", ids[start : start + PER_TASK])
