@@ -36,7 +36,7 @@ from llm.errors import ErrorKind, LLMError, Usage, classify, redact, usage_from_
 from llm.ledger import CallRecord, llm_call_values
 from llm.models import LLMCall
 from llm.providers import ProviderConfig, get_client
-from llm.runtime import chat_output
+from llm.runtime import chat_output, chat_request_fields
 from llm.task import LLMTask
 
 OPENAI_ENDPOINT = "/v1/chat/completions"
@@ -82,15 +82,7 @@ class LineBuilder:
 
     def __init__(self, task: LLMTask, config: ProviderConfig) -> None:
         self.task = task
-        body: dict[str, Any] = {
-            "model": config.wire_model,
-            # Exactly what `chat.completions.parse(response_format=OutputModel)` sends (built once).
-            "response_format": task.response_format,
-        }
-        # Local servers (LM Studio, Ollama, older vLLM) know only max_tokens; as in llm.runtime.
-        body["max_tokens" if config.kind == "compatible" else "max_completion_tokens"] = task.max_output_tokens
-        if task.temperature is not None:
-            body["temperature"] = task.temperature
+        body = chat_request_fields(config=config, task=task)
         url = batch_endpoint(config)
         self._head = b'","method":"POST","url":' + _dumps(url) + b',"body":{"messages":'
         self._tail = b"," + _dumps(body)[1:] + b"}\n"

@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 
 from llm.models import LLMCall
 from llm.providers import ProviderConfig, clients_reset, provider_config, use_transport
-from llm.runtime import run, run_many
+from llm.runtime import chat_request_fields, run, run_many
 from llm.task import LLMTask, Message, Provenance
 
 
@@ -207,13 +207,8 @@ def overhead(*, samples: int = 200) -> dict[str, float | int]:
         layer_iter = iter(layer_inputs)
 
         def body(field: FieldInput) -> dict[str, Any]:
-            # What the layer sends (llm/runtime.py `_request`) for an OpenAI provider.
-            return {
-                "model": config.wire_model,
-                "messages": task.build_messages(field),
-                "response_format": task.response_format,
-                "max_completion_tokens": task.max_output_tokens,
-            }
+            # What the layer sends (llm/runtime.py `_request`).
+            return {**chat_request_fields(config=config, task=task), "messages": task.build_messages(field)}
 
         def sdk_call() -> None:
             completion = raw_client.chat.completions.create(**cast("Any", body(next(sdk_inputs))))

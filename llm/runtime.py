@@ -125,16 +125,7 @@ def _request(*, config: ProviderConfig, task: LLMTask, messages: list[Message]) 
     is, and the answer is read from the response body: what `chat.completions.parse` checks, in its
     order, without its per-call schema rebuild, request transform and typed response models.
     """
-    body: dict[str, Any] = {
-        "model": config.wire_model,
-        "messages": messages,
-        "response_format": task.response_format,
-        "stream": False,
-    }
-    if task.temperature is not None:
-        body["temperature"] = task.temperature
-    # Local servers (LM Studio, Ollama, older vLLM) know only max_tokens.
-    body["max_tokens" if config.kind == "compatible" else "max_completion_tokens"] = task.max_output_tokens
+    body = {**chat_request_fields(config=config, task=task), "messages": messages, "stream": False}
     raw = chat_completion_post(config, body)
     try:
         data = raw.http_response.json()
@@ -149,6 +140,18 @@ def _request(*, config: ProviderConfig, task: LLMTask, messages: list[Message]) 
         headers=raw.headers,
         request_id=raw.request_id or "",
     )
+
+
+def chat_request_fields(*, config: ProviderConfig, task: LLMTask) -> dict[str, Any]:
+    """A task's chat request body, its messages aside: what `chat.completions.parse(response_format=
+    OutputModel)` sends (the response format built once per task). Shared by calls now and Batch API
+    lines (llm/batching.py)."""
+    fields: dict[str, Any] = {"model": config.wire_model, "response_format": task.response_format}
+    # Local servers (LM Studio, Ollama, older vLLM) know only max_tokens.
+    fields["max_tokens" if config.kind == "compatible" else "max_completion_tokens"] = task.max_output_tokens
+    if task.temperature is not None:
+        fields["temperature"] = task.temperature
+    return fields
 
 
 def chat_output(data: object, output_model: type[OutT]) -> tuple[OutT, Usage]:

@@ -91,17 +91,24 @@ def _llm_shared_state():
 
 
 @pytest.fixture
-def sim(settings):
-    """The layer pointed at an in-process simulator as the `openai` provider, with fast retries."""
-    from llm.providers import use_transport
-    from llm.simulator import Simulator
-
+def openai_settings(settings):
+    """The layer configured for the `openai` provider (the canary key), with fast retries; the test
+    chooses the transport."""
     settings.LLM_PROVIDER = "openai"
     settings.OPENAI_API_KEY = CANARY_KEY
     settings.OPENAI_BASE_URL = ""
     settings.OPENAI_RETRY_MIN_WAIT = 0.01
     settings.OPENAI_RETRY_MAX_WAIT = 0.05
     settings.OPENAI_REQUEST_TIMEOUT = 2.0
+    return settings
+
+
+@pytest.fixture
+def sim(openai_settings):
+    """The layer pointed at an in-process simulator as the `openai` provider, with fast retries."""
+    from llm.providers import use_transport
+    from llm.simulator import Simulator
+
     simulator = Simulator(seed=1, require_api_key=CANARY_KEY)
     with use_transport(simulator.transport()):
         yield simulator

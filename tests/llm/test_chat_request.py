@@ -11,7 +11,6 @@ from llm.models import LLMCall
 from llm.providers import provider_config, use_transport
 from llm.runtime import chat_output, run
 from llm.simulator import Simulator
-from tests.conftest import CANARY_KEY
 from tests.llm.factories import field_input
 
 pytestmark = pytest.mark.django_db
@@ -83,12 +82,7 @@ def test_invalid_json_or_an_off_schema_answer_raises_pydantics_error_with_the_us
     assert billed_usage(raised.value) == BILLED
 
 
-def test_a_response_that_is_not_json_is_a_schema_failure(settings):
-    settings.LLM_PROVIDER = "openai"
-    settings.OPENAI_API_KEY = CANARY_KEY
-    settings.OPENAI_BASE_URL = ""
-    settings.OPENAI_RETRY_MIN_WAIT = 0.01
-    settings.OPENAI_RETRY_MAX_WAIT = 0.05
+def test_a_response_that_is_not_json_is_a_schema_failure(openai_settings):
     html = httpx2.MockTransport(lambda request: httpx2.Response(200, text="<html>gateway</html>"))
 
     with use_transport(html):
